@@ -1,0 +1,33 @@
+// The example SMKI-style PKI of keys-example/ and the example migration files of testdata/.
+#pragma once
+
+#include "mamsign/error.h"
+#include "mamsign/eui64.h"
+
+#include <filesystem>
+#include <string>
+
+namespace mamsign::testpki {
+
+struct ExampleOptions {
+  std::filesystem::path out;       // keys-example/
+  std::filesystem::path testdata;  // testdata/ (empty: no example files)
+  std::string policy_oid;
+  Eui64 supplier;
+  Eui64 network_operator;
+};
+
+// Writes the PKI (and the example files); returns a summary of what was written.
+Result<std::string> write_example(const ExampleOptions& options);
+
+// A bulk store for benchmarks: `count` network-operator certificates (DS and KA alternating) under a
+// fresh root and OCA, and an MA file of `rows` rows naming them.
+struct BulkOptions {
+  std::filesystem::path out;
+  std::size_t count = 10000;
+  std::size_t rows = 100000;
+  std::string policy_oid;
+};
+Result<std::string> write_bulk(const BulkOptions& options);
+
+}  // namespace mamsign::testpki

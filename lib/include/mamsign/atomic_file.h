@@ -1,0 +1,33 @@
+// Output files appear whole or not at all: written to a temporary beside the target, then renamed.
+// Temporaries have a recognisable name (".<target>.mamsign-tmp.<pid>.<random>") so they are never
+// mistaken for signatures, and a later run removes those whose process is gone (even after kill -9).
+#pragma once
+
+#include "mamsign/error.h"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string_view>
+
+namespace mamsign {
+
+enum class Replace { No, Yes };
+
+struct WriteOptions {
+  Replace replace = Replace::No;
+  bool sync = false;    // fsync the file and its folder before returning (survives power loss)
+  mode_t mode = 0644;   // before umask; private keys use 0600
+};
+
+// SignatureExists when the target exists and Replace::No; IoError for anything the system refuses.
+Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes,
+                             const WriteOptions& options = {});
+
+// True for names this library gives its temporaries.
+bool is_temporary_name(std::string_view file_name);
+
+// Removes the temporaries in `folder` left by processes that no longer run; returns how many.
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder);
+
+}  // namespace mamsign

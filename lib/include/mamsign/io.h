@@ -1,0 +1,46 @@
+// Reading files from outside: always bounded, never trusting the size a file claims to have.
+#pragma once
+
+#include "mamsign/error.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace mamsign {
+
+// The whole of a small file (certificates, keys, signatures, profiles). IoError when it cannot be
+// read or is not a regular file; InvalidInput when it is larger than `max_bytes`. `what` names the
+// file's role in messages ("signature", "certificate").
+Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes,
+                                    std::string_view what);
+
+// A regular file read front to back through the caller's buffer, for files of any size.
+class SequentialFile {
+ public:
+  static Result<SequentialFile> open(const std::filesystem::path& path, std::string_view what);
+  SequentialFile(SequentialFile&& other) noexcept;
+  SequentialFile& operator=(SequentialFile&& other) noexcept;
+  SequentialFile(const SequentialFile&) = delete;
+  SequentialFile& operator=(const SequentialFile&) = delete;
+  ~SequentialFile();
+
+  // Fills `buffer` unless the file ends first; returns the bytes read (0 at the end).
+  Result<std::size_t> read(std::span<std::uint8_t> buffer);
+  std::uint64_t size_at_open() const noexcept { return size_; }
+
+ private:
+  SequentialFile(int fd, std::uint64_t size, std::filesystem::path path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  std::filesystem::path path_;
+};
+
+// "No such file or directory" for errno values, for messages.
+std::string errno_text(int err);
+
+}  // namespace mamsign

@@ -1,0 +1,65 @@
+// Trust anchors (SMKI Root), issuing CAs (OCAs) and CRLs; validates an organisation certificate's chain
+// at a chosen time without OpenSSL's purpose checks (organisation certificates carry no EKU).
+#pragma once
+
+#include "mamsign/error.h"
+#include "mamsign/org_cert.h"
+#include "mamsign/profile.h"
+
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mamsign {
+
+class TrustStore {
+ public:
+  // `paths`: PEM or DER files, PEM bundles, or folders of them (not recursive). Self-signed
+  // certificates become roots; the others are candidate issuing CAs, used only when they chain to a
+  // root at the time of use, are CAs and (profile.issuer_role) carry the issuing-authority role.
+  static Result<std::shared_ptr<TrustStore>> load(const std::vector<std::filesystem::path>& paths,
+                                                  const Profile& profile);
+  static Result<std::shared_ptr<TrustStore>> from_certs(std::vector<OrgCertPtr> certs,
+                                                        const Profile& profile);
+
+  // CRL files (PEM or DER) or folders of them. Every CRL must be signed by a root or CA of this store
+  // (InvalidInput otherwise): an unverifiable CRL would silently revoke nothing.
+  Status add_crls(const std::vector<std::filesystem::path>& paths);
+  Status add_crl(X509CrlPtr crl, std::string_view origin);
+
+  // The chain from `cert` to a root at `at`: UNTRUSTED_CHAIN, CERT_EXPIRED, CERT_NOT_YET_VALID, then
+  // CERT_REVOKED (on a CRL, revoked on or before `at`). `extra` are untrusted certificates that may
+  // hold the issuing CA (those embedded in a CMS signature). Thread-safe; CA results are cached.
+  Status verify(const OrgCert& cert, std::time_t at, const std::vector<OrgCertPtr>& extra = {}) const;
+
+  std::size_t root_count() const noexcept { return roots_.size(); }
+  std::size_t ca_count() const noexcept { return cas_.size(); }
+  std::size_t crl_count() const noexcept { return crls_.size(); }
+
+  TrustStore(const TrustStore&) = delete;
+  TrustStore& operator=(const TrustStore&) = delete;
+  TrustStore() = default;
+
+ private:
+  struct Crl {
+    X509CrlPtr crl;
+    Fingerprint issuer;  // the CA whose key verified it
+    std::string origin;
+  };
+  // Validates an issuing CA against the roots at `at` (cached).
+  Status verify_ca(const OrgCertPtr& ca, std::time_t at) const;
+  Status check_revocation(const OrgCert& cert, const OrgCert& issuer, std::time_t at) const;
+
+  Profile profile_;
+  std::vector<OrgCertPtr> roots_;
+  std::vector<OrgCertPtr> cas_;
+  std::vector<Crl> crls_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::pair<Fingerprint, std::time_t>, Status> ca_cache_;
+};
+
+}  // namespace mamsign

@@ -1,0 +1,134 @@
+#include "mamsign/atomic_file.h"
+
+#include "mamsign/io.h"
+
+#include <openssl/rand.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+namespace mamsign {
+namespace {
+
+constexpr std::string_view kMarker = ".mamsign-tmp.";
+
+Error write_error(const std::filesystem::path& target, const std::string& problem) {
+  return make_error(Reason::IoError, "cannot write " + target.string() + ": " + problem);
+}
+
+std::string random_hex() {
+  unsigned char bytes[6];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // Uniqueness, not secrecy, is what matters here; O_EXCL catches any collision.
+    const auto v = static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&bytes)) ^ static_cast<unsigned long long>(getpid());
+    for (std::size_t i = 0; i < sizeof bytes; ++i) bytes[i] = static_cast<unsigned char>(v >> (8 * i));
+  }
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]);
+  return buf;
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void sync_folder(const std::filesystem::path& folder) {
+  const int fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes, const WriteOptions& options) {
+  const std::filesystem::path folder = target.parent_path();
+  std::string temp_name(1, '.');
+  temp_name.append(target.filename().string()).append(kMarker).append(std::to_string(getpid()));
+  temp_name.append(1, '.').append(random_hex());
+  const std::filesystem::path temp = folder / temp_name;
+
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode);
+  if (fd < 0) return write_error(target, errno_text(errno));
+  bool ok = write_all(fd, bytes);
+  int err = ok ? 0 : errno;
+  if (ok && options.sync && ::fsync(fd) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(temp.c_str());
+    return write_error(target, errno_text(err));
+  }
+
+  if (options.replace == Replace::Yes) {
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+      err = errno;
+      ::unlink(temp.c_str());
+      return write_error(target, errno_text(err));
+    }
+  } else {
+    // Never replace: the rename fails if the target appeared meanwhile.
+    int rc = ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+      // File systems without RENAME_NOREPLACE: link() fails on an existing target just the same.
+      rc = ::link(temp.c_str(), target.c_str());
+      if (rc == 0) ::unlink(temp.c_str());
+    }
+    if (rc != 0) {
+      err = errno;
+      ::unlink(temp.c_str());
+      if (err == EEXIST) {
+        return make_error(Reason::SignatureExists, target.string() + " already exists; use --force to replace it");
+      }
+      return write_error(target, errno_text(err));
+    }
+  }
+  if (options.sync) sync_folder(folder);
+  return Status::ok();
+}
+
+bool is_temporary_name(std::string_view name) {
+  return !name.empty() && name.front() == '.' && name.find(kMarker) != std::string_view::npos;
+}
+
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder.empty() ? "." : folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!is_temporary_name(name)) continue;
+    // ".<target>.mamsign-tmp.<pid>.<random>": the owner is gone when kill(pid, 0) says ESRCH.
+    const std::size_t at = name.rfind(kMarker);
+    const std::string rest = name.substr(at + kMarker.size());
+    const std::size_t dot = rest.find('.');
+    if (dot == std::string::npos) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(rest.substr(0, dot).c_str(), &end, 10);
+    if (pid <= 0 || end == nullptr || *end != '\0') continue;
+    if (pid != getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      if (std::filesystem::remove(entry.path(), ec)) ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace mamsign

@@ -1,0 +1,92 @@
+#include "mamsign/io.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mamsign {
+namespace {
+
+Error io_error(std::string_view what, const std::filesystem::path& path, const std::string& problem) {
+  return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + path.string() + ": " + problem);
+}
+
+}  // namespace
+
+std::string errno_text(int err) {
+  char buf[256];
+  // GNU strerror_r returns a pointer to the message, which may or may not be buf.
+  return strerror_r(err, buf, sizeof buf);
+}
+
+Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, std::string_view what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return io_error(what, path, errno_text(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return io_error(what, path, errno_text(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return io_error(what, path, S_ISDIR(st.st_mode) ? "it is a directory" : "it is not a regular file");
+  }
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return SequentialFile(fd, static_cast<std::uint64_t>(st.st_size), path);
+}
+
+SequentialFile::SequentialFile(SequentialFile&& other) noexcept
+    : fd_(other.fd_), size_(other.size_), path_(std::move(other.path_)) {
+  other.fd_ = -1;
+}
+
+SequentialFile& SequentialFile::operator=(SequentialFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    size_ = other.size_;
+    path_ = std::move(other.path_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+SequentialFile::~SequentialFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::size_t> SequentialFile::read(std::span<std::uint8_t> buffer) {
+  std::size_t total = 0;
+  while (total < buffer.size()) {
+    const ssize_t n = ::read(fd_, buffer.data() + total, buffer.size() - total);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("file", path_, errno_text(errno));
+    }
+    total += static_cast<std::size_t>(n);
+  }
+  return total;
+}
+
+Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes,
+                                    std::string_view what) {
+  auto file = SequentialFile::open(path, what);
+  if (!file) return std::move(file).error();
+  std::string out;
+  // Read one byte past the limit to tell "exactly at the limit" from "larger", whatever stat said.
+  out.resize(max_bytes + 1);
+  auto n = file->read(std::span(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
+  if (!n) return std::move(n).error();
+  if (*n > max_bytes) {
+    return make_error(Reason::InvalidInput, std::string(what) + " " + path.string() + " is larger than " +
+                                                std::to_string(max_bytes) + " bytes");
+  }
+  out.resize(*n);
+  return out;
+}
+
+}  // namespace mamsign

@@ -1,0 +1,205 @@
+#include "mamsign/profile.h"
+
+#include "mamsign/io.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <set>
+
+namespace mamsign {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxProfileBytes = 64 * 1024;
+
+Error key_error(std::string_view origin, std::string_view key, const std::string& problem) {
+  return make_error(Reason::InvalidInput,
+                    std::string(origin) + ": key \"" + std::string(key) + "\": " + problem);
+}
+
+bool is_dotted_oid(const std::string& s) {
+  // At least two arcs of digits separated by single dots.
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  int dots = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '.') {
+      if (s[i + 1] == '.') return false;
+      ++dots;
+    } else if (s[i] < '0' || s[i] > '9') {
+      return false;
+    }
+  }
+  return dots >= 1;
+}
+
+std::optional<std::uint8_t> parse_role(const json& v) {
+  if (!v.is_string()) return std::nullopt;
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.size() != 2 || !std::isxdigit(static_cast<unsigned char>(s[0])) ||
+      !std::isxdigit(static_cast<unsigned char>(s[1]))) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint8_t>(std::stoi(s, nullptr, 16));
+}
+
+Result<std::vector<std::string>> string_list(const json& v, std::string_view origin, std::string_view key) {
+  if (!v.is_array() || v.empty()) return key_error(origin, key, "expected a non-empty array of strings");
+  std::vector<std::string> out;
+  for (const auto& item : v) {
+    if (!item.is_string() || item.get_ref<const std::string&>().empty()) {
+      return key_error(origin, key, "expected a non-empty array of strings, found " + item.dump());
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string role_code(std::uint8_t role) {
+  char buf[4];
+  std::snprintf(buf, sizeof buf, "%02X", role);
+  return buf;
+}
+
+std::string_view role_name(std::uint8_t role) {
+  switch (static_cast<Role>(role)) {
+    case Role::Root: return "root";
+    case Role::Recovery: return "recovery";
+    case Role::Supplier: return "supplier";
+    case Role::NetworkOperator: return "network operator";
+    case Role::AccessControlBroker: return "access control broker";
+    case Role::TransitionalCoS: return "transitional change of supplier";
+    case Role::WanProvider: return "WAN provider";
+    case Role::IssuingAuthority: return "issuing authority";
+    case Role::Other: return "other";
+  }
+  return "unknown role";
+}
+
+bool Profile::signer_role_allowed(std::uint8_t role) const {
+  return std::find(signer_roles.begin(), signer_roles.end(), role) != signer_roles.end();
+}
+
+bool Profile::policy_allowed(std::string_view oid) const {
+  return std::find(policy_oids.begin(), policy_oids.end(), oid) != policy_oids.end();
+}
+
+Result<Profile> Profile::load(const std::filesystem::path& path) {
+  auto text = read_small_file(path, kMaxProfileBytes, "profile");
+  if (!text) return std::move(text).error();
+  return parse(*text, path.string());
+}
+
+Result<Profile> Profile::parse(std::string_view json_text, std::string_view origin) {
+  json doc;
+  try {
+    doc = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    return make_error(Reason::InvalidInput, std::string(origin) + ": not valid JSON: " + e.what());
+  }
+  if (!doc.is_object()) {
+    return make_error(Reason::InvalidInput, std::string(origin) + ": expected a JSON object");
+  }
+  Profile p;
+  static const std::set<std::string> kKnown{"policy_oids",   "signer_roles",   "network_operator_role",
+                                            "issuer_role",   "party_octets",   "file_name_prefixes",
+                                            "$comment"};
+  for (const auto& [key, value] : doc.items()) {
+    if (!kKnown.count(key)) {
+      std::string known;
+      for (const auto& k : kKnown) known += (known.empty() ? "" : ", ") + k;
+      return key_error(origin, key, "unknown key (known keys: " + known + ")");
+    }
+  }
+  if (doc.contains("policy_oids")) {
+    auto list = string_list(doc["policy_oids"], origin, "policy_oids");
+    if (!list) return std::move(list).error();
+    for (const auto& oid : *list) {
+      if (!is_dotted_oid(oid)) return key_error(origin, "policy_oids", printable(oid) + " is not a dotted OID");
+    }
+    p.policy_oids = std::move(*list);
+  }
+  if (doc.contains("signer_roles")) {
+    const auto& v = doc["signer_roles"];
+    if (!v.is_array() || v.empty()) {
+      return key_error(origin, "signer_roles", "expected a non-empty array of two-hex-digit role codes");
+    }
+    p.signer_roles.clear();
+    for (const auto& item : v) {
+      auto role = parse_role(item);
+      if (!role) return key_error(origin, "signer_roles", item.dump() + " is not a two-hex-digit role code");
+      p.signer_roles.push_back(*role);
+    }
+  }
+  if (doc.contains("network_operator_role")) {
+    auto role = parse_role(doc["network_operator_role"]);
+    if (!role) {
+      return key_error(origin, "network_operator_role",
+                       doc["network_operator_role"].dump() + " is not a two-hex-digit role code");
+    }
+    p.network_operator_role = *role;
+  }
+  if (doc.contains("issuer_role")) {
+    const auto& v = doc["issuer_role"];
+    if (v.is_null()) {
+      p.issuer_role.reset();
+    } else {
+      auto role = parse_role(v);
+      if (!role) return key_error(origin, "issuer_role", v.dump() + " is not a two-hex-digit role code or null");
+      p.issuer_role = *role;
+    }
+  }
+  if (doc.contains("party_octets")) {
+    const auto& v = doc["party_octets"];
+    if (!v.is_array() || v.empty()) {
+      return key_error(origin, "party_octets", "expected a non-empty array of octet positions 1 to 8");
+    }
+    PartyOctets octets{};
+    for (const auto& item : v) {
+      if (!item.is_number_integer() || item.get<int>() < 1 || item.get<int>() > 8) {
+        return key_error(origin, "party_octets", item.dump() + " is not an octet position from 1 to 8");
+      }
+      octets[static_cast<std::size_t>(item.get<int>() - 1)] = true;
+    }
+    p.party_octets = octets;
+  }
+  if (doc.contains("file_name_prefixes")) {
+    auto list = string_list(doc["file_name_prefixes"], origin, "file_name_prefixes");
+    if (!list) return std::move(list).error();
+    for (const auto& prefix : *list) {
+      const bool ok = std::all_of(prefix.begin(), prefix.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      });
+      if (!ok || prefix.size() > 64 || prefix.back() == '_') {
+        return key_error(origin, "file_name_prefixes",
+                         printable(prefix) + " is not 1 to 64 letters, digits or inner '_'");
+      }
+    }
+    p.file_name_prefixes = std::move(*list);
+  }
+  return p;
+}
+
+std::string Profile::to_json() const {
+  json doc;
+  doc["policy_oids"] = policy_oids;
+  json roles = json::array();
+  for (auto r : signer_roles) roles.push_back(role_code(r));
+  doc["signer_roles"] = roles;
+  doc["network_operator_role"] = role_code(network_operator_role);
+  doc["issuer_role"] = issuer_role ? json(role_code(*issuer_role)) : json(nullptr);
+  json octets = json::array();
+  for (std::size_t i = 0; i < party_octets.size(); ++i) {
+    if (party_octets[i]) octets.push_back(i + 1);
+  }
+  doc["party_octets"] = octets;
+  doc["file_name_prefixes"] = file_name_prefixes;
+  return doc.dump(2);
+}
+
+}  // namespace mamsign

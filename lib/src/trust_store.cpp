@@ -1,0 +1,305 @@
+#include "mamsign/trust_store.h"
+
+#include "mamsign/io.h"
+#include "mamsign/times.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <set>
+
+namespace mamsign {
+namespace {
+
+constexpr std::size_t kMaxTrustFileBytes = 16 * 1024 * 1024;
+
+bool has_extension(const std::filesystem::path& p, std::initializer_list<std::string_view> exts) {
+  const std::string ext = p.extension().string();
+  return std::any_of(exts.begin(), exts.end(), [&](std::string_view e) { return ext == e; });
+}
+
+// The files a --trust or --crl argument stands for: the file itself, or a folder's files with one of
+// `exts` (sorted, so that results do not depend on directory order).
+Result<std::vector<std::filesystem::path>> expand(const std::filesystem::path& path,
+                                                  std::initializer_list<std::string_view> exts,
+                                                  std::string_view what) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return std::vector<std::filesystem::path>{path};
+  std::vector<std::filesystem::path> out;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    if (entry.is_regular_file(ec) && has_extension(entry.path(), exts) &&
+        entry.path().filename().string().front() != '.') {
+      out.push_back(entry.path());
+    }
+  }
+  if (ec) return make_error(Reason::IoError, "cannot list " + std::string(what) + " folder " + path.string() + ": " + ec.message());
+  std::sort(out.begin(), out.end());
+  if (out.empty()) {
+    std::string list;
+    for (auto e : exts) list += (list.empty() ? "" : ", ") + std::string(e);
+    return make_error(Reason::IoError, std::string(what) + " folder " + path.string() + " has no files ending " + list);
+  }
+  return out;
+}
+
+// Turns a failed X509_verify_cert into the project's reason codes.
+Error verify_error(X509_STORE_CTX* ctx, std::time_t at, std::string_view role_of_target) {
+  const int err = X509_STORE_CTX_get_error(ctx);
+  X509* bad = X509_STORE_CTX_get_current_cert(ctx);
+  const std::string who = bad != nullptr ? OrgCert(share(bad)).describe() : std::string(role_of_target);
+  switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return make_error(Reason::CertExpired, "certificate " + who + " expired at " +
+                                                 format_iso8601(to_time_t(X509_get0_notAfter(bad)).value_or(0)) +
+                                                 " (checked at " + format_iso8601(at) + ")");
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return make_error(Reason::CertNotYetValid, "certificate " + who + " is not valid before " +
+                                                     format_iso8601(to_time_t(X509_get0_notBefore(bad)).value_or(0)) +
+                                                     " (checked at " + format_iso8601(at) + ")");
+    default:
+      return make_error(Reason::UntrustedChain, "the chain of " + std::string(role_of_target) +
+                                                    " does not verify at certificate " + who + ": " +
+                                                    X509_verify_cert_error_string(err));
+  }
+}
+
+X509StackPtr stack_of(const std::vector<OrgCertPtr>& certs) {
+  X509StackPtr stack(sk_X509_new_null());
+  for (const auto& c : certs) {
+    X509_up_ref(c->x509());
+    sk_X509_push(stack.get(), c->x509());
+  }
+  return stack;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<TrustStore>> TrustStore::load(const std::vector<std::filesystem::path>& paths,
+                                                     const Profile& profile) {
+  std::vector<OrgCertPtr> certs;
+  for (const auto& arg : paths) {
+    auto files = expand(arg, {".pem", ".crt", ".cer", ".der"}, "trust");
+    if (!files) return std::move(files).error();
+    for (const auto& file : *files) {
+      auto bytes = read_small_file(file, kMaxTrustFileBytes, "trust anchor file");
+      if (!bytes) return std::move(bytes).error();
+      auto parsed = OrgCert::parse_all(*bytes, file.string());
+      if (!parsed) return make_error(Reason::IoError, "cannot use trust anchor file: " + parsed.error().message);
+      certs.insert(certs.end(), parsed->begin(), parsed->end());
+    }
+  }
+  return from_certs(std::move(certs), profile);
+}
+
+Result<std::shared_ptr<TrustStore>> TrustStore::from_certs(std::vector<OrgCertPtr> certs, const Profile& profile) {
+  auto store = std::make_shared<TrustStore>();
+  store->profile_ = profile;
+  std::set<Fingerprint> seen;
+  for (auto& c : certs) {
+    if (!seen.insert(c->fingerprint()).second) continue;
+    // A root is self-signed, checked by its own signature; any other CA is a candidate issuer.
+    if (X509_self_signed(c->x509(), 1) == 1) {
+      store->roots_.push_back(std::move(c));
+    } else if (c->is_ca()) {
+      store->cas_.push_back(std::move(c));
+    }
+    ERR_clear_error();
+  }
+  if (store->roots_.empty()) {
+    return make_error(Reason::IoError,
+                      "the trust anchors hold no self-signed root certificate (" + std::to_string(certs.size()) +
+                          " certificates read); give the SMKI Root and the OCA with --trust");
+  }
+  return store;
+}
+
+Status TrustStore::add_crls(const std::vector<std::filesystem::path>& paths) {
+  for (const auto& arg : paths) {
+    auto files = expand(arg, {".crl", ".pem", ".der"}, "CRL");
+    if (!files) return std::move(files).error();
+    for (const auto& file : *files) {
+      auto bytes = read_small_file(file, kMaxTrustFileBytes, "CRL");
+      if (!bytes) return std::move(bytes).error();
+      const std::string& b = *bytes;
+      BioPtr bio(BIO_new_mem_buf(b.data(), static_cast<int>(b.size())));
+      std::size_t found = 0;
+      if (b.find("-----BEGIN ") != std::string::npos) {
+        for (;;) {
+          X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+          if (!crl) break;
+          if (auto st = add_crl(std::move(crl), file.string()); !st) return st;
+          ++found;
+        }
+        ERR_clear_error();
+      } else {
+        const auto* p = reinterpret_cast<const unsigned char*>(b.data());
+        X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(b.size())));
+        if (crl) {
+          if (auto st = add_crl(std::move(crl), file.string()); !st) return st;
+          ++found;
+        }
+      }
+      if (found == 0) {
+        return make_error(Reason::IoError, "cannot use CRL " + file.string() +
+                                               ": it holds no PEM or DER CRL " + take_openssl_errors());
+      }
+    }
+  }
+  return Status::ok();
+}
+
+Status TrustStore::add_crl(X509CrlPtr crl, std::string_view origin) {
+  for (const auto* group : {&roots_, &cas_}) {
+    for (const auto& ca : *group) {
+      if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(ca->x509())) == 0 &&
+          X509_CRL_verify(crl.get(), X509_get0_pubkey(ca->x509())) == 1) {
+        crls_.push_back(Crl{std::move(crl), ca->fingerprint(), std::string(origin)});
+        return Status::ok();
+      }
+    }
+  }
+  ERR_clear_error();
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_CRL_get_issuer(crl.get()), 0, XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return make_error(Reason::InvalidInput, "CRL " + std::string(origin) + " (issuer " +
+                                              std::string(data, static_cast<std::size_t>(len)) +
+                                              ") is not signed by any root or CA given with --trust");
+}
+
+Status TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) const {
+  const auto key = std::make_pair(ca->fingerprint(), at);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = ca_cache_.find(key); it != ca_cache_.end()) return it->second;
+  }
+  Status result = [&]() -> Status {
+    if (profile_.issuer_role && ca->role() != profile_.issuer_role) {
+      return make_error(Reason::UntrustedChain,
+                        "the issuing CA " + ca->subject() + " does not carry the issuing-authority role (OU=" +
+                            role_code(*profile_.issuer_role) + ")");
+    }
+    X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+    X509StackPtr anchors = stack_of(roots_);
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), nullptr, ca->x509(), nullptr) != 1) {
+      return make_error(Reason::UntrustedChain, "cannot set up chain validation: " + take_openssl_errors());
+    }
+    X509_STORE_CTX_set0_trusted_stack(ctx.get(), anchors.get());
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), at);
+    if (X509_verify_cert(ctx.get()) != 1) {
+      Error e = verify_error(ctx.get(), at, "the issuing CA " + ca->subject());
+      ERR_clear_error();
+      return e;
+    }
+    X509* root = X509_STORE_CTX_get0_chain(ctx.get()) != nullptr && sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get())) > 1
+                     ? sk_X509_value(X509_STORE_CTX_get0_chain(ctx.get()), 1)
+                     : nullptr;
+    if (root != nullptr) {
+      for (const auto& r : roots_) {
+        if (X509_cmp(r->x509(), root) == 0) return check_revocation(*ca, *r, at);
+      }
+    }
+    return Status::ok();
+  }();
+  std::lock_guard lock(mutex_);
+  ca_cache_.emplace(key, result);
+  return result;
+}
+
+Status TrustStore::verify(const OrgCert& cert, std::time_t at, const std::vector<OrgCertPtr>& extra) const {
+  // Every CA that could have issued the certificate (name, key identifiers, key usage), before any
+  // signature is checked.
+  std::vector<OrgCertPtr> candidates;
+  auto consider = [&](const OrgCertPtr& c) {
+    if (X509_check_issued(c->x509(), cert.x509()) != X509_V_OK) return;
+    for (const auto& have : candidates) {
+      if (have->fingerprint() == c->fingerprint()) return;
+    }
+    candidates.push_back(c);
+  };
+  for (const auto& c : roots_) consider(c);
+  for (const auto& c : cas_) consider(c);
+  for (const auto& c : extra) {
+    // An embedded self-signed certificate is never an anchor; an embedded CA must chain to a root.
+    if (c->is_ca() && X509_self_signed(c->x509(), 0) != 1) consider(c);
+  }
+  ERR_clear_error();
+  if (candidates.empty()) {
+    std::string known;
+    bool same_name = false;
+    for (const auto* group : {&roots_, &cas_}) {
+      for (const auto& c : *group) {
+        known += (known.empty() ? "" : "; ") + c->subject();
+        same_name |= X509_NAME_cmp(X509_get_subject_name(c->x509()), X509_get_issuer_name(cert.x509())) == 0;
+      }
+    }
+    if (same_name) {
+      return make_error(Reason::UntrustedChain,
+                        "certificate " + cert.describe() + " names the trusted CA " + cert.issuer() +
+                            " as its issuer, but that CA's key did not issue it: another CA with the same name did");
+    }
+    return make_error(Reason::UntrustedChain, "no trusted CA issued " + cert.describe() + ": its issuer is " +
+                                                  cert.issuer() + "; the trust anchors are " + known);
+  }
+
+  std::vector<OrgCertPtr> usable;
+  std::optional<Error> ca_failure;
+  for (const auto& c : candidates) {
+    const bool is_root = std::any_of(roots_.begin(), roots_.end(),
+                                     [&](const OrgCertPtr& r) { return r->fingerprint() == c->fingerprint(); });
+    if (is_root) {
+      usable.push_back(c);
+      continue;
+    }
+    Status st = verify_ca(c, at);
+    if (st) {
+      usable.push_back(c);
+    } else if (!ca_failure) {
+      ca_failure = std::move(st).error();
+    }
+  }
+  if (usable.empty()) return *ca_failure;
+
+  // The issuing CAs were validated up to a root above, so the leaf is checked against them as
+  // anchors: one signature per certificate, however many files it signs.
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  X509StackPtr anchors = stack_of(usable);
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), nullptr, cert.x509(), nullptr) != 1) {
+    return make_error(Reason::UntrustedChain, "cannot set up chain validation: " + take_openssl_errors());
+  }
+  X509_STORE_CTX_set0_trusted_stack(ctx.get(), anchors.get());
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, at);
+  X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    Error e = verify_error(ctx.get(), at, "certificate " + cert.describe());
+    ERR_clear_error();
+    return e;
+  }
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+  X509* issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : nullptr;
+  for (const auto& c : usable) {
+    if (issuer != nullptr && X509_cmp(c->x509(), issuer) == 0) return check_revocation(cert, *c, at);
+  }
+  return Status::ok();
+}
+
+Status TrustStore::check_revocation(const OrgCert& cert, const OrgCert& issuer, std::time_t at) const {
+  for (const auto& entry : crls_) {
+    if (entry.issuer != issuer.fingerprint()) continue;
+    X509_REVOKED* revoked = nullptr;
+    // 1: listed; 2: listed as removeFromCRL, which is not a revocation.
+    if (X509_CRL_get0_by_cert(entry.crl.get(), &revoked, cert.x509()) != 1) continue;
+    const auto when = to_time_t(X509_REVOKED_get0_revocationDate(revoked));
+    if (when && *when > at) continue;  // revoked after the time being checked
+    return make_error(Reason::CertRevoked, "certificate " + cert.describe() + " was revoked at " +
+                                               format_iso8601(when.value_or(0)) + " (CRL " + entry.origin +
+                                               " of " + issuer.subject() + ")");
+  }
+  ERR_clear_error();
+  return Status::ok();
+}
+
+}  // namespace mamsign

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what mamsign needs to build, test and benchmark on Debian 12, from Debian's own packages.
+# Nothing is downloaded at build time; this is the one place packages come from.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config   # the toolchain
+  libssl-dev openssl                 # OpenSSL 3: the library and the stock CLI the interop tests run
+  libcli11-dev nlohmann-json3-dev    # flags and JSON
+  libgtest-dev                       # the test suite
+  time                               # /usr/bin/time: peak memory in the benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,59 @@
+// Shared by the tests: where the repository's example files are, scratch folders, real processes.
+#pragma once
+
+#include "mamsign/org_cert.h"
+#include "mamsign/trust_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mamsign::test {
+
+std::filesystem::path source_dir();
+std::filesystem::path keys_dir();      // keys-example/
+std::filesystem::path testdata_dir();  // testdata/
+std::filesystem::path app(const std::string& name);  // a built app, e.g. "mam-sign"
+
+// keys-example/store/<name>.pem, loaded (the test fails if it cannot be).
+OrgCertPtr example_cert(const std::string& name);
+std::filesystem::path example_key(const std::string& name);  // keys-example/keys/<name>.key
+std::filesystem::path example_cert_path(const std::string& name);
+// keys-example/trust (root and OCA) and, with `with_crl`, keys-example/crl.
+std::shared_ptr<TrustStore> example_trust(bool with_crl = true);
+
+// 2026-06-01T00:00:00Z: inside every valid example certificate's validity.
+std::time_t example_time();
+
+// A fresh folder removed with everything in it when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& content);
+
+struct ProcessResult {
+  int exit_code = -1;  // 128 + signal when killed by a signal
+  std::string out;
+  std::string err;
+};
+// Runs a program (no shell), feeding `input` to its standard input.
+ProcessResult run(const std::vector<std::string>& argv, const std::string& input = "",
+                  const std::filesystem::path& cwd = {});
+
+// Every file name in a folder (not recursive), sorted.
+std::vector<std::string> list_dir(const std::filesystem::path& dir);
+
+}  // namespace mamsign::test

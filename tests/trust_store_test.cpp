@@ -1,0 +1,154 @@
+#include "mamsign/trust_store.h"
+
+#include "mamsign/times.h"
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace mamsign {
+namespace {
+
+using test::example_cert;
+using test::example_time;
+using test::keys_dir;
+
+Reason reason_of(const Status& s) { return s ? Reason::IoError : s.error().reason; }
+
+TEST(TrustStore, LoadsRootAndOcaFromAFolder) {
+  auto t = test::example_trust();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->root_count(), 1u);
+  EXPECT_EQ(t->ca_count(), 1u);
+  EXPECT_EQ(t->crl_count(), 1u);
+}
+
+TEST(TrustStore, GoodChain) {
+  auto t = test::example_trust();
+  for (const char* name : {"supplier-ds", "supplier-ka", "supplier2-ds", "network-operator-ds", "supplier-zero-ds"}) {
+    auto st = t->verify(*example_cert(name), example_time());
+    EXPECT_TRUE(st) << name << ": " << (st ? "" : st.error().message);
+  }
+}
+
+TEST(TrustStore, ImpostorOcaWithTheSameNameIsUntrusted) {
+  auto t = test::example_trust();
+  auto st = t->verify(*example_cert("bad-rogue-oca-ds"), example_time());
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().reason, Reason::UntrustedChain);
+  // Even when the signature carries the impostor OCA along.
+  auto rogue_oca = OrgCert::load(keys_dir() / "rogue/oca.pem");
+  ASSERT_TRUE(rogue_oca);
+  auto with = t->verify(*example_cert("bad-rogue-oca-ds"), example_time(), {*rogue_oca});
+  ASSERT_FALSE(with);
+  EXPECT_EQ(with.error().reason, Reason::UntrustedChain) << with.error().message;
+}
+
+TEST(TrustStore, ExpiredAndNotYetValid) {
+  auto t = test::example_trust();
+  auto expired = t->verify(*example_cert("bad-expired-ds"), example_time());
+  EXPECT_EQ(reason_of(expired), Reason::CertExpired);
+  EXPECT_NE(expired.error().message.find("2022-01-01T00:00:00Z"), std::string::npos) << expired.error().message;
+  EXPECT_EQ(reason_of(t->verify(*example_cert("bad-not-yet-valid-ds"), example_time())), Reason::CertNotYetValid);
+}
+
+TEST(TrustStore, ValidationAtAChosenTime) {
+  auto t = test::example_trust();
+  EXPECT_TRUE(t->verify(*example_cert("bad-expired-ds"), *parse_iso8601("2021-01-01T00:00:00Z")));
+  EXPECT_TRUE(t->verify(*example_cert("bad-not-yet-valid-ds"), *parse_iso8601("2041-01-01T00:00:00Z")));
+  EXPECT_EQ(reason_of(t->verify(*example_cert("supplier-ds"), *parse_iso8601("2024-06-01T00:00:00Z"))),
+            Reason::CertNotYetValid);
+  // After the OCA itself has expired, nothing it issued verifies.
+  auto late = t->verify(*example_cert("supplier-ds"), *parse_iso8601("2050-06-01T00:00:00Z"));
+  EXPECT_EQ(reason_of(late), Reason::CertExpired);
+}
+
+TEST(TrustStore, RevokedOnTheCrl) {
+  auto t = test::example_trust(true);
+  auto st = t->verify(*example_cert("supplier-revoked-ds"), example_time());
+  EXPECT_EQ(reason_of(st), Reason::CertRevoked);
+  EXPECT_NE(st.error().message.find("2025-06-01"), std::string::npos) << st.error().message;
+  // Before the revocation date it was not yet revoked.
+  EXPECT_TRUE(t->verify(*example_cert("supplier-revoked-ds"), *parse_iso8601("2025-05-01T00:00:00Z")));
+  // Without the CRL nothing says it is revoked.
+  EXPECT_TRUE(test::example_trust(false)->verify(*example_cert("supplier-revoked-ds"), example_time()));
+}
+
+TEST(TrustStore, CrlFromAnUntrustedIssuerIsRefused) {
+  auto t = TrustStore::load({keys_dir() / "rogue/root.pem", keys_dir() / "rogue/oca.pem"}, Profile::defaults());
+  ASSERT_TRUE(t);
+  auto st = (*t)->add_crls({keys_dir() / "crl/oca.crl"});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().reason, Reason::InvalidInput);
+  EXPECT_NE(st.error().message.find("not signed by any root or CA"), std::string::npos);
+}
+
+TEST(TrustStore, OcaOnlyIsNotEnough) {
+  auto t = TrustStore::load({keys_dir() / "trust/oca.pem"}, Profile::defaults());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().reason, Reason::IoError);
+  EXPECT_NE(t.error().message.find("no self-signed root"), std::string::npos);
+}
+
+TEST(TrustStore, RootOnlyAcceptsAnOcaCarriedAlong) {
+  auto t = TrustStore::load({keys_dir() / "trust/root.pem"}, Profile::defaults());
+  ASSERT_TRUE(t);
+  auto cert = example_cert("supplier-ds");
+  EXPECT_EQ(reason_of((*t)->verify(*cert, example_time())), Reason::UntrustedChain);
+  auto oca = OrgCert::load(keys_dir() / "trust/oca.pem");
+  EXPECT_TRUE((*t)->verify(*cert, example_time(), {*oca}));
+}
+
+TEST(TrustStore, AnOrganisationCertificateIsNeverAnIssuer) {
+  // A leaf in the trust list, and a chain a leaf pretends to issue, are both ignored.
+  auto t = TrustStore::load({keys_dir() / "trust", test::example_cert_path("supplier-ds")}, Profile::defaults());
+  ASSERT_TRUE(t);
+  EXPECT_EQ((*t)->ca_count(), 1u);
+}
+
+TEST(TrustStore, IssuerMustCarryTheIssuingAuthorityRole) {
+  Profile p;
+  p.issuer_role = 0x05;
+  auto t = TrustStore::load({keys_dir() / "trust"}, p);
+  ASSERT_TRUE(t);
+  auto st = (*t)->verify(*example_cert("supplier-ds"), example_time());
+  EXPECT_EQ(reason_of(st), Reason::UntrustedChain);
+  EXPECT_NE(st.error().message.find("issuing-authority role"), std::string::npos) << st.error().message;
+  p.issuer_role.reset();
+  auto any = TrustStore::load({keys_dir() / "trust"}, p);
+  EXPECT_TRUE((*any)->verify(*example_cert("supplier-ds"), example_time()));
+}
+
+TEST(TrustStore, UnreadableTrustIsAnIoError) {
+  auto t = TrustStore::load({"/nonexistent/root.pem"}, Profile::defaults());
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().reason, Reason::IoError);
+  test::TempDir dir;
+  test::write_file(dir / "junk.pem", "not a certificate");
+  auto junk = TrustStore::load({dir / "junk.pem"}, Profile::defaults());
+  ASSERT_FALSE(junk);
+  EXPECT_NE(junk.error().message.find("junk.pem"), std::string::npos);
+}
+
+TEST(TrustStore, ConcurrentVerificationsAgree) {
+  auto t = test::example_trust();
+  auto good = example_cert("supplier-ds");
+  auto expired = example_cert("bad-expired-ds");
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int n = 0; n < 200; ++n) {
+        if (!t->verify(*good, example_time())) ++wrong;
+        if (t->verify(*expired, example_time())) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace mamsign
