@@ -1,5 +1,8 @@
 #include "support/test_support.h"
 
+#include "mamsign/cms_signature.h"
+#include "mamsign/digest.h"
+#include "mamsign/raw_signature.h"
 #include "mamsign/times.h"
 
 #include <csignal>
@@ -43,6 +46,40 @@ std::shared_ptr<TrustStore> example_trust(bool with_crl) {
   }
   return *t;
 }
+
+EvpPkeyPtr example_private_key(const std::string& name) {
+  auto key = load_private_key(example_key(name), {});
+  if (!key) {
+    ADD_FAILURE() << key.error().message;
+    return nullptr;
+  }
+  return std::move(*key);
+}
+
+std::string cms_sign_as(const std::string& name, const std::filesystem::path& file, const std::vector<std::string>& chain,
+                        const std::string& bound_name) {
+  auto cert = example_cert(name);
+  auto key = example_private_key(name);
+  CmsSignRequest request;
+  request.digest = *sha256_file(file);
+  request.bound_name = bound_name.empty() ? file.filename().string() : bound_name;
+  request.key = key.get();
+  request.signer = cert.get();
+  for (const auto& c : chain) request.chain.push_back(*OrgCert::load(c));
+  request.signing_time = example_time();
+  auto sig = make_cms_signature(request);
+  if (!sig) ADD_FAILURE() << sig.error().message;
+  return sig ? *sig : std::string();
+}
+
+std::string raw_sign_as(const std::string& name, const std::filesystem::path& file) {
+  auto key = example_private_key(name);
+  auto sig = make_raw_signature(key.get(), *sha256_file(file));
+  if (!sig) ADD_FAILURE() << sig.error().message;
+  return sig ? *sig : std::string();
+}
+
+std::string example_ma_content() { return read_file(testdata_dir() / kMaName); }
 
 std::time_t example_time() { return *parse_iso8601("2026-06-01T00:00:00Z"); }
 

@@ -1,6 +1,7 @@
 // Shared by the tests: where the repository's example files are, scratch folders, real processes.
 #pragma once
 
+#include "mamsign/key_source.h"
 #include "mamsign/org_cert.h"
 #include "mamsign/trust_store.h"
 
@@ -23,6 +24,20 @@ std::filesystem::path example_key(const std::string& name);  // keys-example/key
 std::filesystem::path example_cert_path(const std::string& name);
 // keys-example/trust (root and OCA) and, with `with_crl`, keys-example/crl.
 std::shared_ptr<TrustStore> example_trust(bool with_crl = true);
+
+// The private key of keys-example/store/<name>.pem.
+EvpPkeyPtr example_private_key(const std::string& name);
+
+// Signatures of `file` by keys-example certificate `name`, made by the library's own signature code
+// but without the signer's refusals, so that certificates breaking the profile can sign too.
+// `bound_name` defaults to the file's base name.
+std::string cms_sign_as(const std::string& name, const std::filesystem::path& file,
+                        const std::vector<std::string>& chain = {}, const std::string& bound_name = "");
+std::string raw_sign_as(const std::string& name, const std::filesystem::path& file);
+
+// The example supplier's migration file name and content (CRLF line endings).
+inline const std::string kMaName = "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv";
+std::string example_ma_content();
 
 // 2026-06-01T00:00:00Z: inside every valid example certificate's validity.
 std::time_t example_time();

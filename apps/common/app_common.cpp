@@ -1,0 +1,70 @@
+#include "common/app_common.h"
+
+#include "mamsign/eui64.h"
+#include "mamsign/profile.h"
+#include "mamsign/times.h"
+
+#include <iostream>
+
+namespace mamsign::app {
+
+std::optional<int> parse(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << app.get_name() << ": " << e.what() << "\nRun '" << app.get_name() << " --help' for usage.\n";
+    return kExitUsage;
+  }
+  return std::nullopt;
+}
+
+void complain(const std::string& program, const std::string& message) { std::cerr << program << ": " << message << "\n"; }
+
+int exit_code_for(Reason reason) { return reason == Reason::IoError ? kExitUnreadable : kExitFailed; }
+
+nlohmann::ordered_json time_json(const std::optional<std::time_t>& t) {
+  return t ? nlohmann::ordered_json(format_iso8601(*t)) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json signer_json(const OrgCert& cert) {
+  nlohmann::ordered_json j;
+  j["eui64"] = cert.eui64() ? nlohmann::ordered_json(cert.eui64()->to_string()) : nlohmann::ordered_json(nullptr);
+  j["role"] = cert.role() ? nlohmann::ordered_json(role_code(*cert.role())) : nlohmann::ordered_json(nullptr);
+  j["role_name"] = cert.role() ? nlohmann::ordered_json(std::string(role_name(*cert.role()))) : nlohmann::ordered_json(nullptr);
+  j["serial"] = cert.serial();
+  j["subject"] = cert.subject();
+  j["issuer"] = cert.issuer();
+  j["key_usage"] = cert.key_usage_text();
+  j["not_before"] = format_iso8601(cert.not_before());
+  j["not_after"] = format_iso8601(cert.not_after());
+  return j;
+}
+
+std::string signer_text(const OrgCert& cert) {
+  std::string s = cert.eui64() ? cert.eui64()->to_string() : cert.subject();
+  s += " (";
+  if (cert.role()) s += "role " + role_code(*cert.role()) + " " + std::string(role_name(*cert.role())) + ", ";
+  s += "serial " + cert.serial() + ", valid " + format_iso8601(cert.not_before()) + " to " + format_iso8601(cert.not_after()) + ")";
+  return s;
+}
+
+std::string json_line(const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace); }
+
+std::string exit_code_help(bool interrupts) {
+  std::string s =
+      "Exit codes:\n"
+      "  0  every file succeeded\n"
+      "  1  at least one file was refused or is invalid\n"
+      "  2  usage error (the command line is wrong)\n"
+      "  3  an input could not be read (a file, the key, the trust anchors, a profile)\n";
+  if (interrupts) s += "  130, 143  interrupted by SIGINT or SIGTERM (files in flight finished, no partial output)\n";
+  return s;
+}
+
+}  // namespace mamsign::app

@@ -1,0 +1,50 @@
+// What the apps share: exit codes, flag parsing conventions, and how results look in text and JSON.
+// The library decides; these only render.
+#pragma once
+
+#include "mamsign/error.h"
+#include "mamsign/org_cert.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <optional>
+#include <string>
+
+namespace mamsign::app {
+
+// Documented in the README and every --help.
+enum ExitCode : int {
+  kExitOk = 0,           // every file signed / valid / clean
+  kExitFailed = 1,       // at least one file refused, invalid, or with error findings
+  kExitUsage = 2,        // the command line is wrong
+  kExitUnreadable = 3,   // an input could not be read (a file, the key, the trust anchors, a profile)
+  kExitInterrupted = 130,
+  kExitTerminated = 143,
+};
+
+// Parses the command line the CLI11 way; returns an exit code when the program should stop now
+// (help, version: 0; a usage error: 2, said on standard error with a pointer to --help).
+std::optional<int> parse(CLI::App& app, int argc, char** argv);
+
+// "mam-sign: <message>" on standard error.
+void complain(const std::string& program, const std::string& message);
+
+// IO_ERROR is exit 3; every other reason is a refusal or an invalid result: exit 1.
+int exit_code_for(Reason reason);
+
+// The signer as JSON: {"eui64", "role", "role_name", "serial", "subject", "issuer", "not_before", "not_after"}.
+nlohmann::ordered_json signer_json(const OrgCert& cert);
+// "70-B3-D5-1F-30-00-A0-08 (role 02 supplier, serial 0A1B..., valid 2025-01-01T00:00:00Z to 2045-...)"
+std::string signer_text(const OrgCert& cert);
+
+// One JSON object on one line. Invalid UTF-8 (a file name from outside) is replaced, never fatal.
+std::string json_line(const nlohmann::ordered_json& j);
+
+nlohmann::ordered_json time_json(const std::optional<std::time_t>& t);
+
+// The exit-code paragraph every --help ends with.
+std::string exit_code_help(bool interrupts);
+
+}  // namespace mamsign::app

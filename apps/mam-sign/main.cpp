@@ -1,0 +1,203 @@
+// mam-sign: signs SMETS1 migration files with a supplier's SMKI Organisation Certificate (MAM 7.5.3).
+#include "common/app_common.h"
+
+#include "mamsign/atomic_file.h"
+#include "mamsign/key_source.h"
+#include "mamsign/signer.h"
+#include "mamsign/times.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <set>
+
+namespace {
+
+using namespace mamsign;
+using json = nlohmann::ordered_json;
+
+const char* const kProgram = "mam-sign";
+
+struct Flags {
+  std::string key, cert, format = "cms", out, pass_file, pass_env, profile;
+  std::vector<std::string> chain, files;
+  bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false, print_profile = false;
+};
+
+// What happened to one file, and how it is shown.
+struct FileReport {
+  std::string file;
+  Result<SignOutcome> outcome;
+};
+
+void render(const FileReport& r, const Signer* signer, SignatureFormat format, bool as_json) {
+  if (as_json) {
+    json j;
+    j["file"] = r.file;
+    j["format"] = std::string(format_name(format));
+    if (r.outcome) {
+      j["signature"] = r.outcome->signature.string();
+      j["result"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped";
+      j["reason"] = nullptr;
+      j["message"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
+      j["sha256"] = to_hex(r.outcome->sha256);
+      j["signing_time"] = r.outcome->kind == SignOutcome::Kind::Signed && format == SignatureFormat::Cms
+                              ? app::time_json(r.outcome->signing_time)
+                              : json(nullptr);
+    } else {
+      j["signature"] = nullptr;
+      j["result"] = r.outcome.error().reason == Reason::IoError ? "error" : "refused";
+      j["reason"] = std::string(reason_name(r.outcome.error().reason));
+      j["message"] = r.outcome.error().message;
+      j["sha256"] = nullptr;
+      j["signing_time"] = nullptr;
+    }
+    j["signer"] = signer ? app::signer_json(signer->certificate()) : json(nullptr);
+    std::cout << app::json_line(j) << "\n";
+    return;
+  }
+  if (r.outcome) {
+    if (r.outcome->kind == SignOutcome::Kind::Skipped) {
+      std::cout << r.file << ": skipped: " << r.outcome->signature.string() << " already verifies for this signer\n";
+    } else {
+      std::cout << r.file << ": signed -> " << r.outcome->signature.string() << " (" << format_name(format)
+                << ", sha256 " << to_hex(r.outcome->sha256) << ")\n";
+    }
+  } else {
+    const bool io = r.outcome.error().reason == Reason::IoError;
+    std::cout << r.file << ": " << (io ? "ERROR " : "REFUSED ") << reason_name(r.outcome.error().reason) << ": "
+              << r.outcome.error().message << "\n";
+  }
+}
+
+PassphraseSource passphrase_source(const Flags& f) {
+  if (!f.pass_file.empty()) return {PassphraseSource::Kind::File, f.pass_file};
+  if (!f.pass_env.empty()) return {PassphraseSource::Kind::Env, f.pass_env};
+  // Ask on the terminal only when there is one; a script gets an error saying how to give it.
+  const int tty = ::open("/dev/tty", O_RDONLY | O_CLOEXEC);
+  if (tty >= 0) {
+    ::close(tty);
+    return {PassphraseSource::Kind::Prompt, ""};
+  }
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mam-sign: sign SMETS1 migration files (MA, MAPASSWORD, dormant-meter notifications) with a supplier's\n"
+      "SMKI Organisation Certificate, as MAM clause 7.5.3 requires (profile: docs/signing-profile.md).\n\n"
+      "Before signing it checks the certificate (role 02 supplier, digitalSignature only, P-256, valid now, the\n"
+      "policy OID), that the key is the certificate's, and that each file name is a migration file name naming\n"
+      "the signer's party. The signature goes beside the file (FILE.p7s, or FILE.sig with --format raw), written\n"
+      "atomically; an existing signature is never replaced without --force.",
+      kProgram};
+  app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
+  Flags f;
+  app.add_option("--key", f.key, "the signer's private key: PEM or DER, PKCS#8 (encrypted or not) or traditional EC")
+      ->option_text("KEY");
+  app.add_option("--cert", f.cert, "the signer's Organisation Certificate (PEM or DER)")->option_text("CERT");
+  app.add_option("--chain", f.chain, "certificates to embed after the signer's (the OCA); repeatable")
+      ->allow_extra_args(false)->option_text("PEM");
+  app.add_option("--format", f.format, "cms: detached CMS SignedData in FILE.p7s; raw: bare ECDSA signature in FILE.sig")
+      ->check(CLI::IsMember({"cms", "raw"}))
+      ->capture_default_str();
+  app.add_option("--out", f.out, "where to write the signature (one FILE only)")->option_text("PATH");
+  app.add_flag("--force", f.force, "replace an existing signature");
+  app.add_flag("--skip-signed", f.skip_signed, "leave files whose existing signature verifies for this signer");
+  app.add_flag("--no-name-check", f.no_name_check,
+               "sign files that are not migration files: skip the file-name and signer-party checks");
+  app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
+  app.add_option("--pass-file", f.pass_file, "read the key's passphrase from the first line of FILE")->option_text("FILE");
+  app.add_option("--pass-env", f.pass_env, "read the key's passphrase from environment variable VAR")->option_text("VAR");
+  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
+  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON and exit");
+  app.add_flag("--sync", f.sync, "fsync every signature before reporting it (survives power loss; slower)");
+  app.add_option("files", f.files, "the files to sign")->option_text("FILE...");
+  app.footer(
+      "Examples:\n"
+      "  mam-sign --key keys-example/keys/supplier-ds.key --cert keys-example/store/supplier-ds.pem \\\n"
+      "           testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
+      "  mam-sign --key supplier.key --pass-file supplier.pass --cert supplier.pem --chain oca.pem --json MA_*.csv\n\n"
+      "The passphrase of an encrypted key never goes on the command line: --pass-file, --pass-env, or the\n"
+      "terminal prompt.\n\n" +
+      app::exit_code_help(false));
+
+  if (auto code = app::parse(app, argc, argv)) return *code;
+
+  Profile profile;
+  if (!f.profile.empty()) {
+    auto loaded = Profile::load(f.profile);
+    if (!loaded) {
+      app::complain(kProgram, loaded.error().message);
+      return app::kExitUnreadable;
+    }
+    profile = std::move(*loaded);
+  }
+  if (f.print_profile) {
+    std::cout << profile.to_json() << "\n";
+    return app::kExitOk;
+  }
+  if (f.key.empty() || f.cert.empty()) {
+    app::complain(kProgram, "--key and --cert are required\nRun 'mam-sign --help' for usage.");
+    return app::kExitUsage;
+  }
+  if (f.files.empty()) {
+    app::complain(kProgram, "no files to sign\nRun 'mam-sign --help' for usage.");
+    return app::kExitUsage;
+  }
+  if (!f.out.empty() && f.files.size() != 1) {
+    app::complain(kProgram, "--out names one signature file, but " + std::to_string(f.files.size()) + " files were given");
+    return app::kExitUsage;
+  }
+  if (!f.pass_file.empty() && !f.pass_env.empty()) {
+    app::complain(kProgram, "give the passphrase one way: --pass-file or --pass-env, not both");
+    return app::kExitUsage;
+  }
+  const SignatureFormat format = *parse_format(f.format);
+
+  auto cert = OrgCert::load(f.cert);
+  if (!cert) {
+    app::complain(kProgram, "certificate: " + cert.error().message);
+    return app::kExitUnreadable;
+  }
+  std::vector<OrgCertPtr> chain;
+  for (const auto& path : f.chain) {
+    auto bytes = OrgCert::load(path);
+    if (!bytes) {
+      app::complain(kProgram, "chain: " + bytes.error().message);
+      return app::kExitUnreadable;
+    }
+    chain.push_back(*bytes);
+  }
+  auto key = load_private_key(f.key, passphrase_source(f));
+  if (!key) {
+    app::complain(kProgram, "key: " + key.error().message);
+    return app::kExitUnreadable;
+  }
+
+  auto signer = Signer::create(std::move(*key), *cert, std::move(chain), profile, std::time(nullptr));
+  SignOptions options;
+  options.format = format;
+  if (!f.out.empty()) options.out = f.out;
+  options.replace = f.force;
+  options.check_names = !f.no_name_check;
+  options.skip_signed = f.skip_signed;
+  options.sync = f.sync;
+
+  int exit_code = app::kExitOk;
+  std::set<std::filesystem::path> cleaned;
+  for (const auto& file : f.files) {
+    FileReport report{file, signer ? signer->sign_file(file, options) : Result<SignOutcome>(signer.error())};
+    if (signer) {
+      // Temporaries left by an earlier run that was killed go before this run writes beside them.
+      const auto folder = std::filesystem::path(report.outcome ? report.outcome->signature : std::filesystem::path(file)).parent_path();
+      if (cleaned.insert(folder).second) remove_stale_temporaries(folder);
+    }
+    render(report, signer ? &*signer : nullptr, format, f.json_output);
+    if (!report.outcome) exit_code = std::max(exit_code, app::exit_code_for(report.outcome.error().reason));
+  }
+  return exit_code;
+}

@@ -1,0 +1,172 @@
+// mam-verify: verifies SMETS1 migration files against their signatures, with every check of the
+// signing profile (docs/signing-profile.md), and says exactly why a file fails.
+#include "common/app_common.h"
+
+#include "mamsign/cert_store.h"
+#include "mamsign/times.h"
+#include "mamsign/verifier.h"
+
+#include <iostream>
+
+namespace {
+
+using namespace mamsign;
+using json = nlohmann::ordered_json;
+
+const char* const kProgram = "mam-verify";
+
+struct Flags {
+  std::vector<std::string> trust, crl, cert_store, files;
+  std::string at, sig, cert, profile;
+  bool no_name_check = false, json_output = false, print_profile = false;
+};
+
+void render(const VerifyResult& r, bool as_json) {
+  if (as_json) {
+    json j;
+    j["file"] = r.file.string();
+    j["signature"] = r.signature.empty() ? json(nullptr) : json(r.signature.string());
+    j["format"] = r.format ? json(std::string(format_name(*r.format))) : json(nullptr);
+    j["result"] = r.valid() ? "valid" : "invalid";
+    j["reason"] = r.valid() ? json(nullptr) : json(std::string(reason_name(r.error->reason)));
+    j["message"] = r.valid() ? "valid" : r.error->message;
+    j["signer"] = r.signer ? app::signer_json(*r.signer) : json(nullptr);
+    j["signing_time"] = app::time_json(r.signing_time);
+    j["sha256"] = r.sha256 ? json(to_hex(*r.sha256)) : json(nullptr);
+    j["diagnosis"] = r.diagnosis ? json(*r.diagnosis) : json(nullptr);
+    j["bound_name"] = r.bound_name ? json(*r.bound_name) : json(nullptr);
+    j["notes"] = r.notes;
+    std::cout << app::json_line(j) << "\n";
+    return;
+  }
+  std::cout << r.file.string() << ": ";
+  if (r.valid()) {
+    std::cout << "OK";
+  } else {
+    std::cout << "FAILED " << reason_name(r.error->reason) << ": " << r.error->message;
+  }
+  if (r.signer) std::cout << " [signer " << app::signer_text(*r.signer);
+  if (r.signer && r.signing_time) std::cout << ", signed " << format_iso8601(*r.signing_time);
+  if (r.signer) std::cout << "]";
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mam-verify: verify SMETS1 migration files against their signatures (MAM clause 7.5.3 as\n"
+      "docs/signing-profile.md defines it): the signature, the content byte for byte, the signer's certificate\n"
+      "(chain to the SMKI root and OCA, validity, revocation, role 02, digitalSignature, policy), and that the file\n"
+      "name is a migration file name naming the signer's party. A failure names one reason code\n"
+      "(docs/reason-codes.md) and says what was expected and what was found.",
+      kProgram};
+  app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
+  Flags f;
+  app.add_option("--trust", f.trust, "SMKI root and OCA certificates: PEM/DER files, bundles or folders; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("PATH");
+  app.add_option("--crl", f.crl, "CRL file or folder from the OCA or root; a revoked signer is CERT_REVOKED; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("PATH");
+  app.add_option("--at", f.at, "judge certificates at this ISO 8601 time instead of now, e.g. 2026-11-28T12:00:00Z")
+      ->option_text("TIME");
+  app.add_option("--sig", f.sig, "the signature file (one FILE only); default FILE.p7s, else FILE.sig")->option_text("PATH");
+  app.add_option("--cert", f.cert, "the signer's certificate, for raw signatures and CMS without certificates")
+      ->option_text("CERT");
+  app.add_option("--cert-store", f.cert_store, "a folder of organisation certificates to find signers in; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("DIR");
+  app.add_flag("--no-name-check", f.no_name_check, "do not require a migration file name naming the signer's party");
+  app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
+  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
+  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON and exit");
+  app.add_option("files", f.files, "the data files to verify (not their signatures)")->option_text("FILE...");
+  app.footer(
+      "Examples:\n"
+      "  mam-verify --trust keys-example/trust testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
+      "  mam-verify --trust root.pem --trust oca.pem --crl oca.crl --json incoming/MA_*.csv\n"
+      "  mam-verify --trust keys-example/trust --cert-store keys-example/store MA_file.csv   # raw .sig\n\n"
+      "Text output: one line per file, 'FILE: OK' or 'FILE: FAILED <REASON>: <message>', then the signer.\n"
+      "JSON output (--json): {file, signature, format, result: valid|invalid, reason, message, signer,\n"
+      "signing_time, sha256, diagnosis, bound_name, notes}.\n\n" +
+      app::exit_code_help(false));
+
+  if (auto code = app::parse(app, argc, argv)) return *code;
+
+  Profile profile;
+  if (!f.profile.empty()) {
+    auto loaded = Profile::load(f.profile);
+    if (!loaded) {
+      app::complain(kProgram, loaded.error().message);
+      return app::kExitUnreadable;
+    }
+    profile = std::move(*loaded);
+  }
+  if (f.print_profile) {
+    std::cout << profile.to_json() << "\n";
+    return app::kExitOk;
+  }
+  if (f.trust.empty()) {
+    app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates\nRun 'mam-verify --help' for usage.");
+    return app::kExitUsage;
+  }
+  if (f.files.empty()) {
+    app::complain(kProgram, "no files to verify\nRun 'mam-verify --help' for usage.");
+    return app::kExitUsage;
+  }
+  if (!f.sig.empty() && f.files.size() != 1) {
+    app::complain(kProgram, "--sig names one signature file, but " + std::to_string(f.files.size()) + " files were given");
+    return app::kExitUsage;
+  }
+  VerifyOptions options;
+  options.at = std::time(nullptr);
+  if (!f.at.empty()) {
+    auto at = parse_iso8601(f.at);
+    if (!at) {
+      app::complain(kProgram, "--at: " + at.error().message);
+      return app::kExitUsage;
+    }
+    options.at = *at;
+  }
+  options.check_names = !f.no_name_check;
+
+  std::vector<std::filesystem::path> trust_paths(f.trust.begin(), f.trust.end());
+  auto trust = TrustStore::load(trust_paths, profile);
+  if (!trust) {
+    app::complain(kProgram, "--trust: " + trust.error().message);
+    return app::kExitUnreadable;
+  }
+  if (!f.crl.empty()) {
+    if (auto st = (*trust)->add_crls(std::vector<std::filesystem::path>(f.crl.begin(), f.crl.end())); !st) {
+      app::complain(kProgram, "--crl: " + st.error().message);
+      return app::kExitUnreadable;
+    }
+  }
+  if (!f.cert.empty()) {
+    auto cert = OrgCert::load(f.cert);
+    if (!cert) {
+      app::complain(kProgram, "--cert: " + cert.error().message);
+      return app::kExitUnreadable;
+    }
+    options.cert = *cert;
+  }
+  if (!f.cert_store.empty()) {
+    auto store = CertStore::load(std::vector<std::filesystem::path>(f.cert_store.begin(), f.cert_store.end()));
+    if (!store) {
+      app::complain(kProgram, "--cert-store: " + store.error().message);
+      return app::kExitUnreadable;
+    }
+    for (const auto& p : (*store)->problems()) app::complain(kProgram, "warning: --cert-store: skipped " + p.message);
+    options.store = *store;
+  }
+
+  const Verifier verifier(*trust, profile, options);
+  int exit_code = app::kExitOk;
+  for (const auto& file : f.files) {
+    const VerifyResult r = verifier.verify(file, f.sig.empty() ? std::nullopt : std::optional<std::filesystem::path>(f.sig));
+    render(r, f.json_output);
+    if (!r.valid()) exit_code = std::max(exit_code, app::exit_code_for(r.error->reason));
+  }
+  return exit_code;
+}

@@ -1,0 +1,70 @@
+// The default container of SPEC section 4: a detached CMS SignedData (RFC 5652), DER, one signer,
+// signed attributes contentType, messageDigest, signingTime, ESS signingCertificateV2 and the file's
+// base name in ESS contentHints (contentDescription).
+#pragma once
+
+#include "mamsign/digest.h"
+#include "mamsign/error.h"
+#include "mamsign/org_cert.h"
+#include "mamsign/ossl.h"
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mamsign {
+
+struct CmsSignRequest {
+  Sha256 digest;                  // SHA-256 of the file's bytes
+  std::string bound_name;         // the file's base name, bound in contentHints
+  EVP_PKEY* key = nullptr;
+  const OrgCert* signer = nullptr;
+  std::vector<OrgCertPtr> chain;  // embedded after the signer's certificate (the OCA)
+  std::time_t signing_time = 0;
+};
+
+// DER bytes of the signature.
+Result<std::string> make_cms_signature(const CmsSignRequest& request);
+
+// A parsed signature from anyone (ours, `openssl cms -sign`, other producers).
+class CmsSignature {
+ public:
+  // MalformedSignature: not one DER ContentInfo, not SignedData, attached content, not exactly one
+  // signer, content type other than id-data, required signed attributes missing or malformed.
+  // UnsupportedAlgorithm: digest other than SHA-256, signature other than ECDSA.
+  static Result<CmsSignature> parse(std::string_view der);
+
+  bool has_signed_attributes() const noexcept { return message_digest_.has_value(); }
+  const std::optional<Sha256>& message_digest() const noexcept { return message_digest_; }
+  const std::optional<std::time_t>& signing_time() const noexcept { return signing_time_; }
+  const std::optional<std::string>& bound_name() const noexcept { return bound_name_; }
+  const std::vector<OrgCertPtr>& certificates() const noexcept { return certificates_; }
+
+  // Whether the signer identifier (issuer and serial, or subject key identifier) names `cert`.
+  bool identifies(const OrgCert& cert) const;
+  // The embedded certificate the signer identifier names, if any.
+  OrgCertPtr embedded_signer() const;
+  // "issuer CN=..., serial 0A1B..." or "subject key identifier 01ab...": for messages.
+  std::string signer_id_text() const;
+  // The issuer and serial the signer identifier names (both null for a subject key identifier).
+  X509_NAME* sid_issuer() const;
+  const ASN1_INTEGER* sid_serial() const;
+
+  // With signed attributes: the signature over them, with `signer`'s key. Without: the signature
+  // over `content_digest` directly. Also checks ESS signingCertificate(V2) when present.
+  Status verify_signature(const OrgCert& signer, const Sha256& content_digest);
+  // The signature value alone over `digest` (no signed attributes): for diagnosing a modified file.
+  bool verifies_content_digest(const OrgCert& signer, const Sha256& digest) const;
+
+ private:
+  CmsPtr cms_;
+  CMS_SignerInfo* si_ = nullptr;  // owned by cms_
+  std::optional<Sha256> message_digest_;
+  std::optional<std::time_t> signing_time_;
+  std::optional<std::string> bound_name_;
+  std::vector<OrgCertPtr> certificates_;
+};
+
+}  // namespace mamsign

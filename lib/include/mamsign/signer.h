@@ -1,0 +1,73 @@
+// Signing migration files (MAM 7.5.3 as SPEC section 4 defines it). The signer checks its key and
+// certificate once, checks each file's name, streams the file through SHA-256 and writes the signature
+// atomically beside it; it never modifies the input and never leaves a partial signature.
+#pragma once
+
+#include "mamsign/digest.h"
+#include "mamsign/error.h"
+#include "mamsign/org_cert.h"
+#include "mamsign/ossl.h"
+#include "mamsign/profile.h"
+#include "mamsign/signature_format.h"
+
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mamsign {
+
+struct SignOptions {
+  SignatureFormat format = SignatureFormat::Cms;
+  std::optional<std::filesystem::path> out;  // default: FILE.p7s / FILE.sig
+  bool replace = false;                      // --force: replace an existing signature
+  bool check_names = true;                   // off: --no-name-check, for files that are not migration files
+  bool skip_signed = false;                  // leave a file whose signature verifies for this signer
+  bool sync = false;                         // fsync each signature before reporting it written
+};
+
+struct SignOutcome {
+  enum class Kind { Signed, Skipped };
+  Kind kind = Kind::Signed;
+  std::filesystem::path signature;
+  Sha256 sha256{};
+  std::time_t signing_time = 0;
+};
+
+class Signer {
+ public:
+  // Refuses a key and certificate that cannot sign migration files: UNSUPPORTED_ALGORITHM (not
+  // P-256), KEY_MISMATCH, the profile check, WRONG_ROLE (not a configured signer role),
+  // WRONG_KEY_USAGE (not digitalSignature only), CERT_EXPIRED / CERT_NOT_YET_VALID at `now`.
+  static Result<Signer> create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCertPtr> chain, Profile profile,
+                               std::time_t now);
+
+  // FILE_NAME_INVALID, SIGNER_MISMATCH (refused before reading the file), SIGNATURE_EXISTS, IO_ERROR.
+  Result<SignOutcome> sign_file(const std::filesystem::path& file, const SignOptions& options) const;
+
+  // The signature bytes for a digest and a bound name, signed now.
+  Result<std::string> sign_digest(const Sha256& digest, std::string_view bound_name, SignatureFormat format,
+                                  std::time_t signing_time) const;
+
+  // Whether an existing signature of `file` (its digest given) verifies for this signer.
+  bool signed_by_me(const std::filesystem::path& signature, SignatureFormat format, const Sha256& digest,
+                    std::string_view bound_name) const;
+
+  const OrgCert& certificate() const noexcept { return *cert_; }
+  const OrgCertPtr& certificate_ptr() const noexcept { return cert_; }
+  const Profile& profile() const noexcept { return profile_; }
+
+ private:
+  Signer() = default;
+  EvpPkeyPtr key_;
+  OrgCertPtr cert_;
+  std::vector<OrgCertPtr> chain_;
+  Profile profile_;
+};
+
+// The name checks both sides share: FILE_NAME_INVALID unless `base_name` is a migration file name,
+// SIGNER_MISMATCH unless it names `signer`'s party.
+Status check_file_name(std::string_view base_name, const OrgCert& signer, const Profile& profile);
+
+}  // namespace mamsign

@@ -1,0 +1,76 @@
+// Verifying a migration file against its signature: every check of SPEC section 5, in a fixed order,
+// stopping at the first failure and saying what was expected and what was found.
+#pragma once
+
+#include "mamsign/cert_store.h"
+#include "mamsign/digest.h"
+#include "mamsign/error.h"
+#include "mamsign/org_cert.h"
+#include "mamsign/profile.h"
+#include "mamsign/signature_format.h"
+#include "mamsign/trust_store.h"
+
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mamsign {
+
+struct VerifyOptions {
+  std::time_t at = 0;                      // certificates are judged at this instant
+  bool check_names = true;                 // off (--no-name-check): no FILE_NAME_INVALID / SIGNER_MISMATCH
+  OrgCertPtr cert;                         // --cert: the signer of raw signatures, or of CMS without certificates
+  std::shared_ptr<const CertStore> store;  // --cert-store: where signers are looked up
+};
+
+struct VerifyResult {
+  std::filesystem::path file;
+  std::filesystem::path signature;           // empty when none was found
+  std::optional<SignatureFormat> format;
+  std::optional<Error> error;                // none: the file is valid
+  OrgCertPtr signer;                         // as far as it was identified
+  std::optional<std::time_t> signing_time;   // CMS signingTime
+  std::optional<Sha256> sha256;              // of the file as it is
+  std::optional<std::string> diagnosis;      // why the content differs, where that can be told
+  std::optional<std::string> bound_name;     // the file name the signature binds
+  std::vector<std::string> notes;            // facts that are not failures
+
+  bool valid() const noexcept { return !error.has_value(); }
+};
+
+class Verifier {
+ public:
+  Verifier(std::shared_ptr<const TrustStore> trust, Profile profile, VerifyOptions options);
+
+  // `signature`: the signature file; by default FILE.p7s, else FILE.sig. Thread-safe.
+  VerifyResult verify(const std::filesystem::path& file,
+                      const std::optional<std::filesystem::path>& signature = std::nullopt) const;
+
+  // FILE.p7s if it exists, else FILE.sig if it exists.
+  static std::optional<std::filesystem::path> find_signature(const std::filesystem::path& file);
+
+  const VerifyOptions& options() const noexcept { return options_; }
+
+ private:
+  void verify_cms(VerifyResult& r, std::string_view bytes) const;
+  void verify_raw(VerifyResult& r, std::string_view bytes) const;
+  // Everything about the signer's certificate: algorithm, chain, validity, revocation, profile,
+  // role, usage. Cached per certificate (and the certificates that came with it).
+  Status check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const;
+  // FILE_RENAMED, FILE_NAME_INVALID, SIGNER_MISMATCH.
+  Status check_names(const VerifyResult& r, const OrgCert& signer) const;
+  void diagnose_digest(VerifyResult& r, const Sha256& signed_digest) const;
+
+  std::shared_ptr<const TrustStore> trust_;
+  Profile profile_;
+  VerifyOptions options_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::pair<Fingerprint, Fingerprint>, Status> signer_cache_;
+};
+
+}  // namespace mamsign

@@ -1,0 +1,137 @@
+#include "mamsign/signer.h"
+
+#include "mamsign/atomic_file.h"
+#include "mamsign/cms_signature.h"
+#include "mamsign/file_name.h"
+#include "mamsign/io.h"
+#include "mamsign/raw_signature.h"
+
+#include <openssl/err.h>
+
+namespace mamsign {
+namespace {
+
+constexpr std::size_t kMaxSignatureBytes = 1024 * 1024;
+
+}  // namespace
+
+Status check_file_name(std::string_view base_name, const OrgCert& signer, const Profile& profile) {
+  auto name = parse_migration_file_name(base_name, profile.file_name_prefixes);
+  if (!name) return std::move(name).error();
+  if (!signer.eui64()) {
+    return make_error(Reason::InvalidSubject, "the signer certificate has no usable EUI-64 to compare with the file name");
+  }
+  if (!name->eui64.same_party(*signer.eui64(), profile.party_octets)) {
+    const std::string role = signer.role() ? " (role " + role_code(*signer.role()) + ")" : "";
+    return make_error(Reason::SignerMismatch, "signed by " + signer.eui64()->to_string() + role +
+                                                  ", but the file name names party " +
+                                                  name->eui64.party_string(profile.party_octets) + " (User ID " +
+                                                  name->eui64.to_string() + ")");
+  }
+  return Status::ok();
+}
+
+Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCertPtr> chain, Profile profile,
+                              std::time_t now) {
+  char group[64] = {};
+  std::size_t group_len = 0;
+  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC ||
+      EVP_PKEY_get_group_name(key.get(), group, sizeof group, &group_len) != 1 ||
+      std::string_view(group) != "prime256v1") {
+    ERR_clear_error();
+    const char* type = OBJ_nid2sn(EVP_PKEY_get_base_id(key.get()));
+    return make_error(Reason::UnsupportedAlgorithm,
+                      std::string("the private key is ") + (type ? type : "unknown") +
+                          (group_len ? std::string(" ") + group : std::string()) + "; the profile requires EC P-256");
+  }
+  if (EVP_PKEY_eq(X509_get0_pubkey(cert->x509()), key.get()) != 1) {
+    ERR_clear_error();
+    return make_error(Reason::KeyMismatch, "the private key does not belong to the certificate " + cert->describe());
+  }
+  for (const auto& violation : cert->check_profile(profile)) return violation;
+  if (!cert->role() || !profile.signer_role_allowed(*cert->role())) {
+    std::string allowed;
+    for (auto r : profile.signer_roles) allowed += (allowed.empty() ? "" : " or ") + role_code(r);
+    return make_error(Reason::WrongRole, "the certificate " + cert->describe() + " cannot sign migration files: role " +
+                                             (cert->role() ? role_code(*cert->role()) + " (" + std::string(role_name(*cert->role())) + ")" : "?") +
+                                             ", expected " + allowed + " (supplier)");
+  }
+  if (!cert->has_only_usage(Usage::DigitalSignature)) {
+    return make_error(Reason::WrongKeyUsage, "the certificate " + cert->describe() + " has keyUsage " + cert->key_usage_text() +
+                                                 "; signing needs a digitalSignature certificate");
+  }
+  if (auto st = cert->check_validity(now); !st) return std::move(st).error();
+  Signer s;
+  s.key_ = std::move(key);
+  s.cert_ = std::move(cert);
+  s.chain_ = std::move(chain);
+  s.profile_ = std::move(profile);
+  return s;
+}
+
+Result<std::string> Signer::sign_digest(const Sha256& digest, std::string_view bound_name, SignatureFormat format,
+                                        std::time_t signing_time) const {
+  if (format == SignatureFormat::Raw) return make_raw_signature(key_.get(), digest);
+  CmsSignRequest request;
+  request.digest = digest;
+  request.bound_name = std::string(bound_name);
+  request.key = key_.get();
+  request.signer = cert_.get();
+  request.chain = chain_;
+  request.signing_time = signing_time;
+  return make_cms_signature(request);
+}
+
+bool Signer::signed_by_me(const std::filesystem::path& signature, SignatureFormat format, const Sha256& digest,
+                          std::string_view bound_name) const {
+  auto bytes = read_small_file(signature, kMaxSignatureBytes, "signature");
+  if (!bytes) return false;
+  if (format == SignatureFormat::Raw) {
+    return check_raw_signature_syntax(*bytes) && verify_digest_signature(X509_get0_pubkey(cert_->x509()), *bytes, digest);
+  }
+  auto cms = CmsSignature::parse(*bytes);
+  if (!cms || !cms->identifies(*cert_)) return false;
+  if (cms->message_digest() && *cms->message_digest() != digest) return false;
+  if (cms->bound_name() && *cms->bound_name() != bound_name) return false;
+  return static_cast<bool>(cms->verify_signature(*cert_, digest));
+}
+
+Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const SignOptions& options) const {
+  const std::string base_name = file.filename().string();
+  if (options.check_names) {
+    if (auto st = check_file_name(base_name, *cert_, profile_); !st) return std::move(st).error();
+  }
+  SignOutcome outcome;
+  outcome.signature = options.out ? *options.out : signature_path(file, options.format);
+  std::error_code ec;
+  if (std::filesystem::equivalent(outcome.signature, file, ec)) {
+    return make_error(Reason::InvalidInput, "the signature would overwrite its own input " + file.string());
+  }
+  const bool exists = std::filesystem::exists(std::filesystem::symlink_status(outcome.signature, ec));
+  if (exists && !options.replace && !options.skip_signed) {
+    return make_error(Reason::SignatureExists, outcome.signature.string() + " already exists; use --force to replace it");
+  }
+  auto digest = sha256_file(file);
+  if (!digest) return std::move(digest).error();
+  outcome.sha256 = *digest;
+  if (exists && options.skip_signed) {
+    if (signed_by_me(outcome.signature, options.format, *digest, base_name)) {
+      outcome.kind = SignOutcome::Kind::Skipped;
+      return outcome;
+    }
+    if (!options.replace) {
+      return make_error(Reason::SignatureExists, outcome.signature.string() +
+                                                     " exists but does not verify for this signer; use --force to replace it");
+    }
+  }
+  outcome.signing_time = std::time(nullptr);
+  auto bytes = sign_digest(*digest, base_name, options.format, outcome.signing_time);
+  if (!bytes) return std::move(bytes).error();
+  WriteOptions write;
+  write.replace = options.replace ? Replace::Yes : Replace::No;
+  write.sync = options.sync;
+  if (auto st = write_file_atomically(outcome.signature, *bytes, write); !st) return std::move(st).error();
+  return outcome;
+}
+
+}  // namespace mamsign

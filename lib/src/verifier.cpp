@@ -1,0 +1,325 @@
+#include "mamsign/verifier.h"
+
+#include "mamsign/cms_signature.h"
+#include "mamsign/file_name.h"
+#include "mamsign/io.h"
+#include "mamsign/raw_signature.h"
+#include "mamsign/signer.h"
+
+#include <openssl/err.h>
+
+#include <algorithm>
+#include <sys/stat.h>
+
+namespace mamsign {
+namespace {
+
+// A signature is a few KiB; anything far larger is not one, and is not read whole.
+constexpr std::size_t kMaxSignatureBytes = 1024 * 1024;
+
+// The checks in the order they run, for ranking the candidates of a raw signature: the one whose
+// first failure comes latest "got furthest".
+constexpr Reason kCheckOrder[] = {
+    Reason::BadSignature,   Reason::UnsupportedAlgorithm, Reason::UntrustedChain, Reason::CertExpired,
+    Reason::CertNotYetValid, Reason::CertRevoked,         Reason::InvalidCertificate, Reason::InvalidSubject,
+    Reason::WrongRole,      Reason::WrongKeyUsage,        Reason::PolicyMismatch, Reason::FileRenamed,
+    Reason::FileNameInvalid, Reason::SignerMismatch,
+};
+
+int progress_of(const Status& st) {
+  if (st) return static_cast<int>(std::size(kCheckOrder));
+  const auto* it = std::find(std::begin(kCheckOrder), std::end(kCheckOrder), st.error().reason);
+  return static_cast<int>(it - std::begin(kCheckOrder));
+}
+
+Fingerprint combined_fingerprint(const std::vector<OrgCertPtr>& certs) {
+  Fingerprint out{};
+  for (const auto& c : certs) {
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] ^= c->fingerprint()[i];
+  }
+  return out;
+}
+
+std::string hex(const Sha256& d) { return to_hex(d); }
+
+}  // namespace
+
+Verifier::Verifier(std::shared_ptr<const TrustStore> trust, Profile profile, VerifyOptions options)
+    : trust_(std::move(trust)), profile_(std::move(profile)), options_(std::move(options)) {}
+
+std::optional<std::filesystem::path> Verifier::find_signature(const std::filesystem::path& file) {
+  for (auto format : {SignatureFormat::Cms, SignatureFormat::Raw}) {
+    const auto candidate = signature_path(file, format);
+    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+  }
+  return std::nullopt;
+}
+
+VerifyResult Verifier::verify(const std::filesystem::path& file, const std::optional<std::filesystem::path>& signature) const {
+  VerifyResult r;
+  r.file = file;
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    auto probe = SequentialFile::open(file, "file");  // the precise reason, from the system
+    r.error = probe ? make_error(Reason::IoError, "cannot read file " + file.string() + ": it is not a regular file")
+                    : probe.error();
+    return r;
+  }
+  if (signature) {
+    r.signature = *signature;
+  } else if (auto found = find_signature(file)) {
+    r.signature = *found;
+  } else {
+    r.error = make_error(Reason::SignatureMissing, "no signature for " + file.string() + ": looked for " +
+                                                       signature_path(file, SignatureFormat::Cms).filename().string() +
+                                                       " and " + signature_path(file, SignatureFormat::Raw).filename().string());
+    return r;
+  }
+  auto bytes = read_small_file(r.signature, kMaxSignatureBytes, "signature");
+  if (!bytes) {
+    r.error = bytes.error().reason == Reason::IoError
+                  ? bytes.error()
+                  : make_error(Reason::MalformedSignature, "the signature file is larger than 1 MiB: not a signature");
+    return r;
+  }
+  // The extension says which container it is; any other name is recognised by its content.
+  const std::string ext = r.signature.extension().string();
+  if (ext == ".p7s") {
+    r.format = SignatureFormat::Cms;
+  } else if (ext == ".sig") {
+    r.format = SignatureFormat::Raw;
+  } else {
+    r.format = CmsSignature::parse(*bytes) ? SignatureFormat::Cms : SignatureFormat::Raw;
+  }
+  if (*r.format == SignatureFormat::Cms) {
+    verify_cms(r, *bytes);
+  } else {
+    verify_raw(r, *bytes);
+  }
+  ERR_clear_error();
+  return r;
+}
+
+void Verifier::diagnose_digest(VerifyResult& r, const Sha256& signed_digest) const {
+  auto variants = sha256_variants(r.file);
+  if (!variants) return;
+  for (const auto& v : *variants) {
+    if (v.digest == signed_digest) {
+      r.diagnosis = v.change;
+      return;
+    }
+  }
+}
+
+void Verifier::verify_cms(VerifyResult& r, std::string_view bytes) const {
+  auto cms = CmsSignature::parse(bytes);
+  if (!cms) {
+    r.error = cms.error();
+    return;
+  }
+  r.signing_time = cms->signing_time();
+  r.bound_name = cms->bound_name();
+
+  OrgCertPtr signer = cms->embedded_signer();
+  if (!signer && options_.cert && cms->identifies(*options_.cert)) signer = options_.cert;
+  if (!signer && options_.store) {
+    if (X509_NAME* issuer = cms->sid_issuer()) {
+      signer = options_.store->find(issuer, cms->sid_serial());
+    } else {
+      for (const auto& c : options_.store->all()) {
+        if (cms->identifies(*c)) {
+          signer = c;
+          break;
+        }
+      }
+    }
+  }
+  if (!signer) {
+    r.error = make_error(Reason::SignerNotFound,
+                         "the signature names its signer by " + cms->signer_id_text() +
+                             ", but carries no such certificate; give it with --cert or --cert-store");
+    return;
+  }
+  r.signer = signer;
+
+  auto digest = sha256_file(r.file);
+  if (!digest) {
+    r.error = digest.error();
+    return;
+  }
+  r.sha256 = *digest;
+
+  if (cms->message_digest() && *cms->message_digest() != *digest) {
+    diagnose_digest(r, *cms->message_digest());
+    std::string message = "the file's SHA-256 is " + hex(*digest) + ", the signed one is " + hex(*cms->message_digest());
+    if (r.diagnosis) {
+      message += ": " + *r.diagnosis;
+    } else if (r.bound_name && *r.bound_name != r.file.filename().string()) {
+      r.diagnosis = "the signature was made for the file " + *r.bound_name;
+      message += ": " + *r.diagnosis;
+    }
+    r.error = make_error(Reason::ContentModified, message);
+    return;
+  }
+  if (auto st = cms->verify_signature(*signer, *digest); !st) {
+    if (!cms->has_signed_attributes()) {
+      // Without signed attributes the signature is over the content itself: a changed file and a
+      // damaged signature look alike, unless an undone line-ending or BOM change makes it verify.
+      if (auto variants = sha256_variants(r.file)) {
+        for (const auto& v : *variants) {
+          if (cms->verifies_content_digest(*signer, v.digest)) {
+            r.diagnosis = v.change;
+            r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + v.change);
+            return;
+          }
+        }
+      }
+      r.error = make_error(Reason::BadSignature,
+                           "the signature does not verify over this file with the key of " + signer->describe() +
+                               " (it has no signed attributes, so a changed file cannot be told from a damaged signature)");
+      return;
+    }
+    r.error = std::move(st).error();
+    return;
+  }
+  if (auto st = check_signer(signer, cms->certificates()); !st) {
+    r.error = std::move(st).error();
+    return;
+  }
+  if (auto st = check_names(r, *signer); !st) {
+    r.error = std::move(st).error();
+    return;
+  }
+  if (!r.bound_name) r.notes.push_back("the signature does not bind the file name (no contentHints attribute)");
+  if (!cms->has_signed_attributes()) r.notes.push_back("the signature has no signed attributes (no signing time)");
+}
+
+void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
+  if (auto st = check_raw_signature_syntax(bytes); !st) {
+    r.error = std::move(st).error();
+    return;
+  }
+  std::vector<OrgCertPtr> candidates;
+  if (options_.cert) {
+    candidates.push_back(options_.cert);
+  } else if (options_.store) {
+    auto name = parse_migration_file_name(r.file.filename().string(), profile_.file_name_prefixes);
+    if (!name) {
+      r.error = make_error(Reason::FileNameInvalid, name.error().message +
+                                                        " (a raw signature finds its signer by the file name's EUI-64; "
+                                                        "give --cert for other files)");
+      return;
+    }
+    candidates = options_.store->by_party(name->eui64, profile_.party_octets);
+    if (candidates.empty()) {
+      r.error = make_error(Reason::SignerNotFound, "the certificate store has no certificate of party " +
+                                                       name->eui64.party_string(profile_.party_octets) +
+                                                       ", which the file name names");
+      return;
+    }
+  } else {
+    r.error = make_error(Reason::SignerNotFound,
+                         "a raw signature carries no certificate: give the signer's with --cert, or --cert-store");
+    return;
+  }
+
+  auto digest = sha256_file(r.file);
+  if (!digest) {
+    r.error = digest.error();
+    return;
+  }
+  r.sha256 = *digest;
+
+  // Several certificates may share a party (renewals, the other usage, stale copies): valid when one
+  // verifies the signature and passes every check; otherwise the one that got furthest speaks.
+  std::optional<Status> best;
+  OrgCertPtr best_cert;
+  for (const auto& c : candidates) {
+    EVP_PKEY* key = X509_get0_pubkey(c->x509());
+    Status st = key != nullptr && verify_digest_signature(key, bytes, *digest)
+                    ? [&]() -> Status {
+                        if (auto s = check_signer(c, {}); !s) return s;
+                        return check_names(r, *c);
+                      }()
+                    : Status(make_error(Reason::BadSignature, ""));
+    if (!best || progress_of(st) > progress_of(*best)) {
+      best = st;
+      best_cert = c;
+    }
+    if (st) break;
+  }
+  if (progress_of(*best) > 0) {
+    r.signer = best_cert;
+    if (!*best) r.error = std::move(*best).error();
+    r.notes.push_back("a raw signature carries no signing time and does not bind the file name");
+    return;
+  }
+  // No key verifies the signature over the file as it is: perhaps over the file as it was.
+  if (auto variants = sha256_variants(r.file)) {
+    for (const auto& v : *variants) {
+      for (const auto& c : candidates) {
+        EVP_PKEY* key = X509_get0_pubkey(c->x509());
+        if (key != nullptr && verify_digest_signature(key, bytes, v.digest)) {
+          r.signer = c;
+          r.diagnosis = v.change;
+          r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + v.change);
+          return;
+        }
+      }
+    }
+  }
+  const std::string who = candidates.size() == 1 ? "the key of " + candidates[0]->describe()
+                                                 : "any of the " + std::to_string(candidates.size()) +
+                                                       " certificates of party " + candidates[0]->eui64()->party_string(profile_.party_octets);
+  r.error = make_error(Reason::BadSignature, "the signature does not verify over this file with " + who +
+                                                 " (a raw signature is over the content itself, so a changed file cannot "
+                                                 "be told from a damaged signature)");
+}
+
+Status Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const {
+  const auto key = std::make_pair(signer->fingerprint(), combined_fingerprint(extra));
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = signer_cache_.find(key); it != signer_cache_.end()) return it->second;
+  }
+  Status result = [&]() -> Status {
+    const auto violations = signer->check_profile(profile_);
+    auto first_of = [&](Reason reason) -> std::optional<Error> {
+      for (const auto& v : violations) {
+        if (v.reason == reason) return v;
+      }
+      return std::nullopt;
+    };
+    if (auto e = first_of(Reason::UnsupportedAlgorithm)) return *e;
+    if (auto st = trust_->verify(*signer, options_.at, extra); !st) return st;
+    if (auto e = first_of(Reason::InvalidCertificate)) return *e;
+    if (auto e = first_of(Reason::InvalidSubject)) return *e;
+    if (!signer->role() || !profile_.signer_role_allowed(*signer->role())) {
+      return make_error(Reason::WrongRole, "signed by " + signer->describe() +
+                                               ", which is not a supplier (role 02): migration files are signed by suppliers");
+    }
+    if (auto e = first_of(Reason::WrongKeyUsage)) return *e;
+    if (!signer->has_only_usage(Usage::DigitalSignature)) {
+      return make_error(Reason::WrongKeyUsage, "signed with " + signer->describe() + ", whose keyUsage is " +
+                                                   signer->key_usage_text() + "; expected digitalSignature");
+    }
+    if (auto e = first_of(Reason::PolicyMismatch)) return *e;
+    return Status::ok();
+  }();
+  std::lock_guard lock(mutex_);
+  signer_cache_.emplace(key, result);
+  return result;
+}
+
+Status Verifier::check_names(const VerifyResult& r, const OrgCert& signer) const {
+  const std::string base_name = r.file.filename().string();
+  if (r.bound_name && *r.bound_name != base_name) {
+    return make_error(Reason::FileRenamed, "the signature was made for the file " + printable(*r.bound_name) +
+                                               ", but this file is named " + printable(base_name));
+  }
+  if (!options_.check_names) return Status::ok();
+  return check_file_name(base_name, signer, profile_);
+}
+
+}  // namespace mamsign

@@ -1,0 +1,224 @@
+// mam-sign and mam-verify as users and scripts run them: real processes, real files, exit codes, JSON.
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace mamsign {
+namespace {
+
+using nlohmann::json;
+using test::app;
+
+class Apps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file_ = dir_ / test::kMaName;
+    test::write_file(file_, test::example_ma_content());
+  }
+  test::ProcessResult sign(std::vector<std::string> extra, const std::string& who = "supplier-ds") {
+    std::vector<std::string> argv{app("mam-sign").string(), "--key", test::example_key(who).string(), "--cert",
+                                  test::example_cert_path(who).string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::run(argv);
+  }
+  test::ProcessResult verify(std::vector<std::string> extra) {
+    std::vector<std::string> argv{app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), "--crl",
+                                  (test::keys_dir() / "crl").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::run(argv);
+  }
+  static std::vector<json> lines(const std::string& out) {
+    std::vector<json> v;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) v.push_back(json::parse(line));
+    return v;
+  }
+  test::TempDir dir_;
+  std::filesystem::path file_;
+};
+
+TEST_F(Apps, SignThenVerify) {
+  auto s = sign({file_.string()});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_NE(s.out.find(": signed -> " + file_.string() + ".p7s"), std::string::npos) << s.out;
+  auto v = verify({file_.string()});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(v.out.rfind(file_.string() + ": OK [signer 70-B3-D5-1F-30-00-A0-08 (role 02 supplier, serial ", 0), 0u) << v.out;
+}
+
+TEST_F(Apps, SignJson) {
+  auto s = sign({"--json", file_.string()});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  auto j = lines(s.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["result"], "signed");
+  EXPECT_EQ(j[0]["file"], file_.string());
+  EXPECT_EQ(j[0]["signature"], file_.string() + ".p7s");
+  EXPECT_TRUE(j[0]["reason"].is_null());
+  EXPECT_EQ(j[0]["signer"]["eui64"], "70-B3-D5-1F-30-00-A0-08");
+  EXPECT_EQ(j[0]["sha256"].get<std::string>().size(), 64u);
+  EXPECT_TRUE(j[0]["signing_time"].is_string());
+}
+
+TEST_F(Apps, VerifyJsonHasEveryDocumentedField) {
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  auto v = verify({"--json", file_.string()});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  auto j = lines(v.out).at(0);
+  for (const char* key : {"file", "signature", "result", "reason", "message", "signer", "signing_time", "sha256", "diagnosis"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  for (const char* key : {"eui64", "role", "serial", "issuer", "not_before", "not_after"}) {
+    EXPECT_TRUE(j["signer"].contains(key)) << key;
+  }
+  EXPECT_EQ(j["result"], "valid");
+  EXPECT_TRUE(j["reason"].is_null());
+  EXPECT_EQ(j["signer"]["role"], "02");
+}
+
+TEST_F(Apps, VerifyFailureTextAndJson) {
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  std::string lf = test::example_ma_content();
+  for (std::size_t p; (p = lf.find("\r\n")) != std::string::npos;) lf.erase(p, 1);
+  test::write_file(file_, lf);
+  auto text = verify({file_.string()});
+  EXPECT_EQ(text.exit_code, 1);
+  EXPECT_EQ(text.out.rfind(file_.string() + ": FAILED CONTENT_MODIFIED: ", 0), 0u) << text.out;
+  auto j = lines(verify({"--json", file_.string()}).out).at(0);
+  EXPECT_EQ(j["result"], "invalid");
+  EXPECT_EQ(j["reason"], "CONTENT_MODIFIED");
+  EXPECT_EQ(j["diagnosis"], "line endings were changed from CRLF to LF after signing");
+}
+
+TEST_F(Apps, RefusalsLeaveNoFile) {
+  const auto before = test::list_dir(dir_.path());
+  auto role = sign({file_.string()}, "network-operator-ds");
+  EXPECT_EQ(role.exit_code, 1);
+  EXPECT_NE(role.out.find("REFUSED WRONG_ROLE"), std::string::npos) << role.out;
+  auto usage = sign({file_.string()}, "supplier-ka");
+  EXPECT_EQ(usage.exit_code, 1);
+  EXPECT_NE(usage.out.find("REFUSED WRONG_KEY_USAGE"), std::string::npos);
+  auto expired = sign({file_.string()}, "bad-expired-ds");
+  EXPECT_EQ(expired.exit_code, 1);
+  EXPECT_NE(expired.out.find("REFUSED CERT_EXPIRED"), std::string::npos);
+  auto p384 = sign({file_.string()}, "bad-p384-ds");
+  EXPECT_EQ(p384.exit_code, 1);
+  EXPECT_NE(p384.out.find("REFUSED UNSUPPORTED_ALGORITHM"), std::string::npos);
+  auto mismatch = test::run({app("mam-sign").string(), "--key", test::example_key("supplier2-ds").string(), "--cert",
+                             test::example_cert_path("supplier-ds").string(), file_.string()});
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_NE(mismatch.out.find("REFUSED KEY_MISMATCH"), std::string::npos);
+  test::write_file(dir_ / "MA_cgI_70-B3-D5-1F-30-00-B1-01_20190407_182503.csv", "x");
+  auto party = sign({"--json", (dir_ / "MA_cgI_70-B3-D5-1F-30-00-B1-01_20190407_182503.csv").string()});
+  EXPECT_EQ(party.exit_code, 1);
+  EXPECT_EQ(lines(party.out).at(0)["reason"], "SIGNER_MISMATCH");
+  EXPECT_EQ(lines(party.out).at(0)["result"], "refused");
+  test::write_file(dir_ / "notes.txt", "x");
+  auto name = sign({(dir_ / "notes.txt").string()});
+  EXPECT_EQ(name.exit_code, 1);
+  EXPECT_NE(name.out.find("REFUSED FILE_NAME_INVALID"), std::string::npos);
+  std::filesystem::remove(dir_ / "MA_cgI_70-B3-D5-1F-30-00-B1-01_20190407_182503.csv");
+  std::filesystem::remove(dir_ / "notes.txt");
+  EXPECT_EQ(test::list_dir(dir_.path()), before);
+}
+
+TEST_F(Apps, ExistingSignatureAndForce) {
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  auto again = sign({file_.string()});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.out.find("SIGNATURE_EXISTS"), std::string::npos);
+  EXPECT_EQ(sign({"--force", file_.string()}).exit_code, 0);
+}
+
+TEST_F(Apps, UsageErrorsAreExitTwo) {
+  EXPECT_EQ(sign({"--bogus", file_.string()}).exit_code, 2);
+  EXPECT_EQ(sign({"--format", "pem", file_.string()}).exit_code, 2);
+  EXPECT_EQ(sign({"--out", "x.p7s", file_.string(), file_.string()}).exit_code, 2);
+  EXPECT_EQ(sign({}).exit_code, 2);
+  EXPECT_EQ(test::run({app("mam-sign").string(), file_.string()}).exit_code, 2);
+  auto at = verify({"--at", "yesterday", file_.string()});
+  EXPECT_EQ(at.exit_code, 2);
+  EXPECT_NE(at.err.find("expected an ISO 8601 time"), std::string::npos);
+  EXPECT_EQ(test::run({app("mam-verify").string(), file_.string()}).exit_code, 2);
+}
+
+TEST_F(Apps, UnreadableInputsAreExitThree) {
+  auto key = test::run({app("mam-sign").string(), "--key", (dir_ / "missing.key").string(), "--cert",
+                        test::example_cert_path("supplier-ds").string(), file_.string()});
+  EXPECT_EQ(key.exit_code, 3);
+  EXPECT_NE(key.err.find("missing.key"), std::string::npos);
+  auto trust = test::run({app("mam-verify").string(), "--trust", (dir_ / "nothing").string(), file_.string()});
+  EXPECT_EQ(trust.exit_code, 3);
+  auto missing = verify({(dir_ / "missing.csv").string()});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.out.find("FAILED IO_ERROR"), std::string::npos);
+  auto no_sig = verify({file_.string()});
+  EXPECT_EQ(no_sig.exit_code, 1);
+  EXPECT_NE(no_sig.out.find("FAILED SIGNATURE_MISSING"), std::string::npos);
+}
+
+TEST_F(Apps, EncryptedKeyFromPassFileNeverOnTheCommandLine) {
+  auto s = test::run({app("mam-sign").string(), "--key", (test::keys_dir() / "keys/supplier-ds.encrypted.key").string(),
+                      "--pass-file", (test::keys_dir() / "keys/supplier-ds.pass").string(), "--cert",
+                      test::example_cert_path("supplier-ds").string(), file_.string()});
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+  test::write_file(dir_ / "wrong.pass", "Tr0ub4dor-not-it\n");
+  auto wrong = test::run({app("mam-sign").string(), "--key", (test::keys_dir() / "keys/supplier-ds.encrypted.key").string(),
+                          "--pass-file", (dir_ / "wrong.pass").string(), "--cert", test::example_cert_path("supplier-ds").string(),
+                          "--force", file_.string()});
+  EXPECT_EQ(wrong.exit_code, 3);
+  EXPECT_NE(wrong.err.find("passphrase is wrong"), std::string::npos) << wrong.err;
+  EXPECT_EQ(wrong.err.find("Tr0ub4dor"), std::string::npos);
+  EXPECT_EQ(wrong.out.find("Tr0ub4dor"), std::string::npos);
+  // There is no flag that takes the passphrase itself.
+  auto help = test::run({app("mam-sign").string(), "--help"});
+  EXPECT_EQ(help.out.find("--pass "), std::string::npos);
+  EXPECT_EQ(help.out.find("--passphrase"), std::string::npos);
+}
+
+TEST_F(Apps, RawAndCertStore) {
+  ASSERT_EQ(sign({"--format", "raw", file_.string()}).exit_code, 0);
+  ASSERT_TRUE(std::filesystem::exists(file_.string() + ".sig"));
+  auto without = verify({file_.string()});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.out.find("SIGNER_NOT_FOUND"), std::string::npos);
+  EXPECT_EQ(verify({"--cert-store", (test::keys_dir() / "store").string(), file_.string()}).exit_code, 0);
+  EXPECT_EQ(verify({"--cert", test::example_cert_path("supplier-ds").string(), file_.string()}).exit_code, 0);
+}
+
+TEST_F(Apps, AtAndNoNameCheck) {
+  test::write_file(dir_ / "report.csv", "x\r\n");
+  ASSERT_EQ(sign({"--no-name-check", (dir_ / "report.csv").string()}).exit_code, 0);
+  EXPECT_EQ(verify({(dir_ / "report.csv").string()}).exit_code, 1);
+  EXPECT_EQ(verify({"--no-name-check", (dir_ / "report.csv").string()}).exit_code, 0);
+  EXPECT_EQ(verify({"--at", "2024-06-01", "--no-name-check", (dir_ / "report.csv").string()}).exit_code, 1);
+}
+
+TEST_F(Apps, HelpTeachesAndVersionAnswers) {
+  for (const char* name : {"mam-sign", "mam-verify"}) {
+    auto help = test::run({app(name).string(), "--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.out.find("Exit codes:"), std::string::npos) << name;
+    EXPECT_NE(help.out.find("Examples:"), std::string::npos) << name;
+    auto version = test::run({app(name).string(), "--version"});
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_NE(version.out.find(name), std::string::npos);
+  }
+}
+
+TEST_F(Apps, PrintProfile) {
+  auto p = test::run({app("mam-verify").string(), "--print-profile"});
+  ASSERT_EQ(p.exit_code, 0);
+  auto j = json::parse(p.out);
+  EXPECT_EQ(j["policy_oids"][0], "1.2.826.0.1.8641679.1.2.1.4");
+  test::write_file(dir_ / "bad.json", R"({"polcy_oids": []})");
+  auto bad = test::run({app("mam-verify").string(), "--profile", (dir_ / "bad.json").string(), "--print-profile"});
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_NE(bad.err.find("polcy_oids"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mamsign

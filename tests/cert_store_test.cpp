@@ -1,0 +1,70 @@
+#include "mamsign/cert_store.h"
+
+#include "mamsign/certificate_id.h"
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+
+namespace mamsign {
+namespace {
+
+TEST(CertStore, LoadsKeysExample) {
+  auto store = CertStore::load({test::keys_dir() / "store"});
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->size(), test::list_dir(test::keys_dir() / "store").size());
+  EXPECT_TRUE((*store)->problems().empty());
+  auto supplier = test::example_cert("supplier-ds");
+  const auto& found = (*store)->by_serial(supplier->serial());
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]->fingerprint(), supplier->fingerprint());
+  EXPECT_TRUE((*store)->by_serial("00000000000000000000000000000001").empty());
+}
+
+TEST(CertStore, ByEuiAndByParty) {
+  auto store = *CertStore::load({test::keys_dir() / "store"});
+  const auto eui = *Eui64::parse("70-B3-D5-1F-30-00-A0-08");
+  // supplier-ds, supplier-ka, the revoked, expired, not-yet-valid and rogue copies share this User ID.
+  EXPECT_EQ(store->by_eui(eui).size(), 6u);
+  const auto party = store->by_party(eui, kDefaultPartyOctets);
+  EXPECT_GT(party.size(), store->by_eui(eui).size());
+  for (std::size_t i = 0; i < store->by_eui(eui).size(); ++i) EXPECT_EQ(*party[i]->eui64(), eui);  // exact ones first
+  for (const auto& c : party) EXPECT_TRUE(c->eui64()->same_party(eui));
+}
+
+TEST(CertStore, JunkIsReportedAndSkipped) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "sub/deeper");
+  std::filesystem::copy_file(test::example_cert_path("supplier-ds"), dir / "sub/deeper/a.pem");
+  std::filesystem::copy_file(test::example_cert_path("supplier-ds"), dir / "sub/duplicate.crt");
+  test::write_file(dir / "README.txt", "not a certificate");
+  test::write_file(dir / "bundle.pem", test::read_file(test::example_cert_path("network-operator-ds")) +
+                                           test::read_file(test::example_cert_path("network-operator-ka")));
+  std::filesystem::create_directories(dir / ".hidden");
+  test::write_file(dir / ".hidden/x.pem", "junk that must not even be looked at");
+  auto r = test::run({"/usr/bin/openssl", "x509", "-in", test::example_cert_path("supplier2-ds").string(), "-outform", "DER",
+                      "-out", (dir / "der.cer").string()});
+  ASSERT_EQ(r.exit_code, 0);
+  auto store = CertStore::load({dir.path()});
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_EQ((*store)->size(), 4u);  // supplier-ds once, two from the bundle, one DER
+  EXPECT_EQ((*store)->duplicates(), 1u);
+  ASSERT_EQ((*store)->problems().size(), 1u);
+  EXPECT_EQ((*store)->problems()[0].file.filename(), "README.txt");
+}
+
+TEST(CertStore, MissingFolderIsIoError) {
+  auto store = CertStore::load({"/nonexistent/store"});
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().reason, Reason::IoError);
+}
+
+TEST(CertStore, FindsByIssuerAndSerial) {
+  auto store = *CertStore::load({test::keys_dir() / "store"});
+  auto c = test::example_cert("network-operator2-ka");
+  auto found = store->find(X509_get_issuer_name(c->x509()), X509_get0_serialNumber(c->x509()));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->fingerprint(), c->fingerprint());
+}
+
+}  // namespace
+}  // namespace mamsign

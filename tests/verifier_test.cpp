@@ -1,0 +1,385 @@
+#include "mamsign/verifier.h"
+
+#include "mamsign/signer.h"
+#include "mamsign/times.h"
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace mamsign {
+namespace {
+
+using test::kMaName;
+
+class VerifierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file_ = dir_ / kMaName;
+    test::write_file(file_, test::example_ma_content());
+  }
+
+  VerifyResult verify(const std::filesystem::path& file, VerifyOptions o = {}, std::optional<std::filesystem::path> sig = {}) {
+    if (o.at == 0) o.at = test::example_time();
+    return Verifier(test::example_trust(), Profile::defaults(), o).verify(file, sig);
+  }
+
+  // Signs `file` as keys-example certificate `name` into FILE.p7s (or FILE.sig).
+  void cms_sign(const std::string& name, const std::filesystem::path& file, const std::string& bound = "") {
+    test::write_file(file.string() + ".p7s", test::cms_sign_as(name, file, {}, bound));
+  }
+  void raw_sign(const std::string& name, const std::filesystem::path& file) {
+    test::write_file(file.string() + ".sig", test::raw_sign_as(name, file));
+  }
+  std::filesystem::path make(const std::string& name, const std::string& content = test::example_ma_content()) {
+    test::write_file(dir_ / name, content);
+    return dir_ / name;
+  }
+  static Reason reason(const VerifyResult& r) { return r.valid() ? Reason::IoError : r.error->reason; }
+  static std::string why(const VerifyResult& r) { return r.valid() ? "valid" : r.error->message; }
+
+  test::TempDir dir_;
+  std::filesystem::path file_;
+};
+
+TEST_F(VerifierTest, ValidCmsReportsEverything) {
+  cms_sign("supplier-ds", file_);
+  auto r = verify(file_);
+  ASSERT_TRUE(r.valid()) << why(r);
+  EXPECT_EQ(r.format, SignatureFormat::Cms);
+  EXPECT_EQ(r.signature, std::filesystem::path(file_.string() + ".p7s"));
+  ASSERT_TRUE(r.signer);
+  EXPECT_EQ(r.signer->eui64()->to_string(), "70-B3-D5-1F-30-00-A0-08");
+  EXPECT_EQ(r.signing_time, test::example_time());
+  EXPECT_EQ(r.sha256, *sha256_file(file_));
+  EXPECT_EQ(r.bound_name, kMaName);
+  EXPECT_FALSE(r.diagnosis);
+  EXPECT_TRUE(r.notes.empty());
+}
+
+TEST_F(VerifierTest, SignatureMissing) {
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::SignatureMissing);
+  EXPECT_NE(why(r).find(".p7s"), std::string::npos);
+}
+
+TEST_F(VerifierTest, IoErrors) {
+  EXPECT_EQ(reason(verify(dir_ / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv")), Reason::IoError);
+  std::filesystem::create_directory(file_.string() + ".p7s");
+  EXPECT_EQ(reason(verify(file_)), Reason::IoError);
+}
+
+TEST_F(VerifierTest, MalformedSignatures) {
+  cms_sign("supplier-ds", file_);
+  const std::string good = test::read_file(file_.string() + ".p7s");
+  for (const std::string& bad : {std::string(), std::string("\x9c\x11\xfe random bytes \x01\x02", 20), good.substr(0, good.size() - 9),
+                                 std::string("-----BEGIN CMS-----\nbm90IGEgc2lnbmF0dXJl\n-----END CMS-----\n"),
+                                 std::string(2 * 1024 * 1024, '\x30')}) {
+    test::write_file(file_.string() + ".p7s", bad);
+    auto r = verify(file_);
+    EXPECT_EQ(reason(r), Reason::MalformedSignature) << why(r);
+  }
+}
+
+TEST_F(VerifierTest, ContentModifiedByOneBit) {
+  cms_sign("supplier-ds", file_);
+  std::string content = test::example_ma_content();
+  content[100] = static_cast<char>(content[100] ^ 0x01);
+  test::write_file(file_, content);
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::ContentModified);
+  EXPECT_FALSE(r.diagnosis);
+  EXPECT_NE(why(r).find(to_hex(*sha256_file(file_))), std::string::npos) << "the message shows the file's digest";
+}
+
+TEST_F(VerifierTest, ContentModifiedDiagnosesLineEndingsAndBom) {
+  cms_sign("supplier-ds", file_);
+  std::string lf = test::example_ma_content();
+  for (std::size_t p; (p = lf.find("\r\n")) != std::string::npos;) lf.erase(p, 1);
+  test::write_file(file_, lf);
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::ContentModified);
+  EXPECT_EQ(r.diagnosis, std::optional<std::string>("line endings were changed from CRLF to LF after signing"));
+  EXPECT_NE(why(r).find("line endings were changed"), std::string::npos);
+
+  test::write_file(file_, "\xEF\xBB\xBF" + test::example_ma_content());
+  r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::ContentModified);
+  EXPECT_EQ(r.diagnosis, std::optional<std::string>("a UTF-8 byte-order mark was added after signing"));
+
+  // And back: signed with LF, converted to CRLF.
+  test::write_file(file_, lf);
+  cms_sign("supplier-ds", file_);
+  test::write_file(file_, test::example_ma_content());
+  r = verify(file_);
+  EXPECT_EQ(r.diagnosis, std::optional<std::string>("line endings were changed from LF to CRLF after signing"));
+}
+
+TEST_F(VerifierTest, RowAppended) {
+  cms_sign("supplier-ds", file_);
+  test::write_file(file_, test::example_ma_content() + "1200023305967,00-12-4B-00-00-00-99-99,ESME,EA,,,,\r\n");
+  EXPECT_EQ(reason(verify(file_)), Reason::ContentModified);
+}
+
+TEST_F(VerifierTest, SignatureOfAnotherFile) {
+  const auto other = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190408_000000.csv", "other content\r\n");
+  cms_sign("supplier-ds", other);
+  std::filesystem::copy_file(other.string() + ".p7s", file_.string() + ".p7s");
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::ContentModified);
+  EXPECT_NE(r.diagnosis.value_or("").find("made for the file MA_cgI_70-B3-D5-1F-30-00-A0-08_20190408_000000.csv"),
+            std::string::npos);
+}
+
+TEST_F(VerifierTest, FlippedBitInTheEcdsaValue) {
+  cms_sign("supplier-ds", file_);
+  std::string sig = test::read_file(file_.string() + ".p7s");
+  sig.back() = static_cast<char>(sig.back() ^ 0x01);  // the last octet of the signature value (s)
+  test::write_file(file_.string() + ".p7s", sig);
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::BadSignature) << why(r);
+}
+
+TEST_F(VerifierTest, AttachedSignatureIsMalformed) {
+  // -nodetach: the signature carries content of its own (here, another file's).
+  test::write_file(dir_ / "other.txt", "some other content");
+  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-nodetach", "-md", "sha256", "-outform", "DER", "-in",
+                 (dir_ / "other.txt").string(), "-signer", test::example_cert_path("supplier-ds").string(), "-inkey",
+                 test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto v = verify(file_);
+  EXPECT_EQ(reason(v), Reason::MalformedSignature);
+  EXPECT_NE(why(v).find("attached"), std::string::npos) << why(v);
+}
+
+TEST_F(VerifierTest, TwoSignersIsMalformed) {
+  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER", "-in", file_.string(),
+                      "-signer", test::example_cert_path("supplier-ds").string(), "-inkey", test::example_key("supplier-ds").string(),
+                      "-signer", test::example_cert_path("supplier-alt-ds").string(), "-inkey",
+                      test::example_key("supplier-alt-ds").string(), "-out", file_.string() + ".p7s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto v = verify(file_);
+  EXPECT_EQ(reason(v), Reason::MalformedSignature);
+  EXPECT_NE(why(v).find("2 signers"), std::string::npos) << why(v);
+}
+
+struct SignedBy {
+  std::string cert;
+  Reason reason;
+};
+class VerifierCertificates : public VerifierTest, public ::testing::WithParamInterface<SignedBy> {};
+
+TEST_P(VerifierCertificates, EachCertificateProblemHasItsCode) {
+  cms_sign(GetParam().cert, file_);
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), GetParam().reason) << GetParam().cert << ": " << why(r);
+  ASSERT_TRUE(r.signer);  // the signer is identified even when it fails
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    KeysExample, VerifierCertificates,
+    ::testing::Values(SignedBy{"bad-rogue-oca-ds", Reason::UntrustedChain}, SignedBy{"bad-expired-ds", Reason::CertExpired},
+                      SignedBy{"bad-not-yet-valid-ds", Reason::CertNotYetValid},
+                      SignedBy{"supplier-revoked-ds", Reason::CertRevoked}, SignedBy{"bad-eui-utf8-ds", Reason::InvalidSubject},
+                      SignedBy{"bad-eui-56-ds", Reason::InvalidSubject}, SignedBy{"bad-no-eui-ds", Reason::InvalidSubject},
+                      SignedBy{"network-operator-ds", Reason::WrongRole}, SignedBy{"bad-role-04-ds", Reason::WrongRole},
+                      SignedBy{"supplier-ka", Reason::WrongKeyUsage}, SignedBy{"bad-both-usages", Reason::WrongKeyUsage},
+                      SignedBy{"bad-ku-not-critical-ds", Reason::WrongKeyUsage},
+                      SignedBy{"bad-no-policy-ds", Reason::PolicyMismatch},
+                      SignedBy{"bad-other-policy-ds", Reason::PolicyMismatch},
+                      SignedBy{"bad-p384-ds", Reason::UnsupportedAlgorithm}),
+    [](const auto& param_info) {
+      std::string n = param_info.param.cert;
+      for (auto& ch : n) if (ch == '-') ch = '_';
+      return n;
+    });
+
+TEST_F(VerifierTest, WrongRoleMessageSaysWhoSigned) {
+  cms_sign("network-operator-ds", file_);
+  auto r = verify(file_);
+  EXPECT_NE(why(r).find("70-B3-D5-1F-30-00-D4-01 (role 03 network operator"), std::string::npos) << why(r);
+}
+
+TEST_F(VerifierTest, ChosenTime) {
+  cms_sign("bad-expired-ds", file_);
+  VerifyOptions then;
+  then.at = *parse_iso8601("2021-06-01T00:00:00Z");
+  EXPECT_TRUE(verify(file_, then).valid());
+  EXPECT_EQ(reason(verify(file_)), Reason::CertExpired);
+}
+
+TEST_F(VerifierTest, FileNameInvalidUnlessLifted) {
+  const auto report = make("report.csv");
+  cms_sign("supplier-ds", report);
+  auto r = verify(report);
+  EXPECT_EQ(reason(r), Reason::FileNameInvalid);
+  VerifyOptions lifted;
+  lifted.check_names = false;
+  EXPECT_TRUE(verify(report, lifted).valid());
+}
+
+TEST_F(VerifierTest, SignerMismatchAndSameParty) {
+  const auto other_party = make("MA_cgI_70-B3-D5-1F-30-00-B1-01_20190407_182503.csv");
+  cms_sign("supplier-ds", other_party);
+  auto r = verify(other_party);
+  EXPECT_EQ(reason(r), Reason::SignerMismatch);
+  EXPECT_NE(why(r).find("names party 70-B3-D5-1F-30-00-B1-xx"), std::string::npos) << why(r);
+
+  const auto same_party = make("MA_cgI_70-B3-D5-1F-30-00-A0-09_20190407_182503.csv");
+  cms_sign("supplier-ds", same_party);
+  EXPECT_TRUE(verify(same_party).valid()) << why(verify(same_party));
+
+  const auto signed_by_b = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190409_000000.csv");
+  cms_sign("supplier2-ds", signed_by_b);
+  auto b = verify(signed_by_b);
+  EXPECT_EQ(reason(b), Reason::SignerMismatch);
+  EXPECT_NE(why(b).find("signed by 70-B3-D5-1F-30-00-B1-01 (role 02), but the file name names party 70-B3-D5-1F-30-00-A0-xx"),
+            std::string::npos)
+      << why(b);
+}
+
+TEST_F(VerifierTest, Renamed) {
+  cms_sign("supplier-ds", file_);
+  const auto renamed = dir_ / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv";
+  std::filesystem::rename(file_, renamed);
+  std::filesystem::rename(file_.string() + ".p7s", renamed.string() + ".p7s");
+  auto r = verify(renamed);
+  EXPECT_EQ(reason(r), Reason::FileRenamed);
+  EXPECT_NE(why(r).find(kMaName), std::string::npos);
+  VerifyOptions lifted;
+  lifted.check_names = false;
+  EXPECT_EQ(reason(verify(renamed, lifted)), Reason::FileRenamed) << "the name binding holds without name checks too";
+}
+
+TEST_F(VerifierTest, ExplicitSignaturePath) {
+  test::write_file(dir_ / "elsewhere.bin", test::cms_sign_as("supplier-ds", file_));
+  EXPECT_TRUE(verify(file_, {}, dir_ / "elsewhere.bin").valid());
+  test::write_file(dir_ / "raw.bin", test::raw_sign_as("supplier-ds", file_));
+  VerifyOptions o;
+  o.cert = test::example_cert("supplier-ds");
+  auto r = verify(file_, o, dir_ / "raw.bin");
+  EXPECT_TRUE(r.valid()) << why(r);
+  EXPECT_EQ(r.format, SignatureFormat::Raw);
+}
+
+// Raw signatures.
+
+TEST_F(VerifierTest, RawWithCert) {
+  raw_sign("supplier-ds", file_);
+  VerifyOptions o;
+  o.cert = test::example_cert("supplier-ds");
+  auto r = verify(file_, o);
+  ASSERT_TRUE(r.valid()) << why(r);
+  EXPECT_EQ(r.format, SignatureFormat::Raw);
+  EXPECT_FALSE(r.signing_time);
+}
+
+TEST_F(VerifierTest, RawWithoutCertIsSignerNotFound) {
+  raw_sign("supplier-ds", file_);
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::SignerNotFound);
+  EXPECT_NE(why(r).find("--cert"), std::string::npos);
+}
+
+TEST_F(VerifierTest, RawFindsItsSignerAmongTheStoresCertificates) {
+  VerifyOptions o;
+  o.store = *CertStore::load({test::keys_dir() / "store"});
+  raw_sign("supplier-ds", file_);
+  auto good = verify(file_, o);
+  ASSERT_TRUE(good.valid()) << why(good);
+  EXPECT_EQ(good.signer->fingerprint(), test::example_cert("supplier-ds")->fingerprint());
+  // Six certificates share this User ID: the revoked one verifies the signature and fails furthest.
+  raw_sign("supplier-revoked-ds", file_);
+  EXPECT_EQ(reason(verify(file_, o)), Reason::CertRevoked);
+  raw_sign("supplier-ka", file_);
+  EXPECT_EQ(reason(verify(file_, o)), Reason::WrongKeyUsage);
+  raw_sign("supplier-alt-ds", file_);
+  EXPECT_TRUE(verify(file_, o).valid()) << "the same party's other User ID";
+  raw_sign("supplier2-ds", file_);
+  EXPECT_EQ(reason(verify(file_, o)), Reason::BadSignature) << "no certificate of this party holds that key";
+  const auto unknown = make("MA_cgI_70-B3-D5-1F-30-00-EE-01_20190407_182503.csv");
+  raw_sign("supplier-ds", unknown);
+  EXPECT_EQ(reason(verify(unknown, o)), Reason::SignerNotFound);
+}
+
+TEST_F(VerifierTest, RawTamperedAndDamaged) {
+  VerifyOptions o;
+  o.cert = test::example_cert("supplier-ds");
+  raw_sign("supplier-ds", file_);
+  std::string lf = test::example_ma_content();
+  for (std::size_t p; (p = lf.find("\r\n")) != std::string::npos;) lf.erase(p, 1);
+  test::write_file(file_, lf);
+  auto crlf = verify(file_, o);
+  EXPECT_EQ(reason(crlf), Reason::ContentModified);
+  EXPECT_EQ(crlf.diagnosis, std::optional<std::string>("line endings were changed from CRLF to LF after signing"));
+
+  test::write_file(file_, test::example_ma_content() + "x");
+  EXPECT_EQ(reason(verify(file_, o)), Reason::BadSignature);
+
+  test::write_file(file_, test::example_ma_content());
+  std::string sig = test::read_file(file_.string() + ".sig");
+  sig.back() = static_cast<char>(sig.back() ^ 0x04);
+  test::write_file(file_.string() + ".sig", sig);
+  EXPECT_EQ(reason(verify(file_, o)), Reason::BadSignature);
+  test::write_file(file_.string() + ".sig", "junk");
+  EXPECT_EQ(reason(verify(file_, o)), Reason::MalformedSignature);
+}
+
+TEST_F(VerifierTest, CmsWithoutCertificatesNeedsCertOrStore) {
+  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-nocerts", "-outform", "DER", "-in",
+                      file_.string(), "-signer", test::example_cert_path("supplier-ds").string(), "-inkey",
+                      test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto missing = verify(file_);
+  EXPECT_EQ(reason(missing), Reason::SignerNotFound);
+  EXPECT_NE(why(missing).find("serial"), std::string::npos) << why(missing);
+  VerifyOptions with_cert;
+  with_cert.cert = test::example_cert("supplier-ds");
+  EXPECT_TRUE(verify(file_, with_cert).valid());
+  VerifyOptions with_store;
+  with_store.store = *CertStore::load({test::keys_dir() / "store"});
+  EXPECT_TRUE(verify(file_, with_store).valid());
+}
+
+TEST_F(VerifierTest, SharedAcrossThreads) {
+  cms_sign("supplier-ds", file_);
+  const auto bad = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190408_000000.csv");
+  cms_sign("network-operator-ds", bad);
+  VerifyOptions o;
+  o.at = test::example_time();
+  const Verifier v(test::example_trust(), Profile::defaults(), o);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        if (!v.verify(file_).valid()) ++wrong;
+        auto r = v.verify(bad);
+        if (r.valid() || r.error->reason != Reason::WrongRole) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(VerifierTest, StreamsLargeFiles) {
+  std::string big;
+  while (big.size() < kReadBufferBytes * 20) big += test::example_ma_content();
+  const auto file = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190410_000000.csv", big);
+  auto signer = Signer::create(test::example_private_key("supplier-ds"), test::example_cert("supplier-ds"), {}, Profile::defaults(),
+                               test::example_time());
+  ASSERT_TRUE(signer);
+  ASSERT_TRUE(signer->sign_file(file, {}));
+  auto r = verify(file);
+  ASSERT_TRUE(r.valid()) << why(r);
+  EXPECT_EQ(*r.sha256, sha256_bytes(big));
+  big[big.size() / 2] ^= 0x20;
+  test::write_file(file, big);
+  EXPECT_EQ(reason(verify(file)), Reason::ContentModified);
+}
+
+}  // namespace
+}  // namespace mamsign
