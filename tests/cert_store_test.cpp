@@ -68,3 +68,19 @@ TEST(CertStore, FindsByIssuerAndSerial) {
 
 }  // namespace
 }  // namespace mamsign
+
+namespace mamsign {
+namespace {
+
+TEST(CertStore, BuildsOnlyTheCertificatesLookedUp) {
+  auto store = *CertStore::load({test::keys_dir() / "store"});
+  EXPECT_EQ(store->materialized(), 0u) << "loading indexes without building certificates";
+  auto found = store->by_serial(test::example_cert("network-operator-ds")->serial());
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(store->materialized(), 1u);
+  EXPECT_EQ(store->by_serial(found[0]->serial())[0].get(), found[0].get()) << "built once, then shared";
+  EXPECT_EQ(store->materialized(), 1u);
+}
+
+}  // namespace
+}  // namespace mamsign

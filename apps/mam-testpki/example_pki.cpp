@@ -589,7 +589,8 @@ Result<std::string> write_bulk(const BulkOptions& o) {
   csv += "\r\n";
   const std::string supplier = "70-B3-D5-1F-30-00-A0-08";
   for (std::size_t r = 0; r < o.rows; ++r) {
-    const Op& op = ops[(r * 7919) % ops.size()];
+    const std::size_t named = o.referenced == 0 ? ops.size() : std::min(o.referenced, ops.size());
+    const Op& op = ops[(r * 7919) % named];
     const std::string ka = op.ka.empty() ? op.ds : op.ka;
     csv += mpan(op.distributor, 1000000000ULL + r) + "," + device_id(static_cast<std::uint32_t>(r)) + ",ESME,EA," + supplier + "," +
            op.eui.to_string() + "," + op.ds + "," + ka + "\r\n";

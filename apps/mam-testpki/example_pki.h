@@ -20,12 +20,13 @@ struct ExampleOptions {
 // Writes the PKI (and the example files); returns a summary of what was written.
 Result<std::string> write_example(const ExampleOptions& options);
 
-// A bulk store for benchmarks: `count` network-operator certificates (DS and KA alternating) under a
-// fresh root and OCA, and an MA file of `rows` rows naming them.
+// A bulk store for benchmarks: `count` network-operator certificates (DS and KA pairs) under a fresh
+// root and OCA, and an MA file of `rows` rows naming the first `referenced` operators' pairs.
 struct BulkOptions {
   std::filesystem::path out;
   std::size_t count = 10000;
   std::size_t rows = 100000;
+  std::size_t referenced = 0;  // operators the rows name (0: all); the rest only fill the store
   std::string policy_oid;
 };
 Result<std::string> write_bulk(const BulkOptions& options);

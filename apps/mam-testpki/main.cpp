@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
   bk->add_option("--out", bulk.out, "folder to write (created if missing)")->required();
   bk->add_option("--count", bulk.count, "network-operator certificates to issue")->capture_default_str()->check(CLI::Range(2, 1000000));
   bk->add_option("--rows", bulk.rows, "MA file rows")->capture_default_str()->check(CLI::Range(1, 10000000));
+  bk->add_option("--referenced", bulk.referenced,
+                 "network operators the rows name (0: every one); the others' certificates only fill the store")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -2,26 +2,158 @@
 
 #include "mamsign/io.h"
 
+#include <openssl/asn1t.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <set>
-#include <thread>
+
+// A certificate as OpenSSL's ASN.1 templates describe it (RFC 5280 section 4.1), except that the
+// subjectPublicKeyInfo stays an algorithm and a BIT STRING: the index needs the serial and the
+// subject, not the key, and OpenSSL 3.0 spends ~140 us decoding a key inside d2i_X509.
+extern "C" {
+typedef struct mamsign_index_spki_st {
+  X509_ALGOR* algorithm;
+  ASN1_BIT_STRING* key;
+} MAMSIGN_INDEX_SPKI;
+
+ASN1_SEQUENCE(MAMSIGN_INDEX_SPKI) = {
+    ASN1_SIMPLE(MAMSIGN_INDEX_SPKI, algorithm, X509_ALGOR),
+    ASN1_SIMPLE(MAMSIGN_INDEX_SPKI, key, ASN1_BIT_STRING),
+} ASN1_SEQUENCE_END(MAMSIGN_INDEX_SPKI)
+
+typedef struct mamsign_index_tbs_st {
+  ASN1_INTEGER* version;
+  ASN1_INTEGER* serial;
+  X509_ALGOR* signature;
+  X509_NAME* issuer;
+  X509_VAL* validity;
+  X509_NAME* subject;
+  MAMSIGN_INDEX_SPKI* spki;
+  ASN1_BIT_STRING* issuer_uid;
+  ASN1_BIT_STRING* subject_uid;
+  STACK_OF(X509_EXTENSION) * extensions;
+} MAMSIGN_INDEX_TBS;
+
+ASN1_SEQUENCE(MAMSIGN_INDEX_TBS) = {
+    ASN1_EXP_OPT(MAMSIGN_INDEX_TBS, version, ASN1_INTEGER, 0),
+    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, serial, ASN1_INTEGER),
+    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, signature, X509_ALGOR),
+    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, issuer, X509_NAME),
+    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, validity, X509_VAL),
+    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, subject, X509_NAME),
+    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, spki, MAMSIGN_INDEX_SPKI),
+    ASN1_IMP_OPT(MAMSIGN_INDEX_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+    ASN1_IMP_OPT(MAMSIGN_INDEX_TBS, subject_uid, ASN1_BIT_STRING, 2),
+    ASN1_EXP_SEQUENCE_OF_OPT(MAMSIGN_INDEX_TBS, extensions, X509_EXTENSION, 3),
+} ASN1_SEQUENCE_END(MAMSIGN_INDEX_TBS)
+
+typedef struct mamsign_index_cert_st {
+  MAMSIGN_INDEX_TBS* tbs;
+  X509_ALGOR* signature_algorithm;
+  ASN1_BIT_STRING* signature;
+} MAMSIGN_INDEX_CERT;
+
+ASN1_SEQUENCE(MAMSIGN_INDEX_CERT) = {
+    ASN1_SIMPLE(MAMSIGN_INDEX_CERT, tbs, MAMSIGN_INDEX_TBS),
+    ASN1_SIMPLE(MAMSIGN_INDEX_CERT, signature_algorithm, X509_ALGOR),
+    ASN1_SIMPLE(MAMSIGN_INDEX_CERT, signature, ASN1_BIT_STRING),
+} ASN1_SEQUENCE_END(MAMSIGN_INDEX_CERT)
+
+DECLARE_ASN1_FUNCTIONS(MAMSIGN_INDEX_CERT)
+IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_INDEX_CERT)
+}
 
 namespace mamsign {
+
+struct CertStore::Entry {
+  std::string der;
+  std::string serial;
+  std::optional<Eui64> eui64;
+  mutable std::once_flag once;
+  mutable OrgCertPtr cert;  // built on first use
+
+  OrgCertPtr get() const {
+    std::call_once(once, [this] {
+      const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+      // The index parse and d2i_X509 share every template but the key's, whose decode never fails a
+      // parse, so a certificate that was indexed always builds.
+      X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+      if (x) cert = std::make_shared<const OrgCert>(std::move(x));
+      ERR_clear_error();
+    });
+    return cert;
+  }
+};
+
 namespace {
 
 constexpr std::size_t kMaxStoreFileBytes = 64 * 1024 * 1024;
 
-const std::vector<OrgCertPtr> kNone;
+using IndexCertPtr = OsslPtr<MAMSIGN_INDEX_CERT, MAMSIGN_INDEX_CERT_free>;
 
 bool hidden(const std::filesystem::path& p) {
   const std::string name = p.filename().string();
   return !name.empty() && name.front() == '.';
 }
 
+// The DER of every certificate in a file: PEM blocks named CERTIFICATE (others skipped), or one DER.
+Result<std::vector<std::string>> certificate_ders(const std::string& bytes, const std::string& origin) {
+  std::vector<std::string> out;
+  if (bytes.find("-----BEGIN ") == std::string::npos) {
+    out.push_back(bytes);
+    return out;
+  }
+  BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+  for (;;) {
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long len = 0;
+    if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) break;
+    const std::string_view n(name);
+    if (n == PEM_STRING_X509 || n == PEM_STRING_X509_OLD) out.emplace_back(reinterpret_cast<char*>(data), static_cast<std::size_t>(len));
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(data);
+  }
+  const unsigned long err = ERR_peek_last_error();
+  if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+    return make_error(Reason::InvalidInput, origin + ": a PEM block cannot be read: " + take_openssl_errors());
+  }
+  ERR_clear_error();
+  if (out.empty()) return make_error(Reason::InvalidInput, origin + " holds no PEM CERTIFICATE block");
+  return out;
+}
+
+struct Indexed {
+  std::string der;
+  std::string serial;
+  std::optional<Eui64> eui64;
+};
+
+// Index keys of one DER certificate.
+Result<Indexed> index_entry(std::string der, const std::string& origin) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  IndexCertPtr cert(d2i_MAMSIGN_INDEX_CERT(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    ERR_clear_error();
+    return make_error(Reason::InvalidInput, origin + " is not a DER or PEM certificate");
+  }
+  Indexed out;
+  out.serial = serial_text(cert->tbs->serial);
+  out.eui64 = subject_eui64(cert->tbs->subject);
+  out.der = std::move(der);
+  return out;
+}
+
 }  // namespace
+
+CertStore::CertStore() = default;
+CertStore::~CertStore() = default;
 
 Result<std::shared_ptr<CertStore>> CertStore::load(const std::vector<std::filesystem::path>& paths) {
   std::vector<std::filesystem::path> files;
@@ -47,87 +179,113 @@ Result<std::shared_ptr<CertStore>> CertStore::load(const std::vector<std::filesy
   }
   std::sort(files.begin(), files.end());
 
-  // Parsing dominates loading; files are independent, so they are shared out between the cores.
-  std::vector<std::vector<OrgCertPtr>> parsed(files.size());
-  std::vector<std::optional<std::string>> failures(files.size());
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i = next++; i < files.size(); i = next++) {
-      auto bytes = read_small_file(files[i], kMaxStoreFileBytes, "certificate file");
-      if (!bytes) {
-        failures[i] = bytes.error().message;
+  auto store = std::make_shared<CertStore>();
+  std::set<Fingerprint> seen;
+  for (const auto& file : files) {
+    auto bytes = read_small_file(file, kMaxStoreFileBytes, "certificate file");
+    if (!bytes) {
+      store->problems_.push_back({file, bytes.error().message});
+      continue;
+    }
+    auto ders = certificate_ders(*bytes, file.string());
+    if (!ders) {
+      store->problems_.push_back({file, ders.error().message});
+      continue;
+    }
+    std::vector<Indexed> indexed;
+    std::optional<std::string> problem;
+    for (std::size_t i = 0; i < ders->size(); ++i) {
+      const std::string origin = ders->size() == 1 ? file.string() : file.string() + " (certificate " + std::to_string(i + 1) + ")";
+      auto entry = index_entry(std::move((*ders)[i]), origin);
+      if (!entry) {
+        problem = entry.error().message;
+        break;
+      }
+      indexed.push_back(std::move(*entry));
+    }
+    if (problem) {
+      store->problems_.push_back({file, *problem});  // a damaged bundle is skipped whole
+      continue;
+    }
+    for (auto& e : indexed) {
+      if (!seen.insert(sha256_fingerprint(e.der)).second) {
+        ++store->duplicates_;
         continue;
       }
-      auto certs = OrgCert::parse_all(*bytes, files[i].string());
-      if (certs) {
-        parsed[i] = std::move(*certs);
-      } else {
-        failures[i] = certs.error().message;
-      }
-      ERR_clear_error();
+      auto entry = std::make_unique<Entry>();
+      entry->der = std::move(e.der);
+      entry->serial = std::move(e.serial);
+      entry->eui64 = e.eui64;
+      store->by_serial_[entry->serial].push_back(entry.get());
+      if (entry->eui64) store->by_eui_[*entry->eui64].push_back(entry.get());
+      store->entries_.push_back(std::move(entry));
     }
-  };
-  const unsigned workers = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-  std::vector<std::thread> threads;
-  if (files.size() > 64) {
-    for (unsigned t = 1; t < workers; ++t) threads.emplace_back(work);
   }
-  work();
-  for (auto& t : threads) t.join();
-
-  auto store = std::make_shared<CertStore>();
-  std::vector<OrgCertPtr> all;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    if (failures[i]) store->problems_.push_back({files[i], *failures[i]});
-    for (auto& c : parsed[i]) all.push_back(std::move(c));
-  }
-  store->index(std::move(all));
   return store;
 }
 
 std::shared_ptr<CertStore> CertStore::from_certs(std::vector<OrgCertPtr> certs) {
   auto store = std::make_shared<CertStore>();
-  store->index(std::move(certs));
-  return store;
-}
-
-void CertStore::index(std::vector<OrgCertPtr> certs) {
   std::set<Fingerprint> seen;
   for (auto& c : certs) {
     if (!seen.insert(c->fingerprint()).second) {
-      ++duplicates_;
+      ++store->duplicates_;
       continue;
     }
-    by_serial_[c->serial()].push_back(c);
-    if (c->eui64()) by_eui_[*c->eui64()].push_back(c);
-    certs_.push_back(std::move(c));
+    auto entry = std::make_unique<Entry>();
+    entry->serial = c->serial();
+    entry->eui64 = c->eui64();
+    std::call_once(entry->once, [&] { entry->cert = c; });
+    store->by_serial_[entry->serial].push_back(entry.get());
+    if (entry->eui64) store->by_eui_[*entry->eui64].push_back(entry.get());
+    store->entries_.push_back(std::move(entry));
   }
+  return store;
 }
 
-const std::vector<OrgCertPtr>& CertStore::by_serial(const std::string& canonical_id) const {
-  auto it = by_serial_.find(canonical_id);
-  return it == by_serial_.end() ? kNone : it->second;
-}
-
-const std::vector<OrgCertPtr>& CertStore::by_eui(const Eui64& eui) const {
-  auto it = by_eui_.find(eui);
-  return it == by_eui_.end() ? kNone : it->second;
-}
-
-std::vector<OrgCertPtr> CertStore::by_party(const Eui64& eui, const PartyOctets& party) const {
-  std::vector<OrgCertPtr> out = by_eui(eui);
-  for (const auto& [other, certs] : by_eui_) {
-    if (other != eui && other.same_party(eui, party)) out.insert(out.end(), certs.begin(), certs.end());
+std::vector<OrgCertPtr> CertStore::materialize(const std::vector<const Entry*>& entries) const {
+  std::vector<OrgCertPtr> out;
+  out.reserve(entries.size());
+  for (const auto* e : entries) {
+    if (auto c = e->get()) out.push_back(std::move(c));
   }
   return out;
 }
 
-OrgCertPtr CertStore::find(X509_NAME* issuer, const ASN1_INTEGER* serial) const {
-  for (const auto& c : certs_) {
-    if (ASN1_INTEGER_cmp(X509_get0_serialNumber(c->x509()), serial) == 0 &&
-        X509_NAME_cmp(X509_get_issuer_name(c->x509()), issuer) == 0) {
-      return c;
+std::vector<OrgCertPtr> CertStore::by_serial(const std::string& canonical_id) const {
+  auto it = by_serial_.find(canonical_id);
+  return it == by_serial_.end() ? std::vector<OrgCertPtr>{} : materialize(it->second);
+}
+
+std::vector<OrgCertPtr> CertStore::by_eui(const Eui64& eui) const {
+  auto it = by_eui_.find(eui);
+  return it == by_eui_.end() ? std::vector<OrgCertPtr>{} : materialize(it->second);
+}
+
+std::vector<OrgCertPtr> CertStore::by_party(const Eui64& eui, const PartyOctets& party) const {
+  std::vector<OrgCertPtr> out = by_eui(eui);
+  for (const auto& [other, entries] : by_eui_) {
+    if (other != eui && other.same_party(eui, party)) {
+      auto more = materialize(entries);
+      out.insert(out.end(), more.begin(), more.end());
     }
+  }
+  return out;
+}
+
+std::vector<OrgCertPtr> CertStore::all() const {
+  std::vector<const Entry*> entries;
+  for (const auto& e : entries_) entries.push_back(e.get());
+  return materialize(entries);
+}
+
+std::size_t CertStore::materialized() const noexcept {
+  return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [](const auto& e) { return e->cert != nullptr; }));
+}
+
+OrgCertPtr CertStore::find(X509_NAME* issuer, const ASN1_INTEGER* serial) const {
+  for (const auto& c : by_serial(serial_text(serial))) {
+    if (X509_NAME_cmp(X509_get_issuer_name(c->x509()), issuer) == 0) return c;
   }
   return nullptr;
 }

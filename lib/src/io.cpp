@@ -1,5 +1,6 @@
 #include "mamsign/io.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -76,16 +77,25 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
                                     std::string_view what) {
   auto file = SequentialFile::open(path, what);
   if (!file) return std::move(file).error();
+  // The size stat reported is a hint, not a promise: read until the end, one byte past the limit at
+  // most, so "exactly at the limit" and "larger" are told apart whatever the file does meanwhile.
+  const std::size_t limit = max_bytes + 1;
   std::string out;
-  // Read one byte past the limit to tell "exactly at the limit" from "larger", whatever stat said.
-  out.resize(max_bytes + 1);
-  auto n = file->read(std::span(reinterpret_cast<std::uint8_t*>(out.data()), out.size()));
-  if (!n) return std::move(n).error();
-  if (*n > max_bytes) {
+  std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(file->size_at_open(), max_bytes)) + 1;
+  for (;;) {
+    const std::size_t have = out.size();
+    const std::size_t want = std::min(chunk, limit - have);
+    out.resize(have + want);
+    auto n = file->read(std::span(reinterpret_cast<std::uint8_t*>(out.data()) + have, want));
+    if (!n) return std::move(n).error();
+    out.resize(have + *n);
+    if (*n < want || out.size() >= limit) break;
+    chunk = 64 * 1024;
+  }
+  if (out.size() > max_bytes) {
     return make_error(Reason::InvalidInput, std::string(what) + " " + path.string() + " is larger than " +
                                                 std::to_string(max_bytes) + " bytes");
   }
-  out.resize(*n);
   return out;
 }
 

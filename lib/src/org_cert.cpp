@@ -54,6 +54,51 @@ std::string to_hex(const std::uint8_t* data, std::size_t size) {
   return out;
 }
 
+Fingerprint sha256_fingerprint(std::string_view der) {
+  Fingerprint out{};
+  unsigned int len = 0;
+  EVP_Digest(der.data(), der.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+std::string serial_text(const ASN1_INTEGER* serial) {
+  BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!bn) return "?";
+  OsslStringPtr hex(BN_bn2hex(bn.get()));
+  std::string digits = hex ? hex.get() : "";
+  const bool negative = BN_is_negative(bn.get());
+  if (negative && !digits.empty()) digits.erase(0, 1);
+  if (digits == "0") digits.clear();
+  if (digits.size() < kSerialHexDigits) digits.insert(0, kSerialHexDigits - digits.size(), '0');
+  return (negative ? "-" : "") + digits;
+}
+
+std::optional<Eui64> subject_eui64(const X509_NAME* subject, std::string* problem) {
+  auto fail = [&](std::string why) -> std::optional<Eui64> {
+    if (problem != nullptr) *problem = std::move(why);
+    return std::nullopt;
+  };
+  const int first = X509_NAME_get_index_by_NID(subject, NID_x500UniqueIdentifier, -1);
+  if (first < 0) return fail("the subject has no x500UniqueIdentifier (the EUI-64)");
+  if (X509_NAME_get_index_by_NID(subject, NID_x500UniqueIdentifier, first) >= 0) {
+    return fail("the subject has more than one x500UniqueIdentifier");
+  }
+  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, first));
+  const int type = ASN1_STRING_type(value);
+  if (type != V_ASN1_BIT_STRING) {
+    return fail("x500UniqueIdentifier is a " + asn1_type_name(type) + "; the profile requires a BIT STRING of 64 bits");
+  }
+  // A parsed BIT STRING keeps its count of unused bits in the low three bits of flags.
+  const long unused = value->flags & ASN1_STRING_FLAG_BITS_LEFT ? value->flags & 0x07 : 0;
+  const long bits = static_cast<long>(ASN1_STRING_length(value)) * 8 - unused;
+  if (bits != 64) {
+    return fail("x500UniqueIdentifier is a BIT STRING of " + std::to_string(bits) + " bits; the profile requires exactly 64");
+  }
+  Eui64::Octets octets{};
+  std::copy_n(ASN1_STRING_get0_data(value), 8, octets.begin());
+  return Eui64(octets);
+}
+
 std::string_view usage_name(Usage usage) {
   return usage == Usage::DigitalSignature ? "digitalSignature" : "keyAgreement";
 }
@@ -67,25 +112,17 @@ OrgCert::OrgCert(X509Ptr cert) : cert_(std::move(cert)) {
   extension_flags_ = X509_get_extension_flags(x);
 
   // Serial: positive, at most 16 octets, shown as 32 upper-case hex digits.
+  serial_ = serial_text(X509_get0_serialNumber(x));
   BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr));
-  if (serial) {
-    OsslStringPtr hex(BN_bn2hex(serial.get()));
-    std::string digits = hex ? hex.get() : "";
-    const bool negative = BN_is_negative(serial.get());
-    if (negative && !digits.empty()) digits.erase(0, 1);
-    if (digits == "0") digits.clear();
-    if (digits.size() < kSerialHexDigits) digits.insert(0, kSerialHexDigits - digits.size(), '0');
-    serial_ = (negative ? "-" : "") + digits;
-    if (negative || BN_is_zero(serial.get())) {
-      serial_problem_ = "the serial number is not positive";
-    } else if (static_cast<std::size_t>(BN_num_bytes(serial.get())) > kMaxSerialOctets) {
-      serial_problem_ = "the serial number has " + std::to_string(BN_num_bytes(serial.get())) +
-                        " octets; the profile allows at most 16";
-    }
-    serial_ok_ = serial_problem_.empty();
-  } else {
+  if (!serial) {
     serial_problem_ = "the serial number cannot be read";
+  } else if (BN_is_negative(serial.get()) || BN_is_zero(serial.get())) {
+    serial_problem_ = "the serial number is not positive";
+  } else if (static_cast<std::size_t>(BN_num_bytes(serial.get())) > kMaxSerialOctets) {
+    serial_problem_ = "the serial number has " + std::to_string(BN_num_bytes(serial.get())) +
+                      " octets; the profile allows at most 16";
   }
+  serial_ok_ = serial_problem_.empty();
 
   const X509_NAME* subject = X509_get_subject_name(x);
   issuer_ = name_text(X509_get_issuer_name(x));
@@ -114,37 +151,10 @@ OrgCert::OrgCert(X509Ptr cert) : cert_(std::move(cert)) {
     }
   }
 
-  // EUI-64: exactly one x500UniqueIdentifier, a BIT STRING of exactly 64 bits.
   {
     std::string problem;
-    const int first = X509_NAME_get_index_by_NID(subject, NID_x500UniqueIdentifier, -1);
-    if (first < 0) {
-      problem = "the subject has no x500UniqueIdentifier (the EUI-64)";
-    } else if (X509_NAME_get_index_by_NID(subject, NID_x500UniqueIdentifier, first) >= 0) {
-      problem = "the subject has more than one x500UniqueIdentifier";
-    } else {
-      const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, first));
-      const int type = ASN1_STRING_type(value);
-      if (type != V_ASN1_BIT_STRING) {
-        problem = "x500UniqueIdentifier is a " + asn1_type_name(type) +
-                  "; the profile requires a BIT STRING of 64 bits";
-      } else {
-        // A parsed BIT STRING keeps its count of unused bits in the low three bits of flags.
-        const long unused = value->flags & ASN1_STRING_FLAG_BITS_LEFT ? value->flags & 0x07 : 0;
-        const long bits = static_cast<long>(ASN1_STRING_length(value)) * 8 - unused;
-        if (bits != 64) {
-          problem = "x500UniqueIdentifier is a BIT STRING of " + std::to_string(bits) +
-                    " bits; the profile requires exactly 64";
-        } else {
-          Eui64::Octets octets{};
-          std::copy_n(ASN1_STRING_get0_data(value), 8, octets.begin());
-          eui64_ = Eui64(octets);
-        }
-      }
-    }
-    if (!problem.empty()) {
-      subject_problem_ += (subject_problem_.empty() ? "" : "; ") + problem;
-    }
+    eui64_ = subject_eui64(subject, &problem);
+    if (!problem.empty()) subject_problem_ += (subject_problem_.empty() ? "" : "; ") + problem;
   }
 
   key_usage_present_ = (extension_flags_ & EXFLAG_KUSAGE) != 0;

@@ -99,6 +99,16 @@ class OrgCert {
 
 using OrgCertPtr = std::shared_ptr<const OrgCert>;
 
+// The field readers OrgCert is built from, shared with the certificate store's index.
+// A serial as 32 (or more) upper-case hex digits, "-" first when negative.
+std::string serial_text(const ASN1_INTEGER* serial);
+// The subject's EUI-64: exactly one x500UniqueIdentifier, a BIT STRING of exactly 64 bits. Otherwise
+// nullopt, and `problem` (if given) says what is wrong.
+std::optional<Eui64> subject_eui64(const X509_NAME* subject, std::string* problem = nullptr);
+
+// SHA-256 of a DER encoding: the fingerprint OrgCert::fingerprint() gives for the same bytes.
+Fingerprint sha256_fingerprint(std::string_view der);
+
 // Lower-case hex of bytes (digests in JSON, fingerprints in messages).
 std::string to_hex(const std::uint8_t* data, std::size_t size);
 template <std::size_t N>

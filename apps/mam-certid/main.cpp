@@ -1,0 +1,283 @@
+// mam-certid: proves the Network Operator certificate IDs in migration files (TMAD 4.47/4.48) against an
+// SMKI certificate store and the trust anchors, and answers "whose certificate is this ID?".
+#include "common/app_common.h"
+
+#include "mamsign/certid_check.h"
+#include "mamsign/certificate_id.h"
+#include "mamsign/times.h"
+
+#include <iomanip>
+#include <iostream>
+
+namespace {
+
+using namespace mamsign;
+using json = nlohmann::ordered_json;
+
+const char* const kProgram = "mam-certid";
+
+struct Flags {
+  std::vector<std::string> store, trust, crl, files, ids;
+  std::string registration, at, profile;
+  CertIdColumns columns;
+  bool json_output = false, decimal = false;
+};
+
+// A table cell: non-printable bytes escaped, cut to `width` characters.
+std::string cell(const std::string& text, std::size_t width) {
+  std::string p = printable(text, width);
+  return p.substr(1, p.size() - 2);  // without printable's quotes
+}
+
+json finding_json(const Finding& f) {
+  json j;
+  j["line"] = f.line;
+  j["mpxn"] = f.mpxn;
+  j["column"] = f.column;
+  j["id"] = f.id;
+  j["code"] = std::string(reason_name(f.code));
+  j["severity"] = std::string(severity_name(f.severity));
+  j["message"] = f.message;
+  return j;
+}
+
+void render_report(const CertIdReport& r, bool as_json) {
+  if (as_json) {
+    json j;
+    j["file"] = r.file.string();
+    j["rows_checked"] = r.rows_checked;
+    j["rows_with_errors"] = r.rows_with_errors;
+    j["findings"] = json::array();
+    for (const auto& f : r.findings) j["findings"].push_back(finding_json(f));
+    j["counts"] = json::object();
+    for (const auto& [code, n] : r.counts) j["counts"][std::string(reason_name(code))] = n;
+    std::cout << app::json_line(j) << "\n";
+    return;
+  }
+  std::cout << r.file.string() << "\n";
+  if (!r.findings.empty()) {
+    std::cout << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23) << "COLUMN"
+              << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE\n";
+    for (const auto& f : r.findings) {
+      std::cout << "  " << std::setw(6) << f.line << std::setw(14) << cell(f.mpxn, 13) << " " << std::setw(22)
+                << cell(f.column, 21) << " " << std::setw(33) << cell(f.id, 32) << " " << std::setw(23)
+                << (std::string(reason_name(f.code)) + (f.severity == Severity::Note ? " (note)" : "")) << " "
+                << f.message << "\n";
+    }
+  }
+  std::cout << "  " << r.rows_checked << " rows checked, " << r.rows_with_errors << " with errors";
+  for (const auto& [code, n] : r.counts) std::cout << "; " << reason_name(code) << " " << n;
+  std::cout << (r.errors() == 0 ? ": clean\n" : "\n");
+}
+
+void render_file_error(const std::string& file, const Error& e, bool as_json) {
+  if (as_json) {
+    json j;
+    j["file"] = file;
+    j["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
+    std::cout << app::json_line(j) << "\n";
+  } else {
+    std::cout << file << ": " << reason_name(e.reason) << ": " << e.message << "\n";
+  }
+}
+
+json cert_json(const OrgCert& c, const std::optional<Status>& chain) {
+  json j = app::signer_json(c);
+  j["chain"] = chain ? json(*chain ? "valid" : std::string(reason_name(chain->error().reason))) : json(nullptr);
+  j["chain_message"] = chain && !*chain ? json(chain->error().message) : json(nullptr);
+  json problems = json::array();
+  for (const auto& v : c.check_profile(Profile::defaults())) {
+    problems.push_back({{"code", std::string(reason_name(v.reason))}, {"message", v.message}});
+  }
+  j["profile_problems"] = problems;
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mam-certid: prove the Network Operator certificate IDs in SMETS1 migration files (TMAD 4.47/4.48).\n"
+      "Each ID must name a network operator's (role 03) certificate of the right usage (DS column:\n"
+      "digitalSignature, KA column: keyAgreement), both of the row's network operator User ID, valid, unrevoked,\n"
+      "chaining to the SMKI root and OCA, and (with --registration) registered for the row's MPxN.",
+      kProgram};
+  app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
+  app.require_subcommand(1);
+  Flags f;
+
+  auto* check = app.add_subcommand("check", "check the certificate IDs of MA files; report every finding");
+  check->add_option("--store", f.store, "the certificate store: a folder (searched recursively) of PEM, DER or bundles; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("DIR");
+  check->add_option("--trust", f.trust, "SMKI root and OCA certificates: files, bundles or folders; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("PATH");
+  check->add_option("--crl", f.crl, "CRL files or folders; repeatable")->allow_extra_args(false)->option_text("PATH");
+  check->add_option("--registration", f.registration, "JSON: MPAN distributor IDs and MPxNs to network-operator EUI-64s")
+      ->option_text("FILE");
+  check->add_option("--at", f.at, "judge certificates at this ISO 8601 time instead of now")->option_text("TIME");
+  check->add_option("--ds-column", f.columns.ds, "header of the DS certificate ID column")->capture_default_str();
+  check->add_option("--ka-column", f.columns.ka, "header of the KA certificate ID column")->capture_default_str();
+  check->add_option("--mpxn-column", f.columns.mpxn, "header of the MPxN column")->capture_default_str();
+  check->add_option("--no-column", f.columns.network_operator, "header of the network operator User ID column")
+      ->capture_default_str();
+  check->add_option("--group-column", f.columns.group, "header of the GroupID column (optional in the file)")
+      ->capture_default_str();
+  check->add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
+  check->add_flag("--json", f.json_output, "one JSON object per file: {file, rows_checked, findings, counts}");
+  check->add_option("files", f.files, "the MA files (CSV) to check")->option_text("FILE.csv...");
+  check->footer(
+      "Example:\n"
+      "  mam-certid check --store keys-example/store --trust keys-example/trust --crl keys-example/crl \\\n"
+      "      --registration testdata/registration.json testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n\n"
+      "Columns are found by header name, case-insensitively, in any order. Exit codes: 0 no error findings,\n"
+      "1 at least one error finding, 2 usage error (also a missing column), 3 an input could not be read.");
+
+  auto* show = app.add_subcommand("show", "whose certificate is this ID? serial, EUI-64, role, usage, validity, chain");
+  show->add_option("--store", f.store, "the certificate store; repeatable")->allow_extra_args(false)->option_text("DIR");
+  show->add_option("--trust", f.trust, "trust anchors, to say whether each chains; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("PATH");
+  show->add_option("--crl", f.crl, "CRLs, to say whether each is revoked; repeatable")->allow_extra_args(false)->option_text("PATH");
+  show->add_option("--at", f.at, "judge at this ISO 8601 time instead of now")->option_text("TIME");
+  show->add_flag("--decimal", f.decimal, "the IDs are decimal serial numbers");
+  show->add_flag("--json", f.json_output, "one JSON object per ID");
+  show->add_option("ids", f.ids, "certificate IDs (hex; ':' or ' ' between octets and leading zeros optional)")
+      ->option_text("ID...");
+  show->footer(
+      "Example:\n  mam-certid show --store keys-example/store --trust keys-example/trust 1234\n"
+      "Exit codes: 0 every ID found, 1 an ID is unknown or malformed, 2 usage error, 3 an input could not be read.");
+  app.footer(app::exit_code_help(false));
+
+  if (auto code = app::parse(app, argc, argv)) return *code;
+
+  Profile profile;
+  if (!f.profile.empty()) {
+    auto loaded = Profile::load(f.profile);
+    if (!loaded) {
+      app::complain(kProgram, loaded.error().message);
+      return app::kExitUnreadable;
+    }
+    profile = std::move(*loaded);
+  }
+  std::time_t at = std::time(nullptr);
+  if (!f.at.empty()) {
+    auto parsed = parse_iso8601(f.at);
+    if (!parsed) {
+      app::complain(kProgram, "--at: " + parsed.error().message);
+      return app::kExitUsage;
+    }
+    at = *parsed;
+  }
+  if (f.store.empty()) {
+    app::complain(kProgram, "--store is required\nRun 'mam-certid --help' for usage.");
+    return app::kExitUsage;
+  }
+  if (check->parsed()) {
+    if (f.trust.empty()) {
+      app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates");
+      return app::kExitUsage;
+    }
+    if (f.files.empty()) {
+      app::complain(kProgram, "no files to check\nRun 'mam-certid check --help' for usage.");
+      return app::kExitUsage;
+    }
+  } else if (f.ids.empty()) {
+    app::complain(kProgram, "no certificate IDs to show\nRun 'mam-certid show --help' for usage.");
+    return app::kExitUsage;
+  }
+
+  auto store = CertStore::load(std::vector<std::filesystem::path>(f.store.begin(), f.store.end()));
+  if (!store) {
+    app::complain(kProgram, "--store: " + store.error().message);
+    return app::kExitUnreadable;
+  }
+  for (const auto& p : (*store)->problems()) app::complain(kProgram, "warning: --store: skipped " + p.message);
+  std::shared_ptr<TrustStore> trust;
+  if (!f.trust.empty()) {
+    auto loaded = TrustStore::load(std::vector<std::filesystem::path>(f.trust.begin(), f.trust.end()), profile);
+    if (!loaded) {
+      app::complain(kProgram, "--trust: " + loaded.error().message);
+      return app::kExitUnreadable;
+    }
+    trust = *loaded;
+    if (!f.crl.empty()) {
+      if (auto st = trust->add_crls(std::vector<std::filesystem::path>(f.crl.begin(), f.crl.end())); !st) {
+        app::complain(kProgram, "--crl: " + st.error().message);
+        return app::kExitUnreadable;
+      }
+    }
+  }
+
+  if (show->parsed()) {
+    int exit_code = app::kExitOk;
+    for (const auto& text : f.ids) {
+      auto id = parse_certificate_id(text, f.decimal ? IdBase::Decimal : IdBase::Hex);
+      const auto certs = id ? (*store)->by_serial(*id) : std::vector<OrgCertPtr>{};
+      if (!id || certs.empty()) {
+        exit_code = app::kExitFailed;
+        const std::string message = id ? "no certificate with ID " + *id + " in the store" : id.error().message;
+        if (f.json_output) {
+          std::cout << app::json_line(json{{"id", text}, {"found", false}, {"message", message}}) << "\n";
+        } else {
+          std::cout << text << ": " << message << "\n";
+        }
+        continue;
+      }
+      for (const auto& c : certs) {
+        std::optional<Status> chain;
+        if (trust) chain = trust->verify(*c, at);
+        if (f.json_output) {
+          json j{{"id", text}, {"found", true}};
+          j["certificate"] = cert_json(*c, chain);
+          std::cout << app::json_line(j) << "\n";
+          continue;
+        }
+        std::cout << *id << "\n"
+                  << "  EUI-64     " << (c->eui64() ? c->eui64()->to_string() : std::string("(none)")) << "\n"
+                  << "  role       " << (c->role() ? role_code(*c->role()) + " " + std::string(role_name(*c->role())) : "(none)")
+                  << "\n"
+                  << "  usage      " << c->key_usage_text() << "\n"
+                  << "  valid      " << format_iso8601(c->not_before()) << " to " << format_iso8601(c->not_after()) << "\n"
+                  << "  subject    " << c->subject() << "\n"
+                  << "  issuer     " << c->issuer() << "\n";
+        if (chain) {
+          std::cout << "  chain      "
+                    << (*chain ? "valid at " + format_iso8601(at)
+                               : std::string(reason_name(chain->error().reason)) + ": " + chain->error().message)
+                    << "\n";
+        } else {
+          std::cout << "  chain      not checked (give --trust)\n";
+        }
+        for (const auto& v : c->check_profile(profile)) std::cout << "  profile    " << reason_name(v.reason) << ": " << v.message << "\n";
+      }
+    }
+    return exit_code;
+  }
+
+  CertIdOptions options;
+  options.at = at;
+  options.columns = f.columns;
+  if (!f.registration.empty()) {
+    auto reg = Registration::load(f.registration);
+    if (!reg) {
+      app::complain(kProgram, "--registration: " + reg.error().message);
+      return app::kExitUnreadable;
+    }
+    options.registration = std::move(*reg);
+  }
+  const CertIdChecker checker(*store, trust, profile, options);
+  int exit_code = app::kExitOk;
+  for (const auto& file : f.files) {
+    auto report = checker.check_file(file);
+    if (!report) {
+      render_file_error(file, report.error(), f.json_output);
+      exit_code = std::max(exit_code, report.error().reason == Reason::ColumnMissing ? int(app::kExitUsage) : int(app::kExitUnreadable));
+      continue;
+    }
+    render_report(*report, f.json_output);
+    if (report->errors() > 0) exit_code = std::max(exit_code, int(app::kExitFailed));
+  }
+  return exit_code;
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# mam-certid speed: 100,000 MA rows against a store of 10,000 certificates, on one core (taskset -c 0).
+# Target (issue 4): under 2 seconds. Two shapes of the same size are measured:
+#   realistic   the rows name 40 network operators' DS/KA pairs (GB has a few dozen network operators);
+#               the other 9,920 certificates only fill the store, as in an SMKI repository export
+#   worst case  the rows name all 5,000 operators: every certificate in the store is parsed and validated
+# Usage: bench/certid.sh [build-dir] [work-dir]; prints a table and writes work-dir/certid.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+work=${2:-$(mktemp -d /tmp/mamsign-bench-certid.XXXXXX)}
+bin="$build/apps"
+[ -x "$bin/mam-certid" ] || { echo "build first: scripts/build.sh" >&2; exit 2; }
+
+runs=3
+best_of() {  # best wall time (s) and peak RSS (KiB) of $runs runs of a command
+  local best="" rss=""
+  for _ in $(seq $runs); do
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || [ $? -eq 1 ]
+    read -r t m < "$work/time"
+    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; fi
+  done
+  echo "$best $rss"
+}
+
+declare -A seconds rss
+for shape in realistic worst; do
+  referenced=40; [ $shape = worst ] && referenced=0
+  dir="$work/$shape"
+  [ -d "$dir" ] || "$bin/mam-testpki" bulk --out "$dir" --count 10000 --rows 100000 --referenced $referenced >/dev/null
+  read -r s m < <(best_of taskset -c 0 "$bin/mam-certid" check --store "$dir/store" --trust "$dir/trust" \
+    --registration "$dir/registration.json" --at 2026-06-01T00:00:00Z "$dir"/MA_*.csv)
+  seconds[$shape]=$s; rss[$shape]=$m
+done
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+printf '\nmam-certid check, 100,000 rows, store of 10,000 certificates, one core (%s; %s)\n' "$cpu" "$(openssl version)"
+printf '%-12s %10s %10s %12s\n' shape seconds target "peak RSS"
+for shape in realistic worst; do
+  printf '%-12s %10s %10s %9s MiB\n' $shape "${seconds[$shape]}" "< 2" $(( ${rss[$shape]} / 1024 ))
+done
+cat > "$work/certid.json" <<JSON
+{"benchmark": "certid", "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "cpu": "$cpu", "openssl": "$(openssl version)",
+ "rows": 100000, "store_certificates": 10000, "cores": 1, "target_seconds": 2,
+ "realistic": {"named_operators": 40, "seconds": ${seconds[realistic]}, "peak_rss_kib": ${rss[realistic]}},
+ "worst_case": {"named_operators": 5000, "seconds": ${seconds[worst]}, "peak_rss_kib": ${rss[worst]}}}
+JSON
+echo "JSON: $work/certid.json"

@@ -1,0 +1,87 @@
+// The network-operator certificate-ID check (TMAD 4.47/4.48, SPEC section 6): every certificate ID an
+// MA file names is proven against a certificate store and the trust anchors, and every finding is
+// reported with its line, MPxN, column, ID and code.
+#pragma once
+
+#include "mamsign/cert_store.h"
+#include "mamsign/csv.h"
+#include "mamsign/error.h"
+#include "mamsign/profile.h"
+#include "mamsign/registration.h"
+#include "mamsign/trust_store.h"
+
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mamsign {
+
+// Header names, matched case-insensitively. `group` is optional in the file; the others are required.
+struct CertIdColumns {
+  std::string mpxn = "MPxN";
+  std::string network_operator = "NetworkOperatorUserID";
+  std::string ds = "NODSCertificateID";
+  std::string ka = "NOKACertificateID";
+  std::string group = "GroupID";
+};
+
+enum class Severity { Error, Note };
+
+struct Finding {
+  std::size_t line = 0;
+  std::string mpxn;    // the row's MPxN cell as written
+  std::string column;  // the header name as written in the file ("" for the whole row)
+  std::string id;      // the cell's value
+  Reason code = Reason::IdSyntax;
+  Severity severity = Severity::Error;
+  std::string message;
+};
+
+struct CertIdReport {
+  std::filesystem::path file;
+  std::size_t rows_checked = 0;
+  std::size_t rows_with_errors = 0;
+  std::vector<Finding> findings;
+  std::map<Reason, std::size_t> counts;  // per code, notes included
+  std::size_t errors() const;
+};
+
+struct CertIdOptions {
+  std::time_t at = 0;                         // certificates are judged at this instant
+  std::optional<Registration> registration;  // with it, WRONG_NETWORK_OPERATOR
+  CertIdColumns columns;
+  CsvLimits limits;
+};
+
+class CertIdChecker {
+ public:
+  CertIdChecker(std::shared_ptr<const CertStore> store, std::shared_ptr<const TrustStore> trust, Profile profile,
+                CertIdOptions options);
+
+  // File-level failures: IoError, CsvMalformed, ColumnMissing (the message lists the headers found).
+  Result<CertIdReport> check_file(const std::filesystem::path& path) const;
+  Result<CertIdReport> check(CsvReader& reader, const std::filesystem::path& name) const;
+
+  // Chain, validity and revocation of one certificate at the check time: computed once, then reused.
+  Status chain_status(const OrgCert& cert) const;
+  // How many chain validations have run (each certificate at most once).
+  std::size_t chain_validations() const;
+
+ private:
+  std::shared_ptr<const CertStore> store_;
+  std::shared_ptr<const TrustStore> trust_;
+  Profile profile_;
+  CertIdOptions options_;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<const OrgCert*, Status> chain_cache_;
+};
+
+std::string_view severity_name(Severity severity);  // "error", "note"
+
+}  // namespace mamsign

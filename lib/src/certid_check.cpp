@@ -1,0 +1,247 @@
+#include "mamsign/certid_check.h"
+
+#include "mamsign/certificate_id.h"
+#include "mamsign/mpxn.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace mamsign {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string role_text(const OrgCert& c) {
+  return c.role() ? role_code(*c.role()) + " (" + std::string(role_name(*c.role())) + ")" : std::string("unknown");
+}
+
+// Which certificates a column resolved to, and the findings about them.
+struct Resolved {
+  OrgCertPtr cert;
+  std::vector<Finding> findings;
+};
+
+}  // namespace
+
+std::string_view severity_name(Severity severity) { return severity == Severity::Error ? "error" : "note"; }
+
+std::size_t CertIdReport::errors() const {
+  return static_cast<std::size_t>(
+      std::count_if(findings.begin(), findings.end(), [](const Finding& f) { return f.severity == Severity::Error; }));
+}
+
+CertIdChecker::CertIdChecker(std::shared_ptr<const CertStore> store, std::shared_ptr<const TrustStore> trust, Profile profile,
+                             CertIdOptions options)
+    : store_(std::move(store)), trust_(std::move(trust)), profile_(std::move(profile)), options_(std::move(options)) {}
+
+Status CertIdChecker::chain_status(const OrgCert& cert) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = chain_cache_.find(&cert); it != chain_cache_.end()) return it->second;
+  }
+  Status st = trust_->verify(cert, options_.at);
+  std::lock_guard lock(mutex_);
+  chain_cache_.emplace(&cert, st);
+  return st;
+}
+
+std::size_t CertIdChecker::chain_validations() const {
+  std::lock_guard lock(mutex_);
+  return chain_cache_.size();
+}
+
+Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path) const {
+  auto reader = CsvReader::open(path, options_.limits);
+  if (!reader) return std::move(reader).error();
+  return check(*reader, path);
+}
+
+Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name) const {
+  CertIdReport report;
+  report.file = name;
+  CsvRecord header;
+  auto got = reader.next(header);
+  if (!got) return std::move(got).error();
+  const auto& cols = options_.columns;
+  auto find = [&](const std::string& wanted) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < header.fields.size(); ++i) {
+      if (iequals(trim(header.fields[i]), wanted)) return i;
+    }
+    return std::nullopt;
+  };
+  const auto mpxn_col = *got ? find(cols.mpxn) : std::nullopt;
+  const auto no_col = *got ? find(cols.network_operator) : std::nullopt;
+  const auto ds_col = *got ? find(cols.ds) : std::nullopt;
+  const auto ka_col = *got ? find(cols.ka) : std::nullopt;
+  const auto group_col = *got ? find(cols.group) : std::nullopt;
+  if (!mpxn_col || !no_col || !ds_col || !ka_col) {
+    std::string missing;
+    for (const auto& [col, wanted] : {std::pair{mpxn_col, cols.mpxn}, std::pair{no_col, cols.network_operator},
+                                      std::pair{ds_col, cols.ds}, std::pair{ka_col, cols.ka}}) {
+      if (!col) missing += (missing.empty() ? "" : ", ") + wanted;
+    }
+    std::string found;
+    for (const auto& h : header.fields) found += (found.empty() ? "" : ", ") + printable(h, 40);
+    return make_error(Reason::ColumnMissing, name.string() + ": no column named " + missing +
+                                                 (*got ? " (case does not matter); the header has: " + found
+                                                       : ": the file is empty, there is no header row"));
+  }
+
+  const Usage kUsage[2] = {Usage::DigitalSignature, Usage::KeyAgreement};
+  const std::size_t kCol[2] = {*ds_col, *ka_col};
+
+  CsvRecord row;
+  for (;;) {
+    auto more = reader.next(row);
+    if (!more) return std::move(more).error();
+    if (!*more) break;
+    if (std::all_of(row.fields.begin(), row.fields.end(), [](const std::string& f) { return trim(f).empty(); })) continue;
+    ++report.rows_checked;
+    std::vector<Finding> found;
+    const std::string mpxn_text = row.fields.size() > *mpxn_col ? std::string(trim(row.fields[*mpxn_col])) : std::string();
+    auto add = [&](std::size_t col, Reason code, std::string message, Severity severity = Severity::Error) {
+      Finding f;
+      f.line = row.line;
+      f.mpxn = mpxn_text;
+      f.column = col < header.fields.size() ? std::string(trim(header.fields[col])) : std::string();
+      f.id = col < row.fields.size() ? std::string(trim(row.fields[col])) : std::string();
+      f.code = code;
+      f.severity = severity;
+      f.message = std::move(message);
+      found.push_back(std::move(f));
+    };
+
+    if (row.fields.size() != header.fields.size()) {
+      // A shifted row (an unquoted comma, a lost cell) would put the wrong cell under each header.
+      Finding f;
+      f.line = row.line;
+      f.mpxn = mpxn_text;
+      f.code = Reason::RowMalformed;
+      f.message = "the row has " + std::to_string(row.fields.size()) + " cells, the header " +
+                  std::to_string(header.fields.size()) + ": its cells cannot be matched to the columns";
+      found.push_back(std::move(f));
+    } else {
+      const auto mpxn = parse_mpxn(mpxn_text);
+      if (!mpxn) add(*mpxn_col, Reason::MpxnInvalid, mpxn.error().message);
+      // Gas meter points carry no network-operator certificates; electricity ones must.
+      const bool needs_ids = !mpxn || mpxn->kind == MpxnKind::Mpan;
+
+      if (group_col && iequals(trim(row.fields[*group_col]), "EC")) {
+        add(*group_col, Reason::GroupNotMigrated, "GroupID EC: the DCC does not migrate this installation", Severity::Note);
+      }
+
+      std::optional<Eui64> user_id;
+      const std::string_view user_text = trim(row.fields[*no_col]);
+      if (!user_text.empty()) {
+        auto e = Eui64::parse(user_text);
+        if (e) {
+          user_id = *e;
+        } else {
+          add(*no_col, Reason::IdSyntax, "the network operator User ID: " + e.error().message);
+        }
+      } else if (needs_ids) {
+        add(*no_col, Reason::IdSyntax, "no network operator User ID on an electricity meter point");
+      }
+
+      const std::vector<Eui64>* expected = nullptr;
+      bool registration_known = true;
+      if (options_.registration && mpxn) {
+        expected = options_.registration->expected_for(*mpxn);
+        registration_known = expected != nullptr;
+      }
+
+      OrgCertPtr resolved[2];
+      for (int k = 0; k < 2; ++k) {
+        const std::size_t col = kCol[k];
+        const std::string_view text = trim(row.fields[col]);
+        const std::string usage(usage_name(kUsage[k]));
+        if (text.empty()) {
+          if (needs_ids) add(col, Reason::IdSyntax, "no certificate ID (a " + usage + " certificate is required)");
+          continue;
+        }
+        auto id = parse_certificate_id(text);
+        if (!id) {
+          add(col, Reason::IdSyntax, id.error().message);
+          continue;
+        }
+        const auto candidates = store_->by_serial(*id);
+        if (candidates.empty()) {
+          add(col, Reason::IdUnknown, "no certificate with ID " + *id + " in the certificate store");
+          continue;
+        }
+        // Several certificates may share a serial (different issuers): the one with the fewest errors speaks.
+        std::optional<std::vector<Finding>> best;
+        OrgCertPtr best_cert;
+        for (const auto& cert : candidates) {
+          const auto before = found.size();
+          if (!cert->role() || *cert->role() != profile_.network_operator_role) {
+            add(col, Reason::NotNetworkOperator,
+                "certificate " + *id + " belongs to " + (cert->eui64() ? cert->eui64()->to_string() : cert->subject()) +
+                    " with role " + role_text(*cert) + ", not " + role_code(profile_.network_operator_role) +
+                    " (network operator)");
+          }
+          if (!cert->has_only_usage(kUsage[k])) {
+            add(col, Reason::WrongUsage, "the " + header.fields[col] + " column needs a " + usage +
+                                             " certificate; certificate " + *id + " has keyUsage " + cert->key_usage_text());
+          }
+          for (const auto& v : cert->check_profile(profile_)) {
+            if (v.reason != Reason::WrongKeyUsage) add(col, v.reason, "certificate " + *id + ": " + v.message);
+          }
+          if (auto st = chain_status(*cert); !st) add(col, st.error().reason, st.error().message);
+          if (user_id && cert->eui64() && *cert->eui64() != *user_id) {
+            add(col, Reason::NoUseridMismatch, "certificate " + *id + " belongs to " + cert->eui64()->to_string() +
+                                                   ", but the row's network operator User ID is " + user_id->to_string());
+          }
+          if (expected && cert->eui64() && std::find(expected->begin(), expected->end(), *cert->eui64()) == expected->end()) {
+            std::string registered;
+            for (const auto& e : *expected) registered += (registered.empty() ? "" : " or ") + e.to_string();
+            add(col, Reason::WrongNetworkOperator, "certificate " + *id + " belongs to network operator " +
+                                                       cert->eui64()->to_string() + ", but " + mpxn_text +
+                                                       " is registered to " + registered);
+          }
+          std::vector<Finding> mine(found.begin() + static_cast<std::ptrdiff_t>(before), found.end());
+          found.resize(before);
+          if (!best || mine.size() < best->size()) {
+            best = std::move(mine);
+            best_cert = cert;
+          }
+        }
+        found.insert(found.end(), best->begin(), best->end());
+        resolved[k] = best_cert;
+      }
+
+      if (resolved[0] && resolved[1] && resolved[0]->eui64() && resolved[1]->eui64() &&
+          *resolved[0]->eui64() != *resolved[1]->eui64()) {
+        add(*ka_col, Reason::PairMismatch, "the DS certificate belongs to " + resolved[0]->eui64()->to_string() +
+                                               ", the KA certificate to " + resolved[1]->eui64()->to_string() +
+                                               ": both must be the same network operator's");
+      }
+      if (options_.registration && mpxn && !registration_known && (resolved[0] || resolved[1])) {
+        add(*mpxn_col, Reason::NoRegistration,
+            "no registration data for " + mpxn_text +
+                (mpxn->kind == MpxnKind::Mpan ? " or its distributor " + mpxn->distributor_id() : std::string()),
+            Severity::Note);
+      }
+    }
+    const bool has_error =
+        std::any_of(found.begin(), found.end(), [](const Finding& f) { return f.severity == Severity::Error; });
+    if (has_error) ++report.rows_with_errors;
+    for (auto& f : found) {
+      ++report.counts[f.code];
+      report.findings.push_back(std::move(f));
+    }
+  }
+  return report;
+}
+
+}  // namespace mamsign

@@ -1,0 +1,97 @@
+// mam-certid as users and scripts run it.
+#include "mamsign/cert_store.h"
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace mamsign {
+namespace {
+
+using nlohmann::json;
+
+class CertIdApp : public ::testing::Test {
+ protected:
+  test::ProcessResult check(std::vector<std::string> extra) {
+    std::vector<std::string> argv{test::app("mam-certid").string(), "check",  "--store", (test::keys_dir() / "store").string(),
+                                  "--trust", (test::keys_dir() / "trust").string(), "--crl", (test::keys_dir() / "crl").string(),
+                                  "--registration", (test::testdata_dir() / "registration.json").string(), "--at",
+                                  "2026-06-01T00:00:00Z"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::run(argv);
+  }
+  test::TempDir dir_;
+  const std::string planted_ = (test::testdata_dir() / "certid/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190408_090000.csv").string();
+};
+
+TEST_F(CertIdApp, ExampleFileIsClean) {
+  auto r = check({(test::testdata_dir() / test::kMaName).string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("50 rows checked, 0 with errors: clean"), std::string::npos) << r.out;
+}
+
+TEST_F(CertIdApp, PlantedErrorsAsJson) {
+  auto r = check({"--json", planted_});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["file"], planted_);
+  EXPECT_EQ(j["rows_checked"], 21);
+  ASSERT_TRUE(j["findings"].is_array());
+  for (const auto& f : j["findings"]) {
+    for (const char* key : {"line", "mpxn", "column", "id", "code", "severity", "message"}) EXPECT_TRUE(f.contains(key)) << key;
+    EXPECT_TRUE(f["severity"] == "error" || f["severity"] == "note");
+  }
+  EXPECT_EQ(j["counts"]["CERT_REVOKED"], 1);
+  EXPECT_EQ(j["counts"]["GROUP_NOT_MIGRATED"], 1);
+}
+
+TEST_F(CertIdApp, TextTableAndSummary) {
+  auto r = check({planted_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("LINE  MPXN"), std::string::npos);
+  EXPECT_NE(r.out.find("21 rows checked, 14 with errors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ID_UNKNOWN 1"), std::string::npos);
+}
+
+TEST_F(CertIdApp, MissingColumnIsAUsageError) {
+  test::write_file(dir_ / "ma.csv", "MPxN,Something\r\n1,2\r\n");
+  auto r = check({(dir_ / "ma.csv").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("COLUMN_MISSING"), std::string::npos);
+  EXPECT_NE(r.out.find("\"Something\""), std::string::npos) << r.out;
+  auto renamed = check({"--ds-column", "Something", (dir_ / "ma.csv").string()});
+  EXPECT_EQ(renamed.exit_code, 2) << "the KA and User ID columns are still missing";
+}
+
+TEST_F(CertIdApp, UnreadableInputs) {
+  test::write_file(dir_ / "bad.csv", "MPxN,\"broken\r\n");
+  EXPECT_EQ(check({(dir_ / "bad.csv").string()}).exit_code, 3);
+  EXPECT_EQ(check({(dir_ / "missing.csv").string()}).exit_code, 3);
+  auto store = test::run({test::app("mam-certid").string(), "check", "--store", (dir_ / "none").string(), "--trust",
+                          (test::keys_dir() / "trust").string(), planted_});
+  EXPECT_EQ(store.exit_code, 3);
+  EXPECT_EQ(test::run({test::app("mam-certid").string(), "check", planted_}).exit_code, 2);
+  EXPECT_EQ(test::run({test::app("mam-certid").string()}).exit_code, 2);
+}
+
+TEST_F(CertIdApp, ShowWhoseCertificate) {
+  auto r = test::run({test::app("mam-certid").string(), "show", "--store", (test::keys_dir() / "store").string(), "--trust",
+                      (test::keys_dir() / "trust").string(), "--crl", (test::keys_dir() / "crl").string(), "12:34"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("00000000000000000000000000001234"), std::string::npos);
+  EXPECT_NE(r.out.find("EUI-64     70-B3-D5-1F-30-00-D5-01"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("role       03 network operator"), std::string::npos);
+  EXPECT_NE(r.out.find("usage      digitalSignature"), std::string::npos);
+  EXPECT_NE(r.out.find("chain      valid"), std::string::npos);
+  const std::string revoked = test::example_cert("network-operator-revoked-ds")->serial();
+  auto j = test::run({test::app("mam-certid").string(), "show", "--json", "--store", (test::keys_dir() / "store").string(),
+                      "--trust", (test::keys_dir() / "trust").string(), "--crl", (test::keys_dir() / "crl").string(), revoked});
+  EXPECT_EQ(j.exit_code, 0);
+  EXPECT_EQ(json::parse(j.out)["certificate"]["chain"], "CERT_REVOKED");
+  auto unknown = test::run({test::app("mam-certid").string(), "show", "--store", (test::keys_dir() / "store").string(), "99"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.out.find("no certificate with ID"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mamsign

@@ -1,0 +1,185 @@
+#include "mamsign/certid_check.h"
+
+#include "mamsign/times.h"
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <tuple>
+
+namespace mamsign {
+namespace {
+
+using Key = std::tuple<std::size_t, std::string, std::string, std::string>;  // line, column, code, severity
+
+class CertIdTest : public ::testing::Test {
+ protected:
+  CertIdChecker checker(bool with_registration = true, CertIdColumns columns = {}) {
+    CertIdOptions o;
+    o.at = test::example_time();
+    o.columns = columns;
+    if (with_registration) o.registration = *Registration::load(test::testdata_dir() / "registration.json");
+    return CertIdChecker(store_, test::example_trust(), Profile::defaults(), o);
+  }
+  Result<CertIdReport> check_text(const std::string& csv, bool with_registration = true) {
+    test::write_file(dir_ / "ma.csv", csv);
+    return checker(with_registration).check_file(dir_ / "ma.csv");
+  }
+  static std::set<Key> keys(const CertIdReport& r) {
+    std::set<Key> out;
+    for (const auto& f : r.findings) {
+      out.emplace(f.line, f.column, std::string(reason_name(f.code)), std::string(severity_name(f.severity)));
+    }
+    return out;
+  }
+  std::string serial(const std::string& name) { return test::example_cert(name)->serial(); }
+  // A row for the registered network operator of distributor 14, with `ds_id` in the DS column.
+  std::string mpan_row(const std::string& ds_id) {
+    return mpan_ + ",00-12-4B-00-00-00-00-01,ESME,EA,70-B3-D5-1F-30-00-A0-08,70-B3-D5-1F-30-00-D4-01," + ds_id + "," +
+           serial("network-operator-ka") + "\r\n";
+  }
+
+  const std::string mpan_ = "140000000001" + std::to_string(mpan_check_digit("140000000001"));
+
+  std::shared_ptr<const CertStore> store_ = *CertStore::load({test::keys_dir() / "store"});
+  test::TempDir dir_;
+  const std::string header_ = "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,NOKACertificateID\r\n";
+};
+
+TEST_F(CertIdTest, ExampleMaFileIsClean) {
+  auto r = checker().check_file(test::testdata_dir() / test::kMaName);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rows_checked, 50u);
+  EXPECT_EQ(r->rows_with_errors, 0u);
+  EXPECT_TRUE(r->findings.empty()) << r->findings[0].message;
+}
+
+// The planted file: every finding code, each on its line; the expectations were written by the
+// generator that planted them.
+TEST_F(CertIdTest, PlantedErrorsAreFoundOnTheirLines) {
+  const auto expected = nlohmann::json::parse(test::read_file(test::testdata_dir() / "certid/expected-findings.json"));
+  CertIdOptions o;
+  o.at = *parse_iso8601(expected["at"].get<std::string>());
+  o.registration = *Registration::load(test::testdata_dir() / "registration.json");
+  const CertIdChecker c(store_, test::example_trust(), Profile::defaults(), o);
+  auto r = c.check_file(test::testdata_dir() / expected["file"].get<std::string>());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rows_checked, expected["rows"].get<std::size_t>());
+  std::set<Key> want;
+  for (const auto& f : expected["findings"]) {
+    want.emplace(f["line"].get<std::size_t>(), f["column"].get<std::string>(), f["code"].get<std::string>(),
+                 f["severity"].get<std::string>());
+  }
+  EXPECT_EQ(keys(*r), want);
+  EXPECT_EQ(r->findings.size(), want.size()) << "no finding twice";
+  for (const char* code : {"ID_SYNTAX", "ID_UNKNOWN", "NOT_NETWORK_OPERATOR", "WRONG_USAGE", "PAIR_MISMATCH",
+                           "NO_USERID_MISMATCH", "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED", "UNTRUSTED_CHAIN",
+                           "MPXN_INVALID", "WRONG_NETWORK_OPERATOR"}) {
+    EXPECT_GT(r->counts[*reason_from_name(code)], 0u) << code << " is planted";
+  }
+}
+
+TEST_F(CertIdTest, WithoutRegistrationNoWrongNetworkOperator) {
+  auto r = check_text(header_ + "1450000950289,d,ESME,EA,s,70-B3-D5-1F-30-00-D5-01," + serial("network-operator2-ds") + "," +
+                           serial("network-operator2-ka") + "\r\n",
+                       false);
+  ASSERT_TRUE(r);
+  for (const auto& f : r->findings) EXPECT_NE(f.code, Reason::WrongNetworkOperator);
+}
+
+TEST_F(CertIdTest, FindingCarriesLineMpxnColumnAndId) {
+  auto r = check_text(header_ + "\r\n" + mpan_row("XYZ"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->findings.size(), 1u);
+  const Finding& f = r->findings[0];
+  EXPECT_EQ(f.line, 3u);
+  EXPECT_EQ(f.column, "NODSCertificateID");
+  EXPECT_EQ(f.id, "XYZ");
+  EXPECT_EQ(f.mpxn, mpan_);
+  EXPECT_EQ(f.code, Reason::IdSyntax);
+  EXPECT_NE(f.message.find("\"XYZ\""), std::string::npos);
+}
+
+TEST_F(CertIdTest, ColumnsByNameInAnyOrderAnyCase) {
+  const std::string csv = "nokacertificateid,NODSCERTIFICATEID,mpxn,networkoperatoruserid\r\n" + serial("network-operator-ka") +
+                          "," + serial("network-operator-ds") + "," + mpan_ + ",70-B3-D5-1F-30-00-D4-01\r\n";
+  auto r = check_text(csv);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rows_checked, 1u);
+  EXPECT_TRUE(r->findings.empty());
+}
+
+TEST_F(CertIdTest, RenamedColumns) {
+  CertIdColumns cols;
+  cols.ds = "DS ID";
+  cols.ka = "KA ID";
+  test::write_file(dir_ / "ma.csv", "MPxN,NetworkOperatorUserID,DS ID,KA ID\r\n" + mpan_ + ",70-B3-D5-1F-30-00-D4-01," +
+                                        serial("network-operator-ds") + "," + serial("network-operator-ka") + "\r\n");
+  auto r = checker(true, cols).check_file(dir_ / "ma.csv");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->findings.empty());
+}
+
+TEST_F(CertIdTest, MissingColumnListsTheHeadersFound) {
+  auto r = check_text("MPxN,NetworkOperatorUserID,DS\r\n1,2,3\r\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, Reason::ColumnMissing);
+  EXPECT_NE(r.error().message.find("no column named NODSCertificateID, NOKACertificateID"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("the header has: \"MPxN\", \"NetworkOperatorUserID\", \"DS\""), std::string::npos)
+      << r.error().message;
+  auto empty = check_text("");
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().message.find("the file is empty"), std::string::npos);
+}
+
+TEST_F(CertIdTest, HeaderOnlyAndBlankRows) {
+  auto r = check_text(header_ + ",,,,,,,\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->rows_checked, 0u);
+  EXPECT_TRUE(r->findings.empty());
+}
+
+TEST_F(CertIdTest, RaggedRowIsRowMalformed) {
+  auto r = check_text(header_ + mpan_ + ",d,ESME, smart,EA,s,70-B3-D5-1F-30-00-D4-01," + serial("network-operator-ds") + "," +
+                      serial("network-operator-ka") + "\r\n" + mpan_ + ",d\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(keys(*r), (std::set<Key>{{2, "", "ROW_MALFORMED", "error"}, {3, "", "ROW_MALFORMED", "error"}}));
+  EXPECT_NE(r->findings[0].message.find("9 cells, the header 8"), std::string::npos) << r->findings[0].message;
+}
+
+TEST_F(CertIdTest, MalformedCsvAndHugeFieldsEndTheFile) {
+  auto r = check_text(header_ + "\"unterminated\r\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, Reason::CsvMalformed);
+  auto huge = check_text(header_ + std::string(100000, '1') + ",,,,,,,\r\n");
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().reason, Reason::CsvMalformed);
+  EXPECT_NE(huge.error().message.find("line 2"), std::string::npos);
+}
+
+TEST_F(CertIdTest, BomAndLfFile) {
+  std::string csv = "\xEF\xBB\xBF" + header_ + mpan_row(serial("network-operator-ds"));
+  for (std::size_t p; (p = csv.find("\r\n")) != std::string::npos;) csv.erase(p, 1);
+  auto r = check_text(csv);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rows_checked, 1u);
+  EXPECT_TRUE(r->findings.empty());
+}
+
+TEST_F(CertIdTest, ChainResultsAreComputedOncePerCertificate) {
+  std::string csv = header_;
+  for (int i = 0; i < 200; ++i) csv += mpan_row(serial("network-operator-ds"));
+  test::write_file(dir_ / "ma.csv", csv);
+  const auto c = checker();
+  auto r = c.check_file(dir_ / "ma.csv");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->rows_checked, 200u);
+  EXPECT_TRUE(r->findings.empty());
+  EXPECT_EQ(c.chain_validations(), 2u) << "one DS and one KA certificate, validated once each for 200 rows";
+}
+
+}  // namespace
+}  // namespace mamsign

@@ -1,0 +1,141 @@
+#include "mamsign/csv.h"
+
+#include "mamsign/digest.h"
+
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace mamsign {
+namespace {
+
+using Rows = std::vector<std::pair<std::size_t, std::vector<std::string>>>;
+
+Result<Rows> read_all(CsvReader r) {
+  Rows out;
+  CsvRecord rec;
+  for (;;) {
+    auto more = r.next(rec);
+    if (!more) return std::move(more).error();
+    if (!*more) return out;
+    out.emplace_back(rec.line, rec.fields);
+  }
+}
+
+Rows parse(const std::string& text, CsvLimits limits = {}) {
+  auto rows = read_all(CsvReader::from_string(text, limits));
+  EXPECT_TRUE(rows) << rows.error().message;
+  return rows ? *rows : Rows{};
+}
+
+Error parse_error(const std::string& text, CsvLimits limits = {}) {
+  auto rows = read_all(CsvReader::from_string(text, limits));
+  EXPECT_FALSE(rows) << "should not parse: " << text.substr(0, 60);
+  return rows ? make_error(Reason::IoError, "") : rows.error();
+}
+
+TEST(Csv, CrlfAndLf) {
+  const Rows want{{1, {"a", "b"}}, {2, {"c", "d"}}};
+  EXPECT_EQ(parse("a,b\r\nc,d\r\n"), want);
+  EXPECT_EQ(parse("a,b\nc,d\n"), want);
+  EXPECT_EQ(parse("a,b\nc,d"), want) << "the last line needs no line ending";
+  EXPECT_EQ(parse("a,b\rc,d\r"), want) << "a lone CR ends a line too";
+}
+
+TEST(Csv, ByteOrderMarkIsSkipped) {
+  EXPECT_EQ(parse("\xEF\xBB\xBFMPxN,ID\r\n1,2\r\n"), (Rows{{1, {"MPxN", "ID"}}, {2, {"1", "2"}}}));
+}
+
+TEST(Csv, QuotedFields) {
+  EXPECT_EQ(parse("\"a,b\",\"say \"\"hi\"\"\",\"\"\r\n"), (Rows{{1, {"a,b", "say \"hi\"", ""}}}));
+}
+
+TEST(Csv, QuotedLineBreaksKeepLineNumbers) {
+  const Rows rows = parse("h1,h2\r\n\"two\r\nlines\",x\r\nnext,y\r\n\"three\nlines\nhere\",z\nlast,w\n");
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[1], (std::pair<std::size_t, std::vector<std::string>>{2, {"two\r\nlines", "x"}}));
+  EXPECT_EQ(rows[2].first, 4u);
+  EXPECT_EQ(rows[3].first, 5u);
+  EXPECT_EQ(rows[3].second[0], "three\nlines\nhere");
+  EXPECT_EQ(rows[4].first, 8u);
+}
+
+TEST(Csv, EmptyLinesAreSkippedAndEmptyFieldsKept) {
+  EXPECT_EQ(parse("a,b\r\n\r\n\r\n,\r\nc,\r\n"), (Rows{{1, {"a", "b"}}, {4, {"", ""}}, {5, {"c", ""}}}));
+}
+
+TEST(Csv, RaggedRowsAreReturnedAsTheyAre) {
+  EXPECT_EQ(parse("a,b,c\r\n1\r\n1,2,3,4\r\n"), (Rows{{1, {"a", "b", "c"}}, {2, {"1"}}, {3, {"1", "2", "3", "4"}}}));
+}
+
+TEST(Csv, EmptyInput) {
+  EXPECT_TRUE(parse("").empty());
+  EXPECT_TRUE(parse("\xEF\xBB\xBF").empty());
+  EXPECT_TRUE(parse("\r\n\r\n").empty());
+}
+
+TEST(Csv, MalformedSaysWhere) {
+  Error unterminated = parse_error("a,b\r\nc,\"never closed\r\nmore\r\n");
+  EXPECT_EQ(unterminated.reason, Reason::CsvMalformed);
+  EXPECT_NE(unterminated.message.find("line 2"), std::string::npos) << unterminated.message;
+  EXPECT_NE(unterminated.message.find("not closed"), std::string::npos);
+  Error after = parse_error("a,b\r\n\"x\"y,z\r\n");
+  EXPECT_NE(after.message.find("line 2: text after the closing quote"), std::string::npos) << after.message;
+  Error inside = parse_error("a,b\r\n\r\nx\"y,z\r\n");
+  EXPECT_NE(inside.message.find("line 3: a quote inside an unquoted field"), std::string::npos) << inside.message;
+}
+
+TEST(Csv, HugeFieldIsRejected) {
+  Error e = parse_error("a,b\r\n" + std::string(70 * 1024, 'x') + ",1\r\n");
+  EXPECT_NE(e.message.find("line 2: a field is longer than 65536 bytes"), std::string::npos) << e.message;
+  Error q = parse_error("a,b\r\n\"" + std::string(70 * 1024, 'x') + "\",1\r\n");
+  EXPECT_NE(q.message.find("longer than 65536"), std::string::npos);
+  CsvLimits small;
+  small.max_fields = 4;
+  Error many = parse_error("1,2,3,4,5\r\n", small);
+  EXPECT_NE(many.message.find("more than 4 fields"), std::string::npos);
+  small = {};
+  small.max_record_bytes = 100;
+  Error record = parse_error(std::string(60, 'a') + "," + std::string(60, 'b') + "\r\n", small);
+  EXPECT_NE(record.message.find("record is longer"), std::string::npos);
+}
+
+TEST(Csv, FromFileAcrossBufferBoundaries) {
+  test::TempDir dir;
+  std::string text = "h1,h2\r\n";
+  std::size_t rows = 0;
+  while (text.size() < kReadBufferBytes * 3) {
+    text += "\"quoted, with comma " + std::to_string(rows) + "\",\"multi\r\nline\"\r\n";
+    ++rows;
+  }
+  test::write_file(dir / "big.csv", text);
+  auto reader = CsvReader::open(dir / "big.csv");
+  ASSERT_TRUE(reader);
+  auto all = read_all(std::move(*reader));
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), rows + 1);
+  EXPECT_EQ(all->back().second[0], "quoted, with comma " + std::to_string(rows - 1));
+  EXPECT_EQ(all->back().second[1], "multi\r\nline");
+  EXPECT_EQ(all->back().first, 2 + 2 * (rows - 1));
+}
+
+TEST(Csv, MissingFileIsIoError) {
+  auto r = CsvReader::open("/nonexistent.csv");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, Reason::IoError);
+}
+
+TEST(Csv, RandomBytesNeverCrash) {
+  std::mt19937 rng(11);
+  for (int i = 0; i < 500; ++i) {
+    std::string text(rng() % 200, '\0');
+    for (auto& c : text) c = "ab,\"\r\n\xEF"[rng() % 8];
+    (void)read_all(CsvReader::from_string(text));
+  }
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace mamsign
