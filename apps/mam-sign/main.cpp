@@ -1,5 +1,6 @@
 // mam-sign: signs SMETS1 migration files with a supplier's SMKI Organisation Certificate (MAM 7.5.3).
 #include "common/app_common.h"
+#include "common/batch_ui.h"
 
 #include "mamsign/atomic_file.h"
 #include "mamsign/key_source.h"
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 #include <set>
 
@@ -21,8 +23,9 @@ const char* const kProgram = "mam-sign";
 
 struct Flags {
   std::string key, cert, format = "cms", out, pass_file, pass_env, profile;
-  std::vector<std::string> chain, files;
+  std::vector<std::string> chain;
   bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false, print_profile = false;
+  app::BatchFlags batch;
 };
 
 // What happened to one file, and how it is shown.
@@ -115,15 +118,19 @@ int main(int argc, char** argv) {
   app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
   app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON and exit");
   app.add_flag("--sync", f.sync, "fsync every signature before reporting it (survives power loss; slower)");
-  app.add_option("files", f.files, "the files to sign")->option_text("FILE...");
+  app::add_batch_flags(app, f.batch, "files to sign, or folders of them");
   app.footer(
       "Examples:\n"
       "  mam-sign --key keys-example/keys/supplier-ds.key --cert keys-example/store/supplier-ds.pem \\\n"
       "           testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
-      "  mam-sign --key supplier.key --pass-file supplier.pass --cert supplier.pem --chain oca.pem --json MA_*.csv\n\n"
+      "  mam-sign --key supplier.key --pass-file supplier.pass --cert supplier.pem --chain oca.pem --json MA_*.csv\n"
+      "  find outbox -name 'MA_*.csv' -print0 | mam-sign --key k.pem --cert c.pem --skip-signed --from - --null\n\n"
+      "Batches: files, folders (-r to descend) and --from lists are signed on --jobs threads; results come in input\n"
+      "order on standard output, a summary on standard error. --skip-signed makes a re-run sign only what is left.\n"
+      "SIGINT/SIGTERM finish the files in flight and stop; no partial signature is ever left.\n\n"
       "The passphrase of an encrypted key never goes on the command line: --pass-file, --pass-env, or the\n"
       "terminal prompt.\n\n" +
-      app::exit_code_help(false));
+      app::exit_code_help(true));
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
@@ -144,12 +151,15 @@ int main(int argc, char** argv) {
     app::complain(kProgram, "--key and --cert are required\nRun 'mam-sign --help' for usage.");
     return app::kExitUsage;
   }
-  if (f.files.empty()) {
+  int exit_code = app::kExitOk;
+  auto files = app::collect(kProgram, f.batch, exit_code);
+  if (!files) return exit_code;
+  if (files->empty()) {
     app::complain(kProgram, "no files to sign\nRun 'mam-sign --help' for usage.");
     return app::kExitUsage;
   }
-  if (!f.out.empty() && f.files.size() != 1) {
-    app::complain(kProgram, "--out names one signature file, but " + std::to_string(f.files.size()) + " files were given");
+  if (!f.out.empty() && files->size() != 1) {
+    app::complain(kProgram, "--out names one signature file, but " + std::to_string(files->size()) + " files were given");
     return app::kExitUsage;
   }
   if (!f.pass_file.empty() && !f.pass_env.empty()) {
@@ -165,12 +175,12 @@ int main(int argc, char** argv) {
   }
   std::vector<OrgCertPtr> chain;
   for (const auto& path : f.chain) {
-    auto bytes = OrgCert::load(path);
-    if (!bytes) {
-      app::complain(kProgram, "chain: " + bytes.error().message);
+    auto loaded = OrgCert::load(path);
+    if (!loaded) {
+      app::complain(kProgram, "chain: " + loaded.error().message);
       return app::kExitUnreadable;
     }
-    chain.push_back(*bytes);
+    chain.push_back(*loaded);
   }
   auto key = load_private_key(f.key, passphrase_source(f));
   if (!key) {
@@ -178,6 +188,7 @@ int main(int argc, char** argv) {
     return app::kExitUnreadable;
   }
 
+  // The key and certificate are checked once; a refusal here refuses every file, each with its line.
   auto signer = Signer::create(std::move(*key), *cert, std::move(chain), profile, std::time(nullptr));
   SignOptions options;
   options.format = format;
@@ -187,17 +198,51 @@ int main(int argc, char** argv) {
   options.skip_signed = f.skip_signed;
   options.sync = f.sync;
 
-  int exit_code = app::kExitOk;
-  std::set<std::filesystem::path> cleaned;
-  for (const auto& file : f.files) {
-    FileReport report{file, signer ? signer->sign_file(file, options) : Result<SignOutcome>(signer.error())};
-    if (signer) {
-      // Temporaries left by an earlier run that was killed go before this run writes beside them.
-      const auto folder = std::filesystem::path(report.outcome ? report.outcome->signature : std::filesystem::path(file)).parent_path();
-      if (cleaned.insert(folder).second) remove_stale_temporaries(folder);
-    }
-    render(report, signer ? &*signer : nullptr, format, f.json_output);
-    if (!report.outcome) exit_code = std::max(exit_code, app::exit_code_for(report.outcome.error().reason));
+  if (signer) {
+    // Temporaries left by an earlier run that was killed go before this run writes beside them.
+    std::set<std::filesystem::path> folders;
+    for (const auto& file : *files) folders.insert(options.out ? options.out->parent_path() : file.parent_path());
+    for (const auto& folder : folders) remove_stale_temporaries(folder);
   }
+
+  const auto& stop = app::install_stop_handlers();
+  std::ios::sync_with_stdio(false);
+  app::Progress progress(files->size(), !f.batch.quiet);
+  app::Tally tally;
+  const auto started = std::chrono::steady_clock::now();
+  BatchOptions batch;
+  batch.jobs = f.batch.jobs != 0 ? f.batch.jobs : available_cores();
+  batch.stop = &stop;
+  batch.on_tick = [&](std::size_t done) { progress.update(done); };
+  const std::function<FileReport(std::size_t)> work = [&](std::size_t i) {
+    const std::string file = (*files)[i].string();
+    if (!signer) return FileReport{file, Result<SignOutcome>(signer.error())};
+    try {
+      return FileReport{file, signer->sign_file((*files)[i], options)};
+    } catch (const std::exception& e) {
+      return FileReport{file, Result<SignOutcome>(make_error(Reason::IoError, std::string("internal error: ") + e.what()))};
+    }
+  };
+  const std::function<bool(std::size_t, FileReport&)> deliver = [&](std::size_t i, FileReport& report) {
+    progress.clear();
+    render(report, signer ? &*signer : nullptr, format, f.json_output);
+    ++tally.files;
+    if (report.outcome) {
+      ++tally.outcomes[report.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped"];
+    } else {
+      ++tally.failures[report.outcome.error().reason];
+      exit_code = std::max(exit_code, app::exit_code_for(report.outcome.error().reason));
+    }
+    progress.update(i + 1);
+    return report.outcome || !f.batch.fail_fast;
+  };
+  run_ordered(files->size(), work, deliver, batch);
+  std::cout.flush();
+  progress.clear();
+  if (files->size() > 1 || app::interrupted_exit_code() != 0) {
+    app::print_summary(kProgram, tally, files->size(),
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "refused");
+  }
+  if (const int code = app::interrupted_exit_code()) return code;
   return exit_code;
 }

@@ -599,4 +599,27 @@ Result<std::string> write_bulk(const BulkOptions& o) {
   return "wrote " + std::to_string(issued) + " certificates and " + std::to_string(o.rows) + " rows to " + o.out.string() + "\n";
 }
 
+Result<std::string> write_files(const FilesOptions& o) {
+  Writer out(o.out);
+  std::string row;
+  std::string content;
+  for (std::size_t r = 0; content.size() < o.size; ++r) {
+    row = mpan("14", 2000000000ULL + r) + "," + device_id(static_cast<std::uint32_t>(r)) + ",ESME,EA," + o.supplier.to_string() +
+          ",70-B3-D5-1F-30-00-D4-01,00000000000000000000000000001234,0000000000000000000000000056789A\r\n";
+    content += row;
+  }
+  content.resize(o.size);
+  const std::time_t base = utc(2026, 1, 1);
+  for (std::size_t i = 0; i < o.count; ++i) {
+    const std::time_t t = base + static_cast<std::time_t>(i);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char name[96];
+    std::snprintf(name, sizeof name, "MA_cgI_%s_%04d%02d%02d_%02d%02d%02d.csv", o.supplier.to_string().c_str(), tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (auto st = out.write(name, content); !st) return std::move(st).error();
+  }
+  return "wrote " + std::to_string(o.count) + " files of " + std::to_string(o.size) + " bytes to " + o.out.string() + "\n";
+}
+
 }  // namespace mamsign::testpki

@@ -31,4 +31,14 @@ struct BulkOptions {
 };
 Result<std::string> write_bulk(const BulkOptions& options);
 
+// `count` migration files of `size` bytes (CSV rows, CRLF) named for `supplier`, one second apart from
+// 2026-01-01T00:00:00Z, for batch benchmarks and tests.
+struct FilesOptions {
+  std::filesystem::path out;
+  std::size_t count = 10000;
+  std::size_t size = 2048;
+  Eui64 supplier;
+};
+Result<std::string> write_files(const FilesOptions& options);
+
 }  // namespace mamsign::testpki

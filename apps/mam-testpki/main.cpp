@@ -50,6 +50,14 @@ int main(int argc, char** argv) {
                  "network operators the rows name (0: every one); the others' certificates only fill the store")
       ->capture_default_str();
 
+  mamsign::testpki::FilesOptions files;
+  std::string files_supplier = "70-B3-D5-1F-30-00-A0-08";
+  auto* fl = app.add_subcommand("files", "many migration files of one size, for batch benchmarks");
+  fl->add_option("--out", files.out, "folder to write (created if missing)")->required();
+  fl->add_option("--count", files.count, "how many files")->capture_default_str()->check(CLI::Range(1, 10000000));
+  fl->add_option("--size", files.size, "bytes per file")->capture_default_str()->check(CLI::Range(1, 1 << 30));
+  fl->add_option("--supplier-eui", files_supplier, "the supplier the file names name")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -74,8 +82,16 @@ int main(int argc, char** argv) {
     example.supplier = *supplier;
     example.network_operator = *no;
     done = mamsign::testpki::write_example(example);
-  } else {
+  } else if (bk->parsed()) {
     done = mamsign::testpki::write_bulk(bulk);
+  } else {
+    auto supplier = mamsign::Eui64::parse(files_supplier);
+    if (!supplier) {
+      std::cerr << "mam-testpki: " << supplier.error().message << "\n";
+      return 2;
+    }
+    files.supplier = *supplier;
+    done = mamsign::testpki::write_files(files);
   }
   if (!done) return fail(done.error());
   std::cout << *done;

@@ -1,11 +1,13 @@
 // mam-verify: verifies SMETS1 migration files against their signatures, with every check of the
 // signing profile (docs/signing-profile.md), and says exactly why a file fails.
 #include "common/app_common.h"
+#include "common/batch_ui.h"
 
 #include "mamsign/cert_store.h"
 #include "mamsign/times.h"
 #include "mamsign/verifier.h"
 
+#include <chrono>
 #include <iostream>
 
 namespace {
@@ -16,9 +18,10 @@ using json = nlohmann::ordered_json;
 const char* const kProgram = "mam-verify";
 
 struct Flags {
-  std::vector<std::string> trust, crl, cert_store, files;
+  std::vector<std::string> trust, crl, cert_store;
   std::string at, sig, cert, profile;
   bool no_name_check = false, json_output = false, print_profile = false;
+  app::BatchFlags batch;
 };
 
 void render(const VerifyResult& r, bool as_json) {
@@ -81,16 +84,20 @@ int main(int argc, char** argv) {
   app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
   app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
   app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON and exit");
-  app.add_option("files", f.files, "the data files to verify (not their signatures)")->option_text("FILE...");
+  app::add_batch_flags(app, f.batch, "data files to verify (not their signatures), or folders of them");
   app.footer(
       "Examples:\n"
       "  mam-verify --trust keys-example/trust testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
       "  mam-verify --trust root.pem --trust oca.pem --crl oca.crl --json incoming/MA_*.csv\n"
-      "  mam-verify --trust keys-example/trust --cert-store keys-example/store MA_file.csv   # raw .sig\n\n"
+      "  mam-verify --trust keys-example/trust --cert-store keys-example/store MA_file.csv   # raw .sig\n"
+      "  mam-verify --trust smki/ --crl smki/crl --json -r inbox/ > results.jsonl\n\n"
+      "Batches: files, folders (-r to descend) and --from lists are verified on --jobs threads; results come in\n"
+      "input order, a summary on standard error. The trust anchors, CRLs and every certificate's checks are\n"
+      "loaded and computed once.\n\n"
       "Text output: one line per file, 'FILE: OK' or 'FILE: FAILED <REASON>: <message>', then the signer.\n"
       "JSON output (--json): {file, signature, format, result: valid|invalid, reason, message, signer,\n"
       "signing_time, sha256, diagnosis, bound_name, notes}.\n\n" +
-      app::exit_code_help(false));
+      app::exit_code_help(true));
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
@@ -111,12 +118,15 @@ int main(int argc, char** argv) {
     app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates\nRun 'mam-verify --help' for usage.");
     return app::kExitUsage;
   }
-  if (f.files.empty()) {
+  int exit_code = app::kExitOk;
+  auto files = app::collect(kProgram, f.batch, exit_code);
+  if (!files) return exit_code;
+  if (files->empty()) {
     app::complain(kProgram, "no files to verify\nRun 'mam-verify --help' for usage.");
     return app::kExitUsage;
   }
-  if (!f.sig.empty() && f.files.size() != 1) {
-    app::complain(kProgram, "--sig names one signature file, but " + std::to_string(f.files.size()) + " files were given");
+  if (!f.sig.empty() && files->size() != 1) {
+    app::complain(kProgram, "--sig names one signature file, but " + std::to_string(files->size()) + " files were given");
     return app::kExitUsage;
   }
   VerifyOptions options;
@@ -162,11 +172,46 @@ int main(int argc, char** argv) {
   }
 
   const Verifier verifier(*trust, profile, options);
-  int exit_code = app::kExitOk;
-  for (const auto& file : f.files) {
-    const VerifyResult r = verifier.verify(file, f.sig.empty() ? std::nullopt : std::optional<std::filesystem::path>(f.sig));
+  const auto& stop = app::install_stop_handlers();
+  std::ios::sync_with_stdio(false);
+  app::Progress progress(files->size(), !f.batch.quiet);
+  app::Tally tally;
+  const auto started = std::chrono::steady_clock::now();
+  BatchOptions batch;
+  batch.jobs = f.batch.jobs != 0 ? f.batch.jobs : available_cores();
+  batch.stop = &stop;
+  batch.on_tick = [&](std::size_t done) { progress.update(done); };
+  const std::optional<std::filesystem::path> sig = f.sig.empty() ? std::nullopt : std::optional<std::filesystem::path>(f.sig);
+  const std::function<VerifyResult(std::size_t)> work = [&](std::size_t i) {
+    try {
+      return verifier.verify((*files)[i], sig);
+    } catch (const std::exception& e) {
+      VerifyResult r;
+      r.file = (*files)[i];
+      r.error = make_error(Reason::IoError, std::string("internal error: ") + e.what());
+      return r;
+    }
+  };
+  const std::function<bool(std::size_t, VerifyResult&)> deliver = [&](std::size_t i, VerifyResult& r) {
+    progress.clear();
     render(r, f.json_output);
-    if (!r.valid()) exit_code = std::max(exit_code, app::exit_code_for(r.error->reason));
+    ++tally.files;
+    if (r.valid()) {
+      ++tally.outcomes["OK"];
+    } else {
+      ++tally.failures[r.error->reason];
+      exit_code = std::max(exit_code, app::exit_code_for(r.error->reason));
+    }
+    progress.update(i + 1);
+    return r.valid() || !f.batch.fail_fast;
+  };
+  run_ordered(files->size(), work, deliver, batch);
+  std::cout.flush();
+  progress.clear();
+  if (files->size() > 1 || app::interrupted_exit_code() != 0) {
+    app::print_summary(kProgram, tally, files->size(),
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "failed");
   }
+  if (const int code = app::interrupted_exit_code()) return code;
   return exit_code;
 }

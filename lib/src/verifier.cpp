@@ -90,7 +90,7 @@ VerifyResult Verifier::verify(const std::filesystem::path& file, const std::opti
   } else if (ext == ".sig") {
     r.format = SignatureFormat::Raw;
   } else {
-    r.format = CmsSignature::parse(*bytes) ? SignatureFormat::Cms : SignatureFormat::Raw;
+    r.format = CmsSignature::parse(*bytes, &certificates_) ? SignatureFormat::Cms : SignatureFormat::Raw;
   }
   if (*r.format == SignatureFormat::Cms) {
     verify_cms(r, *bytes);
@@ -113,7 +113,7 @@ void Verifier::diagnose_digest(VerifyResult& r, const Sha256& signed_digest) con
 }
 
 void Verifier::verify_cms(VerifyResult& r, std::string_view bytes) const {
-  auto cms = CmsSignature::parse(bytes);
+  auto cms = CmsSignature::parse(bytes, &certificates_);
   if (!cms) {
     r.error = cms.error();
     return;

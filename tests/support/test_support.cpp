@@ -114,6 +114,43 @@ void write_file(const std::filesystem::path& p, const std::string& content) {
   if (!out) ADD_FAILURE() << "cannot write " << p;
 }
 
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::filesystem::path& out,
+                                     const std::filesystem::path& err) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int n = ::open("/dev/null", O_RDONLY);
+    dup2(n, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  pid_ = pid;
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+}
+
+void BackgroundProcess::signal(int sig) { ::kill(pid_, sig); }
+
+int BackgroundProcess::wait() {
+  if (reaped_) return code_;
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  reaped_ = true;
+  code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return code_;
+}
+
 std::vector<std::string> list_dir(const std::filesystem::path& dir) {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());

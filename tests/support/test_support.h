@@ -68,6 +68,23 @@ struct ProcessResult {
 ProcessResult run(const std::vector<std::string>& argv, const std::string& input = "",
                   const std::filesystem::path& cwd = {});
 
+// A program running in the background, its output going to files, for tests that signal it.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv, const std::filesystem::path& out, const std::filesystem::path& err);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  void signal(int sig);
+  int wait();  // the exit code; 128 + signal when killed
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+  int code_ = -1;
+};
+
 // Every file name in a folder (not recursive), sorted.
 std::vector<std::string> list_dir(const std::filesystem::path& dir);
 

@@ -34,7 +34,9 @@ class CmsSignature {
   // MalformedSignature: not one DER ContentInfo, not SignedData, attached content, not exactly one
   // signer, content type other than id-data, required signed attributes missing or malformed.
   // UnsupportedAlgorithm: digest other than SHA-256, signature other than ECDSA.
-  static Result<CmsSignature> parse(std::string_view der);
+  // Embedded certificates are taken from `cache` when it has them (a batch verifies many files signed
+  // by one certificate).
+  static Result<CmsSignature> parse(std::string_view der, CertificateCache* cache = nullptr);
 
   bool has_signed_attributes() const noexcept { return message_digest_.has_value(); }
   const std::optional<Sha256>& message_digest() const noexcept { return message_digest_; }

@@ -12,9 +12,11 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace mamsign {
@@ -98,6 +100,20 @@ class OrgCert {
 };
 
 using OrgCertPtr = std::shared_ptr<const OrgCert>;
+
+// Certificates met again and again (the signer's, embedded in every file it signed), parsed once and
+// shared, keyed by their DER bytes. Thread-safe; holds at most `capacity` certificates.
+class CertificateCache {
+ public:
+  explicit CertificateCache(std::size_t capacity = 4096) : capacity_(capacity) {}
+  // The certificate of these DER bytes, or null if they are not one.
+  OrgCertPtr get(std::string_view der);
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, OrgCertPtr> certs_;
+};
 
 // The field readers OrgCert is built from, shared with the certificate store's index.
 // A serial as 32 (or more) upper-case hex digits, "-" first when negative.

@@ -71,6 +71,7 @@ class Verifier {
   VerifyOptions options_;
   mutable std::mutex mutex_;
   mutable std::map<std::pair<Fingerprint, Fingerprint>, Status> signer_cache_;
+  mutable CertificateCache certificates_;  // the embedded signer certificates, parsed once
 };
 
 }  // namespace mamsign

@@ -1,0 +1,112 @@
+#include "common/batch_ui.h"
+
+#include "common/app_common.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace mamsign::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal.store(sig);
+  g_stop.store(true);
+}
+
+}  // namespace
+
+void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help) {
+  app.add_option("--from", flags.from, "read more FILEs from LIST, one path a line ('-': standard input); repeatable")
+      ->allow_extra_args(false)
+      ->option_text("LIST");
+  app.add_flag("--null", flags.null_separated, "--from lists are NUL-separated, as find -print0 writes");
+  app.add_flag("-r,--recursive", flags.recursive, "descend into the sub-folders of folder arguments");
+  app.add_option("-j,--jobs", flags.jobs, "threads (default: the cores available)")->check(CLI::Range(1u, 1024u))->option_text("N");
+  app.add_flag("--fail-fast", flags.fail_fast, "stop taking new files after the first failure");
+  app.add_flag("-q,--quiet", flags.quiet, "no progress line");
+  app.add_option("files", flags.files, files_help)->option_text("FILE|DIR...");
+}
+
+std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code) {
+  InputOptions options;
+  options.recursive = flags.recursive;
+  options.null_separated = flags.null_separated;
+  auto inputs = collect_inputs(flags.files, flags.from, &std::cin, options);
+  if (!inputs) {
+    complain(program, inputs.error().message);
+    exit_code = exit_code_for(inputs.error().reason) == kExitUnreadable ? kExitUnreadable : kExitUsage;
+    return std::nullopt;
+  }
+  for (const auto& s : inputs->skipped) complain(program, "warning: " + s);
+  return std::move(inputs->files);
+}
+
+const std::atomic<bool>& install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return g_stop;
+}
+
+int interrupted_exit_code() {
+  const int sig = g_signal.load();
+  return sig == 0 ? 0 : 128 + sig;
+}
+
+Progress::Progress(std::size_t total, bool enabled)
+    : total_(total), enabled_(enabled && ::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+
+void Progress::update(std::size_t done) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (shown_ && now - last_ < std::chrono::milliseconds(250) && done != total_) return;
+  last_ = now;
+  shown_ = true;
+  const double seconds = std::chrono::duration<double>(now - start_).count();
+  const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+  char line[160];
+  if (rate > 0) {
+    std::snprintf(line, sizeof line, "\r%zu/%zu files, %.0f files/s, %.0f s left ", done, total_, rate,
+                  static_cast<double>(total_ - done) / rate);
+  } else {
+    std::snprintf(line, sizeof line, "\r%zu/%zu files ", done, total_);
+  }
+  std::cerr << line << std::flush;
+}
+
+void Progress::clear() {
+  if (shown_) std::cerr << "\r\033[K" << std::flush;
+  shown_ = false;
+}
+
+void print_summary(const std::string& program, const Tally& tally, std::size_t total, double seconds,
+                   const std::string& failed_word) {
+  std::size_t failed = 0;
+  for (const auto& [reason, n] : tally.failures) failed += n;
+  std::string line = program + ": " + std::to_string(tally.files) + " files";
+  std::string parts;
+  for (const auto& [what, n] : tally.outcomes) parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  if (failed > 0) {
+    std::string why;
+    for (const auto& [reason, n] : tally.failures) {
+      why += (why.empty() ? "" : ", ") + std::string(reason_name(reason)) + " " + std::to_string(n);
+    }
+    parts += (parts.empty() ? "" : ", ") + std::to_string(failed) + " " + failed_word + " (" + why + ")";
+  }
+  if (!parts.empty()) line += ": " + parts;
+  char timing[96];
+  std::snprintf(timing, sizeof timing, " in %.2f s, %.0f files/s", seconds,
+                seconds > 0 ? static_cast<double>(tally.files) / seconds : 0.0);
+  line += timing;
+  if (tally.files < total) line += "; interrupted: " + std::to_string(total - tally.files) + " files not processed";
+  std::cerr << line << "\n";
+}
+
+}  // namespace mamsign::app

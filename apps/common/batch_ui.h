@@ -1,0 +1,65 @@
+// The apps' side of batch work: stopping cleanly on SIGINT/SIGTERM, a progress line on a terminal, the
+// summary on standard error, and the flags every batch command shares.
+#pragma once
+
+#include "mamsign/batch.h"
+#include "mamsign/error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mamsign::app {
+
+struct BatchFlags {
+  std::vector<std::string> files;
+  std::vector<std::string> from;
+  bool null_separated = false;
+  bool recursive = false;
+  unsigned jobs = 0;  // 0: the cores available
+  bool fail_fast = false;
+  bool quiet = false;
+};
+
+// --recursive, --from, --null, --jobs, --fail-fast, --quiet and the FILE... positionals.
+void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help);
+
+// Expands the flags into files; warnings about skipped paths go to standard error. An error is said
+// there too and gives the exit code to return.
+std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code);
+
+// SIGINT and SIGTERM set the returned flag: the batch takes no new files, finishes those in flight and
+// ends with exit code 130 or 143 (interrupted_exit_code).
+const std::atomic<bool>& install_stop_handlers();
+int interrupted_exit_code();  // 0 when no signal came
+
+// A progress line on standard error, only when it is a terminal and not --quiet, at most 4 times a second.
+class Progress {
+ public:
+  Progress(std::size_t total, bool enabled);
+  void update(std::size_t done);
+  void clear();
+
+ private:
+  std::size_t total_;
+  bool enabled_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+// Counts for the summary.
+struct Tally {
+  std::size_t files = 0;
+  std::map<std::string, std::size_t> outcomes;  // "OK", "signed", "skipped"
+  std::map<Reason, std::size_t> failures;
+};
+
+// "mam-verify: 10000 files: 9998 OK, 2 failed (CONTENT_MODIFIED 1, BAD_SIGNATURE 1) in 0.41 s, 24390 files/s"
+void print_summary(const std::string& program, const Tally& tally, std::size_t total, double seconds,
+                   const std::string& failed_word);
+
+}  // namespace mamsign::app

@@ -1,0 +1,99 @@
+#include "mamsign/batch.h"
+
+#include "mamsign/atomic_file.h"
+#include "mamsign/signature_format.h"
+
+#include <sched.h>
+
+#include <fstream>
+
+namespace mamsign {
+namespace {
+
+bool hidden(const std::string& name) { return !name.empty() && name.front() == '.'; }
+
+// Why a path is never a data file, or nullopt.
+std::optional<std::string> not_data(const std::filesystem::path& p) {
+  const std::string name = p.filename().string();
+  if (is_temporary_name(name)) return "a temporary file of an interrupted run";
+  if (is_signature_name(name)) return "a signature, not a data file";
+  return std::nullopt;
+}
+
+Status add_folder(const std::filesystem::path& folder, bool recursive, std::vector<std::filesystem::path>& out) {
+  std::vector<std::filesystem::path> found;
+  std::error_code ec;
+  auto visit = [&](const std::filesystem::directory_entry& e) {
+    const std::string name = e.path().filename().string();
+    if (hidden(name) || not_data(e.path())) return;
+    if (e.is_regular_file(ec)) found.push_back(e.path());
+  };
+  if (recursive) {
+    std::filesystem::recursive_directory_iterator it(folder, std::filesystem::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (hidden(it->path().filename().string())) {
+        if (it->is_directory(ec)) it.disable_recursion_pending();
+        continue;
+      }
+      visit(*it);
+    }
+  } else {
+    for (std::filesystem::directory_iterator it(folder, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      visit(*it);
+    }
+  }
+  if (ec) return make_error(Reason::IoError, "cannot read folder " + folder.string() + ": " + ec.message());
+  std::sort(found.begin(), found.end());
+  out.insert(out.end(), found.begin(), found.end());
+  return Status::ok();
+}
+
+}  // namespace
+
+unsigned available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::vector<std::string>& lists,
+                              std::istream* standard_input, const InputOptions& options) {
+  Inputs inputs;
+  auto take = [&](const std::string& arg) -> Status {
+    const std::filesystem::path p(arg);
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec)) return add_folder(p, options.recursive, inputs.files);
+    if (auto why = not_data(p)) {
+      inputs.skipped.push_back(arg + ": skipped, " + *why);
+      return Status::ok();
+    }
+    inputs.files.push_back(p);
+    return Status::ok();
+  };
+  for (const auto& arg : args) {
+    if (auto st = take(arg); !st) return std::move(st).error();
+  }
+  for (const auto& list : lists) {
+    std::ifstream file;
+    std::istream* in = nullptr;
+    if (list == "-") {
+      if (standard_input == nullptr) return make_error(Reason::InvalidInput, "no standard input to read a list from");
+      in = standard_input;
+    } else {
+      file.open(list, std::ios::binary);
+      if (!file) return make_error(Reason::IoError, "cannot read list " + list);
+      in = &file;
+    }
+    const char separator = options.null_separated ? '\0' : '\n';
+    for (std::string line; std::getline(*in, line, separator);) {
+      if (!options.null_separated && !line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      if (auto st = take(line); !st) return std::move(st).error();
+    }
+    if (in->bad()) return make_error(Reason::IoError, "cannot read list " + list);
+  }
+  return inputs;
+}
+
+}  // namespace mamsign
