@@ -17,6 +17,11 @@ cp testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv \
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
 echo
+echo "== The supplier proves the network-operator certificate IDs in its MA file (TMAD 4.47/4.48) =="
+step "$bin/mam-certid" check --store "$keys/store" --trust "$keys/trust" --crl "$keys/crl" \
+  --registration testdata/registration.json "$work"/MA_*.csv
+
+echo
 echo "== The supplier signs its migration files (EXAMPLE ONLY key) =="
 step "$bin/mam-sign" --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" \
   "$work"/MA_*.csv "$work"/MAPASSWORD_*.csv

@@ -61,12 +61,17 @@ int interrupted_exit_code() {
 }
 
 Progress::Progress(std::size_t total, bool enabled)
-    : total_(total), enabled_(enabled && ::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+    : total_(total),
+      enabled_(enabled && ::isatty(STDERR_FILENO) == 1),
+      stdout_is_terminal_(::isatty(STDOUT_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 void Progress::update(std::size_t done) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (shown_ && now - last_ < std::chrono::milliseconds(250) && done != total_) return;
+  // At most four times a second, however fast files go by.
+  if (now - last_ < std::chrono::milliseconds(250)) return;
   last_ = now;
   shown_ = true;
   const double seconds = std::chrono::duration<double>(now - start_).count();
@@ -79,6 +84,10 @@ void Progress::update(std::size_t done) {
     std::snprintf(line, sizeof line, "\r%zu/%zu files ", done, total_);
   }
   std::cerr << line << std::flush;
+}
+
+void Progress::before_output() {
+  if (stdout_is_terminal_) clear();
 }
 
 void Progress::clear() {

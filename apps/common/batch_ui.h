@@ -42,11 +42,14 @@ class Progress {
  public:
   Progress(std::size_t total, bool enabled);
   void update(std::size_t done);
+  // Before a result goes to standard output: erases the line if both share a terminal.
+  void before_output();
   void clear();
 
  private:
   std::size_t total_;
   bool enabled_;
+  bool stdout_is_terminal_;
   bool shown_ = false;
   std::chrono::steady_clock::time_point start_, last_;
 };

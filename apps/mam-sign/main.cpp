@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<bool(std::size_t, FileReport&)> deliver = [&](std::size_t i, FileReport& report) {
-    progress.clear();
+    progress.before_output();
     render(report, signer ? &*signer : nullptr, format, f.json_output);
     ++tally.files;
     if (report.outcome) {

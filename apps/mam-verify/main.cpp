@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<bool(std::size_t, VerifyResult&)> deliver = [&](std::size_t i, VerifyResult& r) {
-    progress.clear();
+    progress.before_output();
     render(r, f.json_output);
     ++tally.files;
     if (r.valid()) {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other; the JSON results go to bench/results/latest.json.
+# Usage: bench/run.sh [build-dir]. Build first (scripts/build.sh). Needs ~6 GiB free in /tmp.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+work=$(mktemp -d /tmp/mamsign-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bash bench/batch.sh "$build" "$work/batch"
+bash bench/certid.sh "$build" "$work/certid"
+mkdir -p bench/results
+{ echo "{\"batch\":"; cat "$work/batch/batch.json"; echo ", \"certid\":"; cat "$work/certid/certid.json"; echo "}"; } > bench/results/latest.json
+echo "written: bench/results/latest.json"
