@@ -67,4 +67,50 @@ std::string exit_code_help(bool interrupts) {
   return s;
 }
 
+std::optional<Profile> load_profile(const std::string& program, const std::string& path) {
+  if (path.empty()) return Profile::defaults();
+  auto loaded = Profile::load(path);
+  if (!loaded) {
+    complain(program, loaded.error().message);
+    return std::nullopt;
+  }
+  return std::move(*loaded);
+}
+
+std::optional<std::time_t> parse_at(const std::string& program, const std::string& text) {
+  if (text.empty()) return std::time(nullptr);
+  auto at = parse_iso8601(text);
+  if (!at) {
+    complain(program, "--at: " + at.error().message);
+    return std::nullopt;
+  }
+  return *at;
+}
+
+std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
+                                       const std::vector<std::string>& crls, const Profile& profile) {
+  auto store = TrustStore::load(std::vector<std::filesystem::path>(trust.begin(), trust.end()), profile);
+  if (!store) {
+    complain(program, "--trust: " + store.error().message);
+    return nullptr;
+  }
+  if (!crls.empty()) {
+    if (auto st = (*store)->add_crls(std::vector<std::filesystem::path>(crls.begin(), crls.end())); !st) {
+      complain(program, "--crl: " + st.error().message);
+      return nullptr;
+    }
+  }
+  return *store;
+}
+
+std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths) {
+  auto store = CertStore::load(std::vector<std::filesystem::path>(paths.begin(), paths.end()));
+  if (!store) {
+    complain(program, "--store: " + store.error().message);
+    return nullptr;
+  }
+  for (const auto& p : (*store)->problems()) complain(program, "warning: skipped " + p.message);
+  return *store;
+}
+
 }  // namespace mamsign::app

@@ -2,8 +2,11 @@
 // The library decides; these only render.
 #pragma once
 
+#include "mamsign/cert_store.h"
 #include "mamsign/error.h"
 #include "mamsign/org_cert.h"
+#include "mamsign/profile.h"
+#include "mamsign/trust_store.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -46,5 +49,14 @@ nlohmann::ordered_json time_json(const std::optional<std::time_t>& t);
 
 // The exit-code paragraph every --help ends with.
 std::string exit_code_help(bool interrupts);
+
+// Setup shared by the apps. Each says what is wrong on standard error and returns nothing when the
+// input cannot be used: the caller exits with kExitUnreadable (kExitUsage for --at).
+std::optional<Profile> load_profile(const std::string& program, const std::string& path);  // "" = built-in
+std::optional<std::time_t> parse_at(const std::string& program, const std::string& text);  // "" = now
+std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
+                                       const std::vector<std::string>& crls, const Profile& profile);
+// Files that hold no certificate are warned about and skipped.
+std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths);
 
 }  // namespace mamsign::app

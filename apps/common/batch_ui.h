@@ -9,6 +9,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -64,5 +68,51 @@ struct Tally {
 // "mam-verify: 10000 files: 9998 OK, 2 failed (CONTENT_MODIFIED 1, BAD_SIGNATURE 1) in 0.41 s, 24390 files/s"
 void print_summary(const std::string& program, const Tally& tally, std::size_t total, double seconds,
                    const std::string& failed_word);
+
+// What one file's result counts as: an outcome ("OK", "signed", "skipped") or a failure.
+struct Verdict {
+  std::string outcome;
+  std::optional<Reason> failure;
+};
+
+// Runs `work` over the files on --jobs threads, hands each result to `render` (which writes it and says
+// what it counts as) in input order, shows progress, prints the summary, and returns the exit code:
+// 130/143 when interrupted, else the worst of the files' (3 for IO_ERROR, 1 for any other failure).
+template <class R>
+int run_batch(const std::string& program, const std::vector<std::filesystem::path>& files, const BatchFlags& flags,
+              const std::string& failed_word, const std::function<R(std::size_t)>& work,
+              const std::function<Verdict(const R&)>& render) {
+  const auto& stop = install_stop_handlers();
+  Progress progress(files.size(), !flags.quiet);
+  Tally tally;
+  int exit_code = 0;
+  const auto started = std::chrono::steady_clock::now();
+  BatchOptions batch;
+  batch.jobs = flags.jobs != 0 ? flags.jobs : available_cores();
+  batch.stop = &stop;
+  batch.on_tick = [&](std::size_t done) { progress.update(done); };
+  const std::function<bool(std::size_t, R&)> deliver = [&](std::size_t i, R& result) {
+    progress.before_output();
+    const Verdict verdict = render(result);
+    ++tally.files;
+    if (verdict.failure) {
+      ++tally.failures[*verdict.failure];
+      exit_code = std::max(exit_code, *verdict.failure == Reason::IoError ? 3 : 1);
+    } else {
+      ++tally.outcomes[verdict.outcome];
+    }
+    progress.update(i + 1);
+    return !verdict.failure || !flags.fail_fast;
+  };
+  run_ordered(files.size(), work, deliver, batch);
+  std::cout.flush();
+  progress.clear();
+  if (files.size() > 1 || interrupted_exit_code() != 0) {
+    print_summary(program, tally, files.size(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), failed_word);
+  }
+  if (const int code = interrupted_exit_code()) return code;
+  return exit_code;
+}
 
 }  // namespace mamsign::app

@@ -152,24 +152,12 @@ int main(int argc, char** argv) {
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  Profile profile;
-  if (!f.profile.empty()) {
-    auto loaded = Profile::load(f.profile);
-    if (!loaded) {
-      app::complain(kProgram, loaded.error().message);
-      return app::kExitUnreadable;
-    }
-    profile = std::move(*loaded);
-  }
-  std::time_t at = std::time(nullptr);
-  if (!f.at.empty()) {
-    auto parsed = parse_iso8601(f.at);
-    if (!parsed) {
-      app::complain(kProgram, "--at: " + parsed.error().message);
-      return app::kExitUsage;
-    }
-    at = *parsed;
-  }
+  const auto loaded_profile = app::load_profile(kProgram, f.profile);
+  if (!loaded_profile) return app::kExitUnreadable;
+  const Profile& profile = *loaded_profile;
+  const auto parsed_at = app::parse_at(kProgram, f.at);
+  if (!parsed_at) return app::kExitUsage;
+  const std::time_t at = *parsed_at;
   if (f.store.empty()) {
     app::complain(kProgram, "--store is required\nRun 'mam-certid --help' for usage.");
     return app::kExitUsage;
@@ -188,33 +176,19 @@ int main(int argc, char** argv) {
     return app::kExitUsage;
   }
 
-  auto store = CertStore::load(std::vector<std::filesystem::path>(f.store.begin(), f.store.end()));
-  if (!store) {
-    app::complain(kProgram, "--store: " + store.error().message);
-    return app::kExitUnreadable;
-  }
-  for (const auto& p : (*store)->problems()) app::complain(kProgram, "warning: --store: skipped " + p.message);
+  const auto store = app::load_store(kProgram, f.store);
+  if (!store) return app::kExitUnreadable;
   std::shared_ptr<TrustStore> trust;
   if (!f.trust.empty()) {
-    auto loaded = TrustStore::load(std::vector<std::filesystem::path>(f.trust.begin(), f.trust.end()), profile);
-    if (!loaded) {
-      app::complain(kProgram, "--trust: " + loaded.error().message);
-      return app::kExitUnreadable;
-    }
-    trust = *loaded;
-    if (!f.crl.empty()) {
-      if (auto st = trust->add_crls(std::vector<std::filesystem::path>(f.crl.begin(), f.crl.end())); !st) {
-        app::complain(kProgram, "--crl: " + st.error().message);
-        return app::kExitUnreadable;
-      }
-    }
+    trust = app::load_trust(kProgram, f.trust, f.crl, profile);
+    if (!trust) return app::kExitUnreadable;
   }
 
   if (show->parsed()) {
     int exit_code = app::kExitOk;
     for (const auto& text : f.ids) {
       auto id = parse_certificate_id(text, f.decimal ? IdBase::Decimal : IdBase::Hex);
-      const auto certs = id ? (*store)->by_serial(*id) : std::vector<OrgCertPtr>{};
+      const auto certs = id ? store->by_serial(*id) : std::vector<OrgCertPtr>{};
       if (!id || certs.empty()) {
         exit_code = app::kExitFailed;
         const std::string message = id ? "no certificate with ID " + *id + " in the store" : id.error().message;
@@ -267,7 +241,7 @@ int main(int argc, char** argv) {
     }
     options.registration = std::move(*reg);
   }
-  const CertIdChecker checker(*store, trust, profile, options);
+  const CertIdChecker checker(store, trust, profile, options);
   int exit_code = app::kExitOk;
   for (const auto& file : f.files) {
     auto report = checker.check_file(file);

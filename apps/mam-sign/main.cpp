@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <iostream>
 #include <set>
 
@@ -134,15 +133,9 @@ int main(int argc, char** argv) {
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  Profile profile;
-  if (!f.profile.empty()) {
-    auto loaded = Profile::load(f.profile);
-    if (!loaded) {
-      app::complain(kProgram, loaded.error().message);
-      return app::kExitUnreadable;
-    }
-    profile = std::move(*loaded);
-  }
+  const auto loaded_profile = app::load_profile(kProgram, f.profile);
+  if (!loaded_profile) return app::kExitUnreadable;
+  const Profile& profile = *loaded_profile;
   if (f.print_profile) {
     std::cout << profile.to_json() << "\n";
     return app::kExitOk;
@@ -205,15 +198,7 @@ int main(int argc, char** argv) {
     for (const auto& folder : folders) remove_stale_temporaries(folder);
   }
 
-  const auto& stop = app::install_stop_handlers();
   std::ios::sync_with_stdio(false);
-  app::Progress progress(files->size(), !f.batch.quiet);
-  app::Tally tally;
-  const auto started = std::chrono::steady_clock::now();
-  BatchOptions batch;
-  batch.jobs = f.batch.jobs != 0 ? f.batch.jobs : available_cores();
-  batch.stop = &stop;
-  batch.on_tick = [&](std::size_t done) { progress.update(done); };
   const std::function<FileReport(std::size_t)> work = [&](std::size_t i) {
     const std::string file = (*files)[i].string();
     if (!signer) return FileReport{file, Result<SignOutcome>(signer.error())};
@@ -223,26 +208,10 @@ int main(int argc, char** argv) {
       return FileReport{file, Result<SignOutcome>(make_error(Reason::IoError, std::string("internal error: ") + e.what()))};
     }
   };
-  const std::function<bool(std::size_t, FileReport&)> deliver = [&](std::size_t i, FileReport& report) {
-    progress.before_output();
+  const std::function<app::Verdict(const FileReport&)> show = [&](const FileReport& report) {
     render(report, signer ? &*signer : nullptr, format, f.json_output);
-    ++tally.files;
-    if (report.outcome) {
-      ++tally.outcomes[report.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped"];
-    } else {
-      ++tally.failures[report.outcome.error().reason];
-      exit_code = std::max(exit_code, app::exit_code_for(report.outcome.error().reason));
-    }
-    progress.update(i + 1);
-    return report.outcome || !f.batch.fail_fast;
+    if (!report.outcome) return app::Verdict{"", report.outcome.error().reason};
+    return app::Verdict{report.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped", std::nullopt};
   };
-  run_ordered(files->size(), work, deliver, batch);
-  std::cout.flush();
-  progress.clear();
-  if (files->size() > 1 || app::interrupted_exit_code() != 0) {
-    app::print_summary(kProgram, tally, files->size(),
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "refused");
-  }
-  if (const int code = app::interrupted_exit_code()) return code;
-  return exit_code;
+  return app::run_batch(kProgram, *files, f.batch, "refused", work, show);
 }

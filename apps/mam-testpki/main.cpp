@@ -2,6 +2,7 @@
 // the profile, a CRL) and example migration files. EXAMPLE ONLY: never use its keys in production.
 #include "example_pki.h"
 
+#include "common/app_common.h"
 #include "mamsign/profile.h"
 
 #include <CLI/CLI.hpp>
@@ -58,18 +59,7 @@ int main(int argc, char** argv) {
   fl->add_option("--size", files.size, "bytes per file")->capture_default_str()->check(CLI::Range(1, 1 << 30));
   fl->add_option("--supplier-eui", files_supplier, "the supplier the file names name")->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "mam-testpki: " << e.what() << "\nRun with --help for usage.\n";
-    return 2;
-  }
+  if (auto code = mamsign::app::parse(app, argc, argv)) return *code;
 
   mamsign::Result<std::string> done = std::string();
   if (ex->parsed()) {

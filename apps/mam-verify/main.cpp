@@ -7,7 +7,6 @@
 #include "mamsign/times.h"
 #include "mamsign/verifier.h"
 
-#include <chrono>
 #include <iostream>
 
 namespace {
@@ -101,15 +100,9 @@ int main(int argc, char** argv) {
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  Profile profile;
-  if (!f.profile.empty()) {
-    auto loaded = Profile::load(f.profile);
-    if (!loaded) {
-      app::complain(kProgram, loaded.error().message);
-      return app::kExitUnreadable;
-    }
-    profile = std::move(*loaded);
-  }
+  const auto loaded_profile = app::load_profile(kProgram, f.profile);
+  if (!loaded_profile) return app::kExitUnreadable;
+  const Profile& profile = *loaded_profile;
   if (f.print_profile) {
     std::cout << profile.to_json() << "\n";
     return app::kExitOk;
@@ -130,29 +123,12 @@ int main(int argc, char** argv) {
     return app::kExitUsage;
   }
   VerifyOptions options;
-  options.at = std::time(nullptr);
-  if (!f.at.empty()) {
-    auto at = parse_iso8601(f.at);
-    if (!at) {
-      app::complain(kProgram, "--at: " + at.error().message);
-      return app::kExitUsage;
-    }
-    options.at = *at;
-  }
+  const auto at = app::parse_at(kProgram, f.at);
+  if (!at) return app::kExitUsage;
+  options.at = *at;
   options.check_names = !f.no_name_check;
-
-  std::vector<std::filesystem::path> trust_paths(f.trust.begin(), f.trust.end());
-  auto trust = TrustStore::load(trust_paths, profile);
-  if (!trust) {
-    app::complain(kProgram, "--trust: " + trust.error().message);
-    return app::kExitUnreadable;
-  }
-  if (!f.crl.empty()) {
-    if (auto st = (*trust)->add_crls(std::vector<std::filesystem::path>(f.crl.begin(), f.crl.end())); !st) {
-      app::complain(kProgram, "--crl: " + st.error().message);
-      return app::kExitUnreadable;
-    }
-  }
+  const auto trust = app::load_trust(kProgram, f.trust, f.crl, profile);
+  if (!trust) return app::kExitUnreadable;
   if (!f.cert.empty()) {
     auto cert = OrgCert::load(f.cert);
     if (!cert) {
@@ -162,25 +138,12 @@ int main(int argc, char** argv) {
     options.cert = *cert;
   }
   if (!f.cert_store.empty()) {
-    auto store = CertStore::load(std::vector<std::filesystem::path>(f.cert_store.begin(), f.cert_store.end()));
-    if (!store) {
-      app::complain(kProgram, "--cert-store: " + store.error().message);
-      return app::kExitUnreadable;
-    }
-    for (const auto& p : (*store)->problems()) app::complain(kProgram, "warning: --cert-store: skipped " + p.message);
-    options.store = *store;
+    options.store = app::load_store(kProgram, f.cert_store);
+    if (!options.store) return app::kExitUnreadable;
   }
 
-  const Verifier verifier(*trust, profile, options);
-  const auto& stop = app::install_stop_handlers();
+  const Verifier verifier(trust, profile, options);
   std::ios::sync_with_stdio(false);
-  app::Progress progress(files->size(), !f.batch.quiet);
-  app::Tally tally;
-  const auto started = std::chrono::steady_clock::now();
-  BatchOptions batch;
-  batch.jobs = f.batch.jobs != 0 ? f.batch.jobs : available_cores();
-  batch.stop = &stop;
-  batch.on_tick = [&](std::size_t done) { progress.update(done); };
   const std::optional<std::filesystem::path> sig = f.sig.empty() ? std::nullopt : std::optional<std::filesystem::path>(f.sig);
   const std::function<VerifyResult(std::size_t)> work = [&](std::size_t i) {
     try {
@@ -192,26 +155,9 @@ int main(int argc, char** argv) {
       return r;
     }
   };
-  const std::function<bool(std::size_t, VerifyResult&)> deliver = [&](std::size_t i, VerifyResult& r) {
-    progress.before_output();
+  const std::function<app::Verdict(const VerifyResult&)> show = [&](const VerifyResult& r) {
     render(r, f.json_output);
-    ++tally.files;
-    if (r.valid()) {
-      ++tally.outcomes["OK"];
-    } else {
-      ++tally.failures[r.error->reason];
-      exit_code = std::max(exit_code, app::exit_code_for(r.error->reason));
-    }
-    progress.update(i + 1);
-    return r.valid() || !f.batch.fail_fast;
+    return r.valid() ? app::Verdict{"OK", std::nullopt} : app::Verdict{"", r.error->reason};
   };
-  run_ordered(files->size(), work, deliver, batch);
-  std::cout.flush();
-  progress.clear();
-  if (files->size() > 1 || app::interrupted_exit_code() != 0) {
-    app::print_summary(kProgram, tally, files->size(),
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "failed");
-  }
-  if (const int code = app::interrupted_exit_code()) return code;
-  return exit_code;
+  return app::run_batch(kProgram, *files, f.batch, "failed", work, show);
 }
