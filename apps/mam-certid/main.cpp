@@ -148,7 +148,13 @@ int main(int argc, char** argv) {
   show->footer(
       "Example:\n  mam-certid show --store keys-example/store --trust keys-example/trust 1234\n"
       "Exit codes: 0 every ID found, 1 an ID is unknown or malformed, 2 usage error, 3 an input could not be read.");
-  app.footer(app::exit_code_help(false));
+  app.footer(
+      "Exit codes:\n"
+      "  0  check: no error findings (notes allowed); show: every ID found\n"
+      "  1  check: at least one error finding; show: an ID is unknown or malformed\n"
+      "  2  usage error (also a missing column in an MA file)\n"
+      "  3  an input could not be read (an MA file, a malformed CSV, the store, the trust anchors)\n"
+      "Run 'mam-certid check --help' or 'mam-certid show --help' for each command's options.");
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
@@ -159,7 +165,8 @@ int main(int argc, char** argv) {
   if (!parsed_at) return app::kExitUsage;
   const std::time_t at = *parsed_at;
   if (f.store.empty()) {
-    app::complain(kProgram, "--store is required\nRun 'mam-certid --help' for usage.");
+    app::complain(kProgram, std::string("--store is required\nRun 'mam-certid ") + (check->parsed() ? "check" : "show") +
+                                " --help' for usage.");
     return app::kExitUsage;
   }
   if (check->parsed()) {

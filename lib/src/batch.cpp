@@ -65,7 +65,10 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
     std::error_code ec;
     if (std::filesystem::is_directory(p, ec)) return add_folder(p, options.recursive, inputs.files);
     if (auto why = not_data(p)) {
-      inputs.skipped.push_back(arg + ": skipped, " + *why);
+      std::string note = arg + ": skipped, " + *why;
+      if (is_signature_name(p.filename().string())) note += " (give the data file " + p.parent_path().string() +
+                                                            (p.has_parent_path() ? "/" : "") + p.stem().string() + ")";
+      inputs.skipped.push_back(std::move(note));
       return Status::ok();
     }
     inputs.files.push_back(p);
