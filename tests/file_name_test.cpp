@@ -42,6 +42,7 @@ struct Bad {
   std::string says;
 };
 
+void PrintTo(const Bad& b, std::ostream* os) { *os << b.name; }
 class FileNameRejects : public ::testing::TestWithParam<Bad> {};
 
 TEST_P(FileNameRejects, WithAPreciseMessage) {

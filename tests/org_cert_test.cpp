@@ -59,6 +59,10 @@ struct Expected {
   std::string name;
   std::vector<Reason> violations;
 };
+void PrintTo(const Expected& e, std::ostream* os) {
+  *os << e.name << " ->";
+  for (auto r : e.violations) *os << " " << reason_name(r);
+}
 class ProfileCheck : public ::testing::TestWithParam<Expected> {};
 
 TEST_P(ProfileCheck, ExactReasonCodes) {

@@ -54,6 +54,7 @@ struct BadProfile {
   std::string json;
   std::string key;
 };
+void PrintTo(const BadProfile& b, std::ostream* os) { *os << b.json; }
 class ProfileRejects : public ::testing::TestWithParam<BadProfile> {};
 
 TEST_P(ProfileRejects, NamingTheKeyAtFault) {

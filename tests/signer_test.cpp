@@ -17,6 +17,7 @@ struct Refusal {
   std::string cert;
   Reason reason;
 };
+void PrintTo(const Refusal& r, std::ostream* os) { *os << r.cert << " -> " << reason_name(r.reason); }
 class SignerRefuses : public ::testing::TestWithParam<Refusal> {};
 
 TEST_P(SignerRefuses, CertificatesThatCannotSign) {

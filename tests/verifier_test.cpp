@@ -169,6 +169,7 @@ struct SignedBy {
   std::string cert;
   Reason reason;
 };
+void PrintTo(const SignedBy& s, std::ostream* os) { *os << s.cert << " -> " << reason_name(s.reason); }
 class VerifierCertificates : public VerifierTest, public ::testing::WithParamInterface<SignedBy> {};
 
 TEST_P(VerifierCertificates, EachCertificateProblemHasItsCode) {
