@@ -137,6 +137,9 @@ TEST_F(Apps, UsageErrorsAreExitTwo) {
   EXPECT_EQ(sign({"--bogus", file_.string()}).exit_code, 2);
   EXPECT_EQ(sign({"--format", "pem", file_.string()}).exit_code, 2);
   EXPECT_EQ(sign({"--out", "x.p7s", file_.string(), file_.string()}).exit_code, 2);
+  auto folder = sign({"--out", dir_.path().string(), file_.string()});
+  EXPECT_EQ(folder.exit_code, 2);
+  EXPECT_NE(folder.err.find("is a folder"), std::string::npos) << folder.err;
   EXPECT_EQ(sign({}).exit_code, 2);
   EXPECT_EQ(test::run({app("mam-sign").string(), file_.string()}).exit_code, 2);
   auto at = verify({"--at", "yesterday", file_.string()});

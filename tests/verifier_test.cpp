@@ -1,5 +1,7 @@
 #include "mamsign/verifier.h"
 
+#include "mamsign/cert_builder.h"
+#include "mamsign/key_source.h"
 #include "mamsign/signer.h"
 #include "mamsign/times.h"
 #include "support/test_support.h"
@@ -342,6 +344,39 @@ TEST_F(VerifierTest, CmsWithoutCertificatesNeedsCertOrStore) {
   VerifyOptions with_store;
   with_store.store = *CertStore::load({test::keys_dir() / "store"});
   EXPECT_TRUE(verify(file_, with_store).valid());
+}
+
+// A renewal that kept the supplier's key has the same subject key identifier: a signature naming its
+// signer by key identifier verifies with either certificate, but the signed signingCertificateV2
+// names the original, so the renewal is refused.
+TEST_F(VerifierTest, SigningCertificateV2MustNameTheCertificateUsed) {
+  auto oca_key = load_private_key(test::keys_dir() / "ca/oca.key", {});
+  auto oca = OrgCert::load(test::keys_dir() / "trust/oca.pem");
+  ASSERT_TRUE(oca_key && oca);
+  const auto original = test::example_cert("supplier-ds");
+  CertSpec spec;
+  spec.common_name = "Example Supplier A (renewed)";
+  spec.ou = "02";
+  spec.eui64 = *original->eui64();
+  spec.not_before = *parse_iso8601("2025-01-01T00:00:00Z");
+  spec.not_after = *parse_iso8601("2045-01-01T00:00:00Z");
+  spec.policy_oid = std::string(kTestPolicyOid);
+  auto renewed_x509 = issue_certificate(spec, X509_get0_pubkey(original->x509()), (*oca)->x509(), oca_key->get());
+  ASSERT_TRUE(renewed_x509) << renewed_x509.error().message;
+  const auto renewed = std::make_shared<const OrgCert>(std::move(*renewed_x509));
+
+  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-keyid", "-cades", "-nocerts", "-outform",
+                      "DER", "-in", file_.string(), "-signer", test::example_cert_path("supplier-ds").string(), "-inkey",
+                      test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  VerifyOptions with_original;
+  with_original.cert = original;
+  EXPECT_TRUE(verify(file_, with_original).valid()) << why(verify(file_, with_original));
+  VerifyOptions with_renewal;
+  with_renewal.cert = renewed;
+  auto v = verify(file_, with_renewal);
+  EXPECT_EQ(reason(v), Reason::BadSignature) << why(v);
+  EXPECT_NE(why(v).find("signingCertificate"), std::string::npos) << why(v);
 }
 
 TEST_F(VerifierTest, SharedAcrossThreads) {

@@ -155,6 +155,11 @@ int main(int argc, char** argv) {
     app::complain(kProgram, "--out names one signature file, but " + std::to_string(files->size()) + " files were given");
     return app::kExitUsage;
   }
+  if (std::error_code ec; !f.out.empty() && std::filesystem::is_directory(f.out, ec)) {
+    app::complain(kProgram, "--out names the signature file to write, but " + f.out +
+                                " is a folder; give a file name, or leave --out out to write FILE.p7s beside FILE");
+    return app::kExitUsage;
+  }
   if (!f.pass_file.empty() && !f.pass_env.empty()) {
     app::complain(kProgram, "give the passphrase one way: --pass-file or --pass-env, not both");
     return app::kExitUsage;
