@@ -295,8 +295,6 @@ std::string OrgCert::key_usage_text() const {
   return out.empty() ? "none" : out;
 }
 
-bool OrgCert::is_self_signed() const noexcept { return X509_self_signed(cert_.get(), 0) == 1; }
-
 bool OrgCert::is_ca() const noexcept { return X509_check_ca(cert_.get()) > 0; }
 
 std::vector<Error> OrgCert::check_profile(const Profile& profile) const {

@@ -60,7 +60,6 @@ class OrgCert {
   const std::string& signature_algorithm() const noexcept { return signature_algorithm_; }
   std::time_t not_before() const noexcept { return not_before_; }
   std::time_t not_after() const noexcept { return not_after_; }
-  bool is_self_signed() const noexcept;
   bool is_ca() const noexcept;
 
   // Every violation of SPEC section 3 that does not depend on who uses the certificate, in a fixed
