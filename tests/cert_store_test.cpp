@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace mamsign {
 namespace {
 
@@ -80,6 +82,34 @@ TEST(CertStore, BuildsOnlyTheCertificatesLookedUp) {
   EXPECT_EQ(store->materialized(), 1u);
   EXPECT_EQ(store->by_serial(found[0]->serial())[0].get(), found[0].get()) << "built once, then shared";
   EXPECT_EQ(store->materialized(), 1u);
+}
+
+}  // namespace
+}  // namespace mamsign
+
+namespace mamsign {
+namespace {
+
+TEST(CertStore, MutatedFilesAreReportedNotFatal) {
+  test::TempDir dir;
+  std::string der;
+  {
+    auto r = test::run({"/usr/bin/openssl", "x509", "-in", test::example_cert_path("supplier-ds").string(), "-outform", "DER"});
+    ASSERT_EQ(r.exit_code, 0);
+    der = r.out;
+  }
+  std::mt19937 rng(9);
+  for (int i = 0; i < 200; ++i) {
+    std::string bad = der;
+    bad[rng() % bad.size()] = static_cast<char>(rng());
+    test::write_file(dir / ("c" + std::to_string(i) + ".der"), bad);
+  }
+  auto store = CertStore::load({dir.path()});
+  ASSERT_TRUE(store);
+  EXPECT_EQ((*store)->size() + (*store)->duplicates() + (*store)->problems().size(), 200u);
+  const auto built = (*store)->all();
+  EXPECT_EQ(built.size(), (*store)->size()) << "every certificate the index took also parses in full";
+  for (const auto& c : built) (void)c->check_profile(Profile::defaults());
 }
 
 }  // namespace

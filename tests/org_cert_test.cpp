@@ -7,6 +7,7 @@
 
 #include <openssl/pem.h>
 
+#include <random>
 #include <regex>
 
 namespace mamsign {
@@ -176,6 +177,37 @@ TEST(OrgCert, JunkIsAnErrorNotACrash) {
 TEST(OrgCert, DescribeNamesEuiRoleAndSerial) {
   auto c = example_cert("network-operator-ds");
   EXPECT_EQ(c->describe(), "70-B3-D5-1F-30-00-D4-01 (role 03 network operator, serial " + c->serial() + ")");
+}
+
+}  // namespace
+}  // namespace mamsign
+
+namespace mamsign {
+namespace {
+
+// Damaged certificates from outside: parsed, checked and chain-validated, or refused, never a crash.
+TEST(OrgCert, MutatedCertificatesNeverCrash) {
+  const std::string pem = test::read_file(test::example_cert_path("supplier-ds"));
+  auto certs = OrgCert::parse_all(pem, "pem");
+  ASSERT_TRUE(certs);
+  unsigned char* der = nullptr;
+  const int len = i2d_X509((*certs)[0]->x509(), &der);
+  const std::string good(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
+  OPENSSL_free(der);
+  auto trust = test::example_trust();
+  std::mt19937 rng(5);
+  int parsed = 0;
+  for (int i = 0; i < 500; ++i) {
+    std::string bad = good;
+    for (int k = 0; k < 1 + i % 4; ++k) bad[rng() % bad.size()] = static_cast<char>(rng());
+    auto c = OrgCert::parse_all(bad, "mutated");
+    if (!c) continue;
+    ++parsed;
+    (void)(*c)[0]->check_profile(Profile::defaults());
+    (void)trust->verify(*(*c)[0], test::example_time());
+  }
+  RecordProperty("parsed", parsed);
+  SUCCEED() << parsed << " of 500 mutated certificates still parsed; all were handled";
 }
 
 }  // namespace
