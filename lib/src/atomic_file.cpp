@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <limits>
 #include <string>
 #include <unistd.h>
 
@@ -121,9 +122,10 @@ std::size_t remove_stale_temporaries(const std::filesystem::path& folder) {
     const std::string rest = name.substr(at + kMarker.size());
     const std::size_t dot = rest.find('.');
     if (dot == std::string::npos) continue;
+    const std::string digits = rest.substr(0, dot);
     char* end = nullptr;
-    const long pid = std::strtol(rest.substr(0, dot).c_str(), &end, 10);
-    if (pid <= 0 || end == nullptr || *end != '\0') continue;
+    const long pid = std::strtol(digits.c_str(), &end, 10);
+    if (digits.empty() || *end != '\0' || pid <= 0 || pid > std::numeric_limits<pid_t>::max()) continue;
     if (pid != getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
       if (std::filesystem::remove(entry.path(), ec)) ++removed;
     }
