@@ -24,7 +24,7 @@ step "$bin/mam-certid" check --store "$keys/store" --trust "$keys/trust" --crl "
 echo
 echo "== The supplier signs its migration files (EXAMPLE ONLY key) =="
 step "$bin/mam-sign" --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" \
-  "$work"/MA_*.csv "$work"/MAPASSWORD_*.csv
+  --trust "$keys/trust" --crl "$keys/crl" "$work"/MA_*.csv "$work"/MAPASSWORD_*.csv
 
 echo
 echo "== The DCC verifies them against the SMKI root and OCA, with the OCA's CRL =="

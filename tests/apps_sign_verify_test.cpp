@@ -125,6 +125,20 @@ TEST_F(Apps, RefusalsLeaveNoFile) {
   EXPECT_EQ(test::list_dir(dir_.path()), before);
 }
 
+TEST_F(Apps, TrustMakesTheSignerCheckTheChainFirst) {
+  const std::vector<std::string> trust{"--trust", (test::keys_dir() / "trust").string(), "--crl",
+                                       (test::keys_dir() / "crl").string()};
+  auto rogue = sign({trust[0], trust[1], file_.string()}, "bad-rogue-oca-ds");
+  EXPECT_EQ(rogue.exit_code, 1);
+  EXPECT_NE(rogue.out.find("REFUSED UNTRUSTED_CHAIN"), std::string::npos) << rogue.out;
+  auto revoked = sign({trust[0], trust[1], trust[2], trust[3], file_.string()}, "supplier-revoked-ds");
+  EXPECT_EQ(revoked.exit_code, 1);
+  EXPECT_NE(revoked.out.find("REFUSED CERT_REVOKED"), std::string::npos) << revoked.out;
+  EXPECT_FALSE(std::filesystem::exists(file_.string() + ".p7s"));
+  EXPECT_EQ(sign({trust[0], trust[1], trust[2], trust[3], file_.string()}).exit_code, 0);
+  EXPECT_EQ(sign({"--crl", trust[3], "--force", file_.string()}).exit_code, 2) << "--crl without --trust";
+}
+
 TEST_F(Apps, ExistingSignatureAndForce) {
   ASSERT_EQ(sign({file_.string()}).exit_code, 0);
   auto again = sign({file_.string()});

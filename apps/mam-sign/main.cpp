@@ -22,7 +22,7 @@ const char* const kProgram = "mam-sign";
 
 struct Flags {
   std::string key, cert, format = "cms", out, pass_file, pass_env, profile;
-  std::vector<std::string> chain;
+  std::vector<std::string> chain, trust, crl;
   bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false, print_profile = false;
   app::BatchFlags batch;
 };
@@ -103,6 +103,14 @@ int main(int argc, char** argv) {
   app.add_option("--cert", f.cert, "the signer's Organisation Certificate (PEM or DER)")->option_text("CERT");
   app.add_option("--chain", f.chain, "certificates to embed after the signer's (the OCA); repeatable")
       ->allow_extra_args(false)->option_text("PEM");
+  app.add_option("--trust", f.trust,
+                 "SMKI root and OCA: refuse to sign unless the certificate chains to them (as the DCC will check); "
+                 "repeatable")
+      ->allow_extra_args(false)
+      ->option_text("PATH");
+  app.add_option("--crl", f.crl, "with --trust: refuse to sign with a revoked certificate; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("PATH");
   app.add_option("--format", f.format, "cms: detached CMS SignedData in FILE.p7s; raw: bare ECDSA signature in FILE.sig")
       ->check(CLI::IsMember({"cms", "raw"}))
       ->capture_default_str();
@@ -186,8 +194,17 @@ int main(int argc, char** argv) {
     return app::kExitUnreadable;
   }
 
+  std::shared_ptr<TrustStore> trust;
+  if (!f.trust.empty()) {
+    trust = app::load_trust(kProgram, f.trust, f.crl, profile);
+    if (!trust) return app::kExitUnreadable;
+  } else if (!f.crl.empty()) {
+    app::complain(kProgram, "--crl needs --trust: a CRL is checked against the trust anchors that issued it");
+    return app::kExitUsage;
+  }
+
   // The key and certificate are checked once; a refusal here refuses every file, each with its line.
-  auto signer = Signer::create(std::move(*key), *cert, std::move(chain), profile, std::time(nullptr));
+  auto signer = Signer::create(std::move(*key), *cert, std::move(chain), profile, std::time(nullptr), trust.get());
   SignOptions options;
   options.format = format;
   if (!f.out.empty()) options.out = f.out;

@@ -32,7 +32,7 @@ Status check_file_name(std::string_view base_name, const OrgCert& signer, const 
 }
 
 Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCertPtr> chain, Profile profile,
-                              std::time_t now) {
+                              std::time_t now, const TrustStore* trust) {
   char group[64] = {};
   std::size_t group_len = 0;
   if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC ||
@@ -61,6 +61,9 @@ Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCe
                                                  "; signing needs a digitalSignature certificate");
   }
   if (auto st = cert->check_validity(now); !st) return std::move(st).error();
+  if (trust != nullptr) {
+    if (auto st = trust->verify(*cert, now, chain); !st) return std::move(st).error();
+  }
   Signer s;
   s.key_ = std::move(key);
   s.cert_ = std::move(cert);

@@ -9,6 +9,7 @@
 #include "mamsign/ossl.h"
 #include "mamsign/profile.h"
 #include "mamsign/signature_format.h"
+#include "mamsign/trust_store.h"
 
 #include <ctime>
 #include <filesystem>
@@ -39,9 +40,10 @@ class Signer {
  public:
   // Refuses a key and certificate that cannot sign migration files: UNSUPPORTED_ALGORITHM (not
   // P-256), KEY_MISMATCH, the profile check, WRONG_ROLE (not a configured signer role),
-  // WRONG_KEY_USAGE (not digitalSignature only), CERT_EXPIRED / CERT_NOT_YET_VALID at `now`.
+  // WRONG_KEY_USAGE (not digitalSignature only), CERT_EXPIRED / CERT_NOT_YET_VALID at `now`; with
+  // `trust`, also UNTRUSTED_CHAIN and CERT_REVOKED, as a verifier would judge the signature.
   static Result<Signer> create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCertPtr> chain, Profile profile,
-                               std::time_t now);
+                               std::time_t now, const TrustStore* trust = nullptr);
 
   // FILE_NAME_INVALID, SIGNER_MISMATCH (refused before reading the file), SIGNATURE_EXISTS, IO_ERROR.
   Result<SignOutcome> sign_file(const std::filesystem::path& file, const SignOptions& options) const;
