@@ -77,14 +77,9 @@ struct CertStore::Entry {
   mutable OrgCertPtr cert;  // built on first use
 
   OrgCertPtr get() const {
-    std::call_once(once, [this] {
-      const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-      // The index parse and d2i_X509 share every template but the key's, whose decode never fails a
-      // parse, so a certificate that was indexed always builds.
-      X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-      if (x) cert = std::make_shared<const OrgCert>(std::move(x));
-      ERR_clear_error();
-    });
+    // The index parse and d2i_X509 share every template but the key's, whose decode never fails a
+    // parse, so a certificate that was indexed always builds.
+    std::call_once(once, [this] { cert = OrgCert::from_der(der); });
     return cert;
   }
 };

@@ -247,7 +247,7 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
     return malformed("the signature file (" + std::to_string(der.size()) + " bytes) is not a DER CMS SignedData");
   }
   for (const auto& cert_der : split->certificates) {
-    OrgCertPtr cert = cache != nullptr ? cache->get(cert_der) : CertificateCache(0).get(cert_der);
+    OrgCertPtr cert = cache != nullptr ? cache->get(cert_der) : OrgCert::from_der(cert_der);
     if (!cert) return malformed("a certificate in the signature cannot be parsed");
     s.certificates_.push_back(std::move(cert));
   }

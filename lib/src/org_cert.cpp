@@ -54,16 +54,21 @@ std::string to_hex(const std::uint8_t* data, std::size_t size) {
   return out;
 }
 
+std::shared_ptr<const OrgCert> OrgCert::from_der(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ERR_clear_error();
+  if (!x || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) return nullptr;
+  return std::make_shared<const OrgCert>(std::move(x));
+}
+
 OrgCertPtr CertificateCache::get(std::string_view der) {
   {
     std::lock_guard lock(mutex_);
     if (auto it = certs_.find(std::string(der)); it != certs_.end()) return it->second;
   }
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  ERR_clear_error();
-  if (!x || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) return nullptr;
-  auto cert = std::make_shared<const OrgCert>(std::move(x));
+  auto cert = OrgCert::from_der(der);
+  if (!cert) return nullptr;
   std::lock_guard lock(mutex_);
   if (certs_.size() < capacity_) certs_.emplace(std::string(der), cert);
   return cert;

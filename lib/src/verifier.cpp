@@ -85,17 +85,18 @@ VerifyResult Verifier::verify(const std::filesystem::path& file, const std::opti
   }
   // The extension says which container it is; any other name is recognised by its content.
   const std::string ext = r.signature.extension().string();
-  if (ext == ".p7s") {
-    r.format = SignatureFormat::Cms;
-  } else if (ext == ".sig") {
+  if (ext == ".sig") {
     r.format = SignatureFormat::Raw;
-  } else {
-    r.format = CmsSignature::parse(*bytes, &certificates_) ? SignatureFormat::Cms : SignatureFormat::Raw;
-  }
-  if (*r.format == SignatureFormat::Cms) {
-    verify_cms(r, *bytes);
-  } else {
     verify_raw(r, *bytes);
+  } else {
+    auto cms = CmsSignature::parse(*bytes, &certificates_);
+    if (ext != ".p7s" && !cms) {
+      r.format = SignatureFormat::Raw;
+      verify_raw(r, *bytes);
+    } else {
+      r.format = SignatureFormat::Cms;
+      verify_cms(r, std::move(cms));
+    }
   }
   ERR_clear_error();
   return r;
@@ -112,8 +113,7 @@ void Verifier::diagnose_digest(VerifyResult& r, const Sha256& signed_digest) con
   }
 }
 
-void Verifier::verify_cms(VerifyResult& r, std::string_view bytes) const {
-  auto cms = CmsSignature::parse(bytes, &certificates_);
+void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   if (!cms) {
     r.error = cms.error();
     return;

@@ -34,6 +34,8 @@ class OrgCert {
 
   // A file holding one certificate, PEM or DER.
   static Result<std::shared_ptr<const OrgCert>> load(const std::filesystem::path& path);
+  // One DER certificate, exactly (nothing after it); null when the bytes are not one.
+  static std::shared_ptr<const OrgCert> from_der(std::string_view der);
   // Every certificate in a buffer: a PEM bundle (other PEM blocks are skipped) or one DER certificate.
   // `origin` names the source in messages.
   static Result<std::vector<std::shared_ptr<const OrgCert>>> parse_all(std::string_view bytes,

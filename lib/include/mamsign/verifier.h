@@ -3,6 +3,7 @@
 #pragma once
 
 #include "mamsign/cert_store.h"
+#include "mamsign/cms_signature.h"
 #include "mamsign/digest.h"
 #include "mamsign/error.h"
 #include "mamsign/org_cert.h"
@@ -57,7 +58,7 @@ class Verifier {
   const VerifyOptions& options() const noexcept { return options_; }
 
  private:
-  void verify_cms(VerifyResult& r, std::string_view bytes) const;
+  void verify_cms(VerifyResult& r, Result<CmsSignature> cms) const;
   void verify_raw(VerifyResult& r, std::string_view bytes) const;
   // Everything about the signer's certificate: algorithm, chain, validity, revocation, profile,
   // role, usage. Cached per certificate (and the certificates that came with it).
