@@ -44,20 +44,24 @@ CertIdChecker::CertIdChecker(std::shared_ptr<const CertStore> store, std::shared
                              CertIdOptions options)
     : store_(std::move(store)), trust_(std::move(trust)), profile_(std::move(profile)), options_(std::move(options)) {}
 
-Status CertIdChecker::chain_status(const OrgCert& cert) const {
+const CertIdChecker::CertificateProblems& CertIdChecker::certificate_problems(const OrgCert& cert) const {
   {
     std::lock_guard lock(mutex_);
-    if (auto it = chain_cache_.find(&cert); it != chain_cache_.end()) return it->second;
+    if (auto it = problems_cache_.find(&cert); it != problems_cache_.end()) return it->second;
   }
-  Status st = trust_->verify(cert, options_.at);
+  CertificateProblems problems;
+  for (auto& v : cert.check_profile(profile_)) {
+    if (v.reason != Reason::WrongKeyUsage) problems.profile.push_back(std::move(v));
+  }
+  problems.chain = trust_->verify(cert, options_.at);
   std::lock_guard lock(mutex_);
-  chain_cache_.emplace(&cert, st);
-  return st;
+  // Map nodes stay put, so the reference outlives later insertions.
+  return problems_cache_.emplace(&cert, std::move(problems)).first->second;
 }
 
 std::size_t CertIdChecker::chain_validations() const {
   std::lock_guard lock(mutex_);
-  return chain_cache_.size();
+  return problems_cache_.size();
 }
 
 Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path) const {
@@ -194,10 +198,9 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
             add(col, Reason::WrongUsage, "the " + header.fields[col] + " column needs a " + usage +
                                              " certificate; certificate " + *id + " has keyUsage " + cert->key_usage_text());
           }
-          for (const auto& v : cert->check_profile(profile_)) {
-            if (v.reason != Reason::WrongKeyUsage) add(col, v.reason, "certificate " + *id + ": " + v.message);
-          }
-          if (auto st = chain_status(*cert); !st) add(col, st.error().reason, st.error().message);
+          const auto& problems = certificate_problems(*cert);
+          for (const auto& v : problems.profile) add(col, v.reason, "certificate " + *id + ": " + v.message);
+          if (!problems.chain) add(col, problems.chain.error().reason, problems.chain.error().message);
           if (user_id && cert->eui64() && *cert->eui64() != *user_id) {
             add(col, Reason::NoUseridMismatch, "certificate " + *id + " belongs to " + cert->eui64()->to_string() +
                                                    ", but the row's network operator User ID is " + user_id->to_string());

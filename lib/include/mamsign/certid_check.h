@@ -68,8 +68,14 @@ class CertIdChecker {
   Result<CertIdReport> check_file(const std::filesystem::path& path) const;
   Result<CertIdReport> check(CsvReader& reader, const std::filesystem::path& name) const;
 
-  // Chain, validity and revocation of one certificate at the check time: computed once, then reused.
-  Status chain_status(const OrgCert& cert) const;
+  // What is wrong with a certificate whatever row names it: its profile (keyUsage aside, which the
+  // column judges), then its chain, validity and revocation at the check time. Computed once per
+  // certificate, then reused.
+  struct CertificateProblems {
+    std::vector<Error> profile;
+    Status chain;
+  };
+  const CertificateProblems& certificate_problems(const OrgCert& cert) const;
   // How many chain validations have run (each certificate at most once).
   std::size_t chain_validations() const;
 
@@ -79,7 +85,7 @@ class CertIdChecker {
   Profile profile_;
   CertIdOptions options_;
   mutable std::mutex mutex_;
-  mutable std::unordered_map<const OrgCert*, Status> chain_cache_;
+  mutable std::unordered_map<const OrgCert*, CertificateProblems> problems_cache_;
 };
 
 std::string_view severity_name(Severity severity);  // "error", "note"
