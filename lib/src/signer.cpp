@@ -15,6 +15,23 @@ constexpr std::size_t kMaxSignatureBytes = 1024 * 1024;
 
 }  // namespace
 
+Status check_signer_role(const OrgCert& cert, const Profile& profile) {
+  if (cert.role() && profile.signer_role_allowed(*cert.role())) return Status::ok();
+  std::string allowed;
+  for (auto r : profile.signer_roles) {
+    allowed += (allowed.empty() ? "" : " or ") + role_code(r) + " (" + std::string(role_name(r)) + ")";
+  }
+  return make_error(Reason::WrongRole, "the certificate " + cert.describe() + " has role " +
+                                           (cert.role() ? role_code(*cert.role()) : std::string("?")) +
+                                           "; migration files are signed by role " + allowed);
+}
+
+Status check_signer_usage(const OrgCert& cert) {
+  if (cert.has_only_usage(Usage::DigitalSignature)) return Status::ok();
+  return make_error(Reason::WrongKeyUsage, "the certificate " + cert.describe() + " has keyUsage " + cert.key_usage_text() +
+                                               "; signing needs a digitalSignature certificate");
+}
+
 Status check_file_name(std::string_view base_name, const OrgCert& signer, const Profile& profile) {
   auto name = parse_migration_file_name(base_name, profile.file_name_prefixes);
   if (!name) return std::move(name).error();
@@ -49,17 +66,8 @@ Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCe
     return make_error(Reason::KeyMismatch, "the private key does not belong to the certificate " + cert->describe());
   }
   for (const auto& violation : cert->check_profile(profile)) return violation;
-  if (!cert->role() || !profile.signer_role_allowed(*cert->role())) {
-    std::string allowed;
-    for (auto r : profile.signer_roles) allowed += (allowed.empty() ? "" : " or ") + role_code(r);
-    return make_error(Reason::WrongRole, "the certificate " + cert->describe() + " cannot sign migration files: role " +
-                                             (cert->role() ? role_code(*cert->role()) + " (" + std::string(role_name(*cert->role())) + ")" : "?") +
-                                             ", expected " + allowed + " (supplier)");
-  }
-  if (!cert->has_only_usage(Usage::DigitalSignature)) {
-    return make_error(Reason::WrongKeyUsage, "the certificate " + cert->describe() + " has keyUsage " + cert->key_usage_text() +
-                                                 "; signing needs a digitalSignature certificate");
-  }
+  if (auto st = check_signer_role(*cert, profile); !st) return std::move(st).error();
+  if (auto st = check_signer_usage(*cert); !st) return std::move(st).error();
   if (auto st = cert->check_validity(now); !st) return std::move(st).error();
   if (trust != nullptr) {
     if (auto st = trust->verify(*cert, now, chain); !st) return std::move(st).error();

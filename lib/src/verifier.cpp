@@ -295,15 +295,9 @@ Status Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCer
     if (auto st = trust_->verify(*signer, options_.at, extra); !st) return st;
     if (auto e = first_of(Reason::InvalidCertificate)) return *e;
     if (auto e = first_of(Reason::InvalidSubject)) return *e;
-    if (!signer->role() || !profile_.signer_role_allowed(*signer->role())) {
-      return make_error(Reason::WrongRole, "signed by " + signer->describe() +
-                                               ", which is not a supplier (role 02): migration files are signed by suppliers");
-    }
+    if (auto st = check_signer_role(*signer, profile_); !st) return st;
     if (auto e = first_of(Reason::WrongKeyUsage)) return *e;
-    if (!signer->has_only_usage(Usage::DigitalSignature)) {
-      return make_error(Reason::WrongKeyUsage, "signed with " + signer->describe() + ", whose keyUsage is " +
-                                                   signer->key_usage_text() + "; expected digitalSignature");
-    }
+    if (auto st = check_signer_usage(*signer); !st) return st;
     if (auto e = first_of(Reason::PolicyMismatch)) return *e;
     return Status::ok();
   }();

@@ -68,6 +68,11 @@ class Signer {
   Profile profile_;
 };
 
+// The certificate checks both sides share: WRONG_ROLE unless the certificate's role is one of the
+// profile's signer roles; WRONG_KEY_USAGE unless its keyUsage is digitalSignature only.
+Status check_signer_role(const OrgCert& cert, const Profile& profile);
+Status check_signer_usage(const OrgCert& cert);
+
 // The name checks both sides share: FILE_NAME_INVALID unless `base_name` is a migration file name,
 // SIGNER_MISMATCH unless it names `signer`'s party.
 Status check_file_name(std::string_view base_name, const OrgCert& signer, const Profile& profile);
