@@ -1,6 +1,7 @@
 #include "mamsign/batch.h"
 
 #include "mamsign/atomic_file.h"
+#include "mamsign/io.h"
 #include "mamsign/signature_format.h"
 
 #include <sched.h>
@@ -9,8 +10,6 @@
 
 namespace mamsign {
 namespace {
-
-bool hidden(const std::string& name) { return !name.empty() && name.front() == '.'; }
 
 // Why a path is never a data file, or nullopt.
 std::optional<std::string> not_data(const std::filesystem::path& p) {
@@ -21,30 +20,11 @@ std::optional<std::string> not_data(const std::filesystem::path& p) {
 }
 
 Status add_folder(const std::filesystem::path& folder, bool recursive, std::vector<std::filesystem::path>& out) {
-  std::vector<std::filesystem::path> found;
-  std::error_code ec;
-  auto visit = [&](const std::filesystem::directory_entry& e) {
-    const std::string name = e.path().filename().string();
-    if (hidden(name) || not_data(e.path())) return;
-    if (e.is_regular_file(ec)) found.push_back(e.path());
-  };
-  if (recursive) {
-    std::filesystem::recursive_directory_iterator it(folder, std::filesystem::directory_options::skip_permission_denied, ec);
-    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (hidden(it->path().filename().string())) {
-        if (it->is_directory(ec)) it.disable_recursion_pending();
-        continue;
-      }
-      visit(*it);
-    }
-  } else {
-    for (std::filesystem::directory_iterator it(folder, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      visit(*it);
-    }
+  auto files = list_files(folder, recursive, "input");
+  if (!files) return std::move(files).error();
+  for (auto& f : *files) {
+    if (!not_data(f)) out.push_back(std::move(f));
   }
-  if (ec) return make_error(Reason::IoError, "cannot read folder " + folder.string() + ": " + ec.message());
-  std::sort(found.begin(), found.end());
-  out.insert(out.end(), found.begin(), found.end());
   return Status::ok();
 }
 

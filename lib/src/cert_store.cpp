@@ -90,11 +90,6 @@ constexpr std::size_t kMaxStoreFileBytes = 64 * 1024 * 1024;
 
 using IndexCertPtr = OsslPtr<MAMSIGN_INDEX_CERT, MAMSIGN_INDEX_CERT_free>;
 
-bool hidden(const std::filesystem::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name.front() == '.';
-}
-
 // The DER of every certificate in a file: PEM blocks named CERTIFICATE (others skipped), or one DER.
 Result<std::vector<std::string>> certificate_ders(const std::string& bytes, const std::string& origin) {
   std::vector<std::string> out;
@@ -161,16 +156,9 @@ Result<std::shared_ptr<CertStore>> CertStore::load(const std::vector<std::filesy
       files.push_back(root);
       continue;
     }
-    std::filesystem::recursive_directory_iterator it(root, std::filesystem::directory_options::skip_permission_denied, ec);
-    if (ec) return make_error(Reason::IoError, "cannot read certificate store " + root.string() + ": " + ec.message());
-    for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) return make_error(Reason::IoError, "cannot read certificate store " + root.string() + ": " + ec.message());
-      if (hidden(it->path())) {
-        if (it->is_directory(ec)) it.disable_recursion_pending();
-        continue;
-      }
-      if (it->is_regular_file(ec)) files.push_back(it->path());
-    }
+    auto found = list_files(root, true, "certificate store");
+    if (!found) return std::move(found).error();
+    files.insert(files.end(), found->begin(), found->end());
   }
   std::sort(files.begin(), files.end());
 

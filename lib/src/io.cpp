@@ -99,4 +99,31 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
   return out;
 }
 
+Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& folder, bool recursive,
+                                                      std::string_view what) {
+  auto hidden = [](const std::filesystem::path& p) {
+    const std::string name = p.filename().string();
+    return !name.empty() && name.front() == '.';
+  };
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  if (recursive) {
+    std::filesystem::recursive_directory_iterator it(folder, std::filesystem::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (hidden(it->path())) {
+        if (it->is_directory(ec)) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file(ec)) out.push_back(it->path());
+    }
+  } else {
+    for (std::filesystem::directory_iterator it(folder, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      if (!hidden(it->path()) && it->is_regular_file(ec)) out.push_back(it->path());
+    }
+  }
+  if (ec) return make_error(Reason::IoError, "cannot read " + std::string(what) + " folder " + folder.string() + ": " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace mamsign

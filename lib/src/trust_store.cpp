@@ -26,15 +26,12 @@ Result<std::vector<std::filesystem::path>> expand(const std::filesystem::path& p
                                                   std::string_view what) {
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) return std::vector<std::filesystem::path>{path};
+  auto all = list_files(path, false, what);
+  if (!all) return std::move(all).error();
   std::vector<std::filesystem::path> out;
-  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
-    if (entry.is_regular_file(ec) && has_extension(entry.path(), exts) &&
-        entry.path().filename().string().front() != '.') {
-      out.push_back(entry.path());
-    }
+  for (auto& f : *all) {
+    if (has_extension(f, exts)) out.push_back(std::move(f));
   }
-  if (ec) return make_error(Reason::IoError, "cannot list " + std::string(what) + " folder " + path.string() + ": " + ec.message());
-  std::sort(out.begin(), out.end());
   if (out.empty()) {
     std::string list;
     for (auto e : exts) list += (list.empty() ? "" : ", ") + std::string(e);

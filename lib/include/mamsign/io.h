@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mamsign {
 
@@ -39,6 +40,11 @@ class SequentialFile {
   std::uint64_t size_ = 0;
   std::filesystem::path path_;
 };
+
+// The regular files in a folder (and its sub-folders with `recursive`), sorted; hidden files and folders
+// are left out. IoError naming the folder as "<what> folder" when it cannot be listed.
+Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& folder, bool recursive,
+                                                      std::string_view what);
 
 // "No such file or directory" for errno values, for messages.
 std::string errno_text(int err);
