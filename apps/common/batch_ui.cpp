@@ -18,6 +18,9 @@ extern "C" void on_stop_signal(int sig) {
   g_stop.store(true);
 }
 
+// "1 file", "2 files".
+std::string files_text(std::size_t n) { return std::to_string(n) + (n == 1 ? " file" : " files"); }
+
 }  // namespace
 
 void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help) {
@@ -99,7 +102,7 @@ void print_summary(const std::string& program, const Tally& tally, std::size_t t
                    const std::string& failed_word) {
   std::size_t failed = 0;
   for (const auto& [reason, n] : tally.failures) failed += n;
-  std::string line = program + ": " + std::to_string(tally.files) + " files";
+  std::string line = program + ": " + files_text(tally.files);
   std::string parts;
   for (const auto& [what, n] : tally.outcomes) parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + what;
   if (failed > 0) {
@@ -114,7 +117,7 @@ void print_summary(const std::string& program, const Tally& tally, std::size_t t
   std::snprintf(timing, sizeof timing, " in %.2f s, %.0f files/s", seconds,
                 seconds > 0 ? static_cast<double>(tally.files) / seconds : 0.0);
   line += timing;
-  if (tally.files < total) line += "; interrupted: " + std::to_string(total - tally.files) + " files not processed";
+  if (tally.files < total) line += "; interrupted: " + files_text(total - tally.files) + " not processed";
   std::cerr << line << "\n";
 }
 
