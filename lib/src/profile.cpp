@@ -1,5 +1,6 @@
 #include "mamsign/profile.h"
 
+#include "json_object.h"
 #include "mamsign/io.h"
 
 #include <nlohmann/json.hpp>
@@ -96,15 +97,9 @@ Result<Profile> Profile::load(const std::filesystem::path& path) {
 }
 
 Result<Profile> Profile::parse(std::string_view json_text, std::string_view origin) {
-  json doc;
-  try {
-    doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    return make_error(Reason::InvalidInput, std::string(origin) + ": not valid JSON: " + e.what());
-  }
-  if (!doc.is_object()) {
-    return make_error(Reason::InvalidInput, std::string(origin) + ": expected a JSON object");
-  }
+  auto parsed = detail::parse_json_object(json_text, origin);
+  if (!parsed) return std::move(parsed).error();
+  const json& doc = *parsed;
   Profile p;
   static const std::set<std::string> kKnown{"policy_oids",   "signer_roles",   "network_operator_role",
                                             "issuer_role",   "party_octets",   "file_name_prefixes",

@@ -1,5 +1,6 @@
 #include "mamsign/registration.h"
 
+#include "json_object.h"
 #include "mamsign/io.h"
 
 #include <nlohmann/json.hpp>
@@ -38,13 +39,9 @@ Result<Registration> Registration::load(const std::filesystem::path& path) {
 }
 
 Result<Registration> Registration::parse(std::string_view json_text, std::string_view origin) {
-  json doc;
-  try {
-    doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    return make_error(Reason::InvalidInput, std::string(origin) + ": not valid JSON: " + e.what());
-  }
-  if (!doc.is_object()) return make_error(Reason::InvalidInput, std::string(origin) + ": expected a JSON object");
+  auto parsed = detail::parse_json_object(json_text, origin);
+  if (!parsed) return std::move(parsed).error();
+  const json& doc = *parsed;
   Registration r;
   for (const auto& [key, value] : doc.items()) {
     if (key == "$comment") continue;
