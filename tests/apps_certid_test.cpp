@@ -93,5 +93,29 @@ TEST_F(CertIdApp, ShowWhoseCertificate) {
   EXPECT_NE(unknown.out.find("no certificate with ID"), std::string::npos);
 }
 
+
+// Issue 8, H3/H4: hostile JSON given to the apps ends in exit 3 and a message, never an abort or a crash.
+TEST_F(CertIdApp, HostileRegistrationAndProfileAreUnreadableNotFatal) {
+  const auto reg = dir_ / "deep.json";
+  test::write_file(reg, R"({"mpan_distributors": {"14": )" + std::string(100000, '[') + std::string(100000, ']') + "}}");
+  auto r = test::run({test::app("mam-certid").string(), "check", "--store", (test::keys_dir() / "store").string(), "--trust",
+                      (test::keys_dir() / "trust").string(), "--registration", reg.string(),
+                      (test::testdata_dir() / test::kMaName).string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("--registration"), std::string::npos) << r.err;
+
+  const auto profile = dir_ / "overflow.json";
+  test::write_file(profile, R"({"party_octets": [1e999]})");
+  for (const auto& app : {"mam-sign", "mam-verify", "mam-certid"}) {
+    std::vector<std::string> argv{test::app(app).string()};
+    if (std::string(app) == "mam-certid") argv.push_back("check");
+    argv.insert(argv.end(), {"--profile", profile.string(), "--print-profile"});
+    if (std::string(app) == "mam-certid") argv.back() = "--json";
+    auto p = test::run(argv);
+    EXPECT_EQ(p.exit_code, 3) << app << ": " << p.err;
+    EXPECT_NE(p.err.find("not valid JSON"), std::string::npos) << app << ": " << p.err;
+  }
+}
+
 }  // namespace
 }  // namespace mamsign

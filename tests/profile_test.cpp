@@ -104,5 +104,45 @@ TEST(Profile, RoleNames) {
   EXPECT_EQ(role_name(0x42), "unknown role");
 }
 
+
+// Hostile JSON (issue 8, H3/H4): every failure is an InvalidInput value, never an abort or a crash.
+TEST(Profile, NumberOverflowIsAnError) {
+  auto p = Profile::parse(R"({"party_octets": [1e999]})", "p.json");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().reason, Reason::InvalidInput);
+  EXPECT_NE(p.error().message.find("p.json"), std::string::npos) << p.error().message;
+}
+
+TEST(Profile, HugeIntegerIsNotWrappedIntoRange) {
+  auto p = Profile::parse(R"({"party_octets": [4294967303]})");  // 2^32 + 7
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("octet position"), std::string::npos) << p.error().message;
+}
+
+TEST(Profile, NestingAtAndPastTheLimit) {
+  const auto nested = [](int levels) {
+    return R"({"$comment": )" + std::string(static_cast<std::size_t>(levels), '[') +
+           std::string(static_cast<std::size_t>(levels), ']') + "}";
+  };
+  EXPECT_TRUE(Profile::parse(nested(16))) << "16 levels inside the top object are allowed";
+  for (int levels : {17, 100000}) {
+    auto p = Profile::parse(nested(levels));
+    ASSERT_FALSE(p) << levels;
+    EXPECT_NE(p.error().message.find("nested deeper than 16"), std::string::npos) << p.error().message;
+  }
+}
+
+TEST(Profile, DuplicateKeyIsRefusedNotLastWins) {
+  auto p = Profile::parse(R"({"policy_oids": ["1.2.3"], "policy_oids": ["1.2.826.0.1.8641679.1.2.1.4"]})");
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("appears twice"), std::string::npos) << p.error().message;
+}
+
+TEST(Profile, MessagesDescribeValuesWithoutDumpingThem) {
+  auto p = Profile::parse(R"({"signer_roles": [[[[1]]]]})");
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("an array is not a two-hex-digit role code"), std::string::npos) << p.error().message;
+}
+
 }  // namespace
 }  // namespace mamsign

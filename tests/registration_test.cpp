@@ -52,5 +52,31 @@ TEST(Registration, BadFilesNameTheKey) {
   }
 }
 
+
+TEST(Registration, HostileJsonIsAnErrorNeverACrash) {
+  const std::string deep = R"({"mpxn": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
+           {deep, "expected an object"},
+           {R"({"$comment": )" + std::string(100000, '[') + std::string(100000, ']') + "}", "nested deeper than 16"},
+           {R"({"mpan_distributors": {"14": [1e999]}})", "not valid JSON"},
+           {R"({"mpan_distributors": {"14": [[[[]]]]}})", "expected EUI-64 strings, found an array"},
+           {R"({"mpan_distributors": {"14": ["70-B3-D5-1F-30-00-D4-01"], "14": ["70-B3-D5-1F-30-00-D5-01"]}})",
+            "\"mpan_distributors\".\"14\": appears twice"},
+           {R"({"mpxn": {}, "mpxn": {}})", "key \"mpxn\": appears twice"},
+           {R"([])", "expected a JSON object, found an array"},
+           {R"({"mpxn": {}} trailing)", "not valid JSON"}}) {
+    auto r = Registration::parse(text, "reg.json");
+    ASSERT_FALSE(r) << text.substr(0, 80);
+    EXPECT_EQ(r.error().reason, Reason::InvalidInput);
+    EXPECT_NE(r.error().message.find(says), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(Registration, CommentsMayHoldAnyValueWithinTheDepthLimit) {
+  auto r = Registration::parse(R"({"$comment": {"a": [1, 2, {"b": null}]}, "mpan_distributors": {"14": ["70-B3-D5-1F-30-00-D4-01"]}})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->distributor_count(), 1u);
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -52,7 +52,7 @@ Result<std::vector<std::string>> string_list(const json& v, std::string_view ori
   std::vector<std::string> out;
   for (const auto& item : v) {
     if (!item.is_string() || item.get_ref<const std::string&>().empty()) {
-      return key_error(origin, key, "expected a non-empty array of strings, found " + item.dump());
+      return key_error(origin, key, "expected a non-empty array of strings, found " + detail::describe_json(item));
     }
     out.push_back(item.get<std::string>());
   }
@@ -127,7 +127,7 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     p.signer_roles.clear();
     for (const auto& item : v) {
       auto role = parse_role(item);
-      if (!role) return key_error(origin, "signer_roles", item.dump() + " is not a two-hex-digit role code");
+      if (!role) return key_error(origin, "signer_roles", detail::describe_json(item) + " is not a two-hex-digit role code");
       p.signer_roles.push_back(*role);
     }
   }
@@ -135,7 +135,7 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     auto role = parse_role(doc["network_operator_role"]);
     if (!role) {
       return key_error(origin, "network_operator_role",
-                       doc["network_operator_role"].dump() + " is not a two-hex-digit role code");
+                       detail::describe_json(doc["network_operator_role"]) + " is not a two-hex-digit role code");
     }
     p.network_operator_role = *role;
   }
@@ -145,7 +145,7 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
       p.issuer_role.reset();
     } else {
       auto role = parse_role(v);
-      if (!role) return key_error(origin, "issuer_role", v.dump() + " is not a two-hex-digit role code or null");
+      if (!role) return key_error(origin, "issuer_role", detail::describe_json(v) + " is not a two-hex-digit role code or null");
       p.issuer_role = *role;
     }
   }
@@ -156,10 +156,11 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     }
     PartyOctets octets{};
     for (const auto& item : v) {
-      if (!item.is_number_integer() || item.get<int>() < 1 || item.get<int>() > 8) {
-        return key_error(origin, "party_octets", item.dump() + " is not an octet position from 1 to 8");
+      // As a 64-bit value: a cast to int would wrap a huge number into range.
+      if (!item.is_number_integer() || item.get<std::int64_t>() < 1 || item.get<std::int64_t>() > 8) {
+        return key_error(origin, "party_octets", detail::describe_json(item) + " is not an octet position from 1 to 8");
       }
-      octets[static_cast<std::size_t>(item.get<int>() - 1)] = true;
+      octets[static_cast<std::size_t>(item.get<std::int64_t>() - 1)] = true;
     }
     p.party_octets = octets;
   }

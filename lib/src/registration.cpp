@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 namespace mamsign {
 namespace {
@@ -14,21 +16,123 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxRegistrationBytes = 256 * 1024 * 1024;
 
-Error key_error(std::string_view origin, const std::string& where, const std::string& problem) {
-  return make_error(Reason::InvalidInput, std::string(origin) + ": " + where + ": " + problem);
-}
+// Reads registration JSON as a stream of events straight into the two maps: no document tree, so
+// memory is the maps (a few times the file at most), not the ~16x of a parsed tree. The layout is
+// fixed and shallow; anything else is refused at the event where it appears, naming the place.
+class RegistrationReader final : public nlohmann::json_sax<json> {
+ public:
+  RegistrationReader(std::string_view origin, std::map<std::string, std::vector<Eui64>, std::less<>>& distributors,
+                     std::map<std::string, std::vector<Eui64>, std::less<>>& exact)
+      : origin_(origin), distributors_(distributors), exact_(exact) {}
 
-Result<std::vector<Eui64>> euis(const json& v, std::string_view origin, const std::string& where) {
-  if (!v.is_array() || v.empty()) return key_error(origin, where, "expected a non-empty array of EUI-64 strings");
-  std::vector<Eui64> out;
-  for (const auto& item : v) {
-    if (!item.is_string()) return key_error(origin, where, "expected EUI-64 strings, found " + item.dump());
-    auto e = Eui64::parse(item.get<std::string>());
-    if (!e) return key_error(origin, where, e.error().message);
-    out.push_back(*e);
+  std::optional<Error> error;
+
+  bool null() override { return scalar("null"); }
+  bool boolean(bool) override { return scalar("a boolean"); }
+  bool number_integer(number_integer_t) override { return scalar("a number"); }
+  bool number_unsigned(number_unsigned_t) override { return scalar("a number"); }
+  bool number_float(number_float_t, const string_t&) override { return scalar("a number"); }
+  bool binary(binary_t&) override { return scalar("binary data"); }
+  bool string(string_t& value) override {
+    if (skipping()) return scalar("a string");
+    if (depth_ != 3) return fail(where(), "expected " + expected() + ", found a string");
+    auto e = Eui64::parse(value);
+    if (!e) return fail(where(), e.error().message);
+    list_.push_back(*e);
+    return true;
   }
-  return out;
-}
+
+  bool start_object(std::size_t) override { return open(true); }
+  bool start_array(std::size_t) override { return open(false); }
+  bool end_object() override { return close(); }
+  bool end_array() override {
+    if (!skipping() && depth_ == 3) {
+      if (list_.empty()) return fail(where(), "expected a non-empty array of EUI-64 strings");
+      (section_ == "mpxn" ? exact_ : distributors_)[id_] = std::move(list_);
+      list_.clear();
+    }
+    return close();
+  }
+
+  bool key(string_t& key) override {
+    if (skipping()) return true;
+    if (depth_ == 1) {
+      if (!top_keys_.insert(key).second) return fail("key " + quoted(key), "appears twice");
+      if (key == "$comment") {
+        skip_from_ = depth_;
+        return true;
+      }
+      if (key != "mpan_distributors" && key != "mpxn") {
+        return fail("key " + quoted(key), "unknown key (known keys: mpan_distributors, mpxn)");
+      }
+      section_ = key;
+      return true;
+    }
+    id_ = key;
+    if (section_ == "mpan_distributors") {
+      const bool digits = std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits || key.size() != 2) return fail(where(), "a distributor ID is two digits");
+    } else if (auto m = parse_mpxn(key); !m) {
+      return fail(where(), m.error().message);
+    }
+    auto& map = section_ == "mpxn" ? exact_ : distributors_;
+    if (map.count(key) != 0) return fail(where(), "appears twice");
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    error = make_error(Reason::InvalidInput, std::string(origin_) + ": not valid JSON: " + e.what());
+    return false;
+  }
+
+ private:
+  // After "$comment": its value, whatever it is, is stepped over (still bounded in depth).
+  bool skipping() const { return skip_from_ >= 0; }
+  bool scalar(const char* what) {
+    if (skipping()) {
+      if (depth_ == skip_from_) skip_from_ = -1;
+      return true;
+    }
+    return fail(depth_ == 0 ? std::string("the document") : where(), "expected " + expected() + ", found " + what);
+  }
+  bool open(bool object) {
+    if (depth_ >= detail::kMaxJsonDepth) {
+      return fail("the document", "nested deeper than " + std::to_string(detail::kMaxJsonDepth) + " levels");
+    }
+    const bool ok = skipping() || (object ? depth_ <= 1 : depth_ == 2);
+    if (!ok) return fail(depth_ == 0 ? std::string("the document") : where(), "expected " + expected() + ", found " + (object ? "an object" : "an array"));
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    if (skipping() && depth_ == skip_from_) skip_from_ = -1;
+    return true;
+  }
+  std::string expected() const {
+    switch (depth_) {
+      case 0: return "a JSON object";
+      case 1: return "an object";
+      case 2: return "a non-empty array of EUI-64 strings";
+      default: return "EUI-64 strings";
+    }
+  }
+  static std::string quoted(const std::string& s) { return printable(s, 64); }
+  std::string where() const { return depth_ <= 1 ? "key " + quoted(section_) : quoted(section_) + "." + quoted(id_); }
+  bool fail(const std::string& place, const std::string& problem) {
+    error = make_error(Reason::InvalidInput, std::string(origin_) + ": " + place + ": " + problem);
+    return false;
+  }
+
+  std::string_view origin_;
+  std::map<std::string, std::vector<Eui64>, std::less<>>& distributors_;
+  std::map<std::string, std::vector<Eui64>, std::less<>>& exact_;
+  int depth_ = 0;
+  int skip_from_ = -1;
+  std::set<std::string> top_keys_;
+  std::string section_, id_;
+  std::vector<Eui64> list_;
+};
 
 }  // namespace
 
@@ -39,30 +143,14 @@ Result<Registration> Registration::load(const std::filesystem::path& path) {
 }
 
 Result<Registration> Registration::parse(std::string_view json_text, std::string_view origin) {
-  auto parsed = detail::parse_json_object(json_text, origin);
-  if (!parsed) return std::move(parsed).error();
-  const json& doc = *parsed;
   Registration r;
-  for (const auto& [key, value] : doc.items()) {
-    if (key == "$comment") continue;
-    if (key != "mpan_distributors" && key != "mpxn") {
-      return key_error(origin, "key \"" + key + "\"", "unknown key (known keys: mpan_distributors, mpxn)");
+  RegistrationReader reader(origin, r.distributors_, r.exact_);
+  try {
+    if (!json::sax_parse(json_text, &reader)) {
+      return reader.error ? *reader.error : make_error(Reason::InvalidInput, std::string(origin) + ": not valid JSON");
     }
-    if (!value.is_object()) return key_error(origin, "key \"" + key + "\"", "expected an object");
-    for (const auto& [id, list] : value.items()) {
-      const std::string where = "\"" + key + "\".\"" + id + "\"";
-      const bool digits = !id.empty() && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (key == "mpan_distributors" && (!digits || id.size() != 2)) {
-        return key_error(origin, where, "a distributor ID is two digits");
-      }
-      if (key == "mpxn") {
-        auto m = parse_mpxn(id);
-        if (!m) return key_error(origin, where, m.error().message);
-      }
-      auto e = euis(list, origin, where);
-      if (!e) return std::move(e).error();
-      (key == "mpxn" ? r.exact_ : r.distributors_)[id] = std::move(*e);
-    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(Reason::InvalidInput, std::string(origin) + ": not valid JSON: " + e.what());
   }
   return r;
 }
