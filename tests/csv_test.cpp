@@ -137,5 +137,28 @@ TEST(Csv, RandomBytesNeverCrash) {
   SUCCEED();
 }
 
+
+// Issue 8, H5: every byte counts against the field limit, whatever it is (CR, CRLF, LF, a doubled quote).
+TEST(Csv, FieldLimitHoldsForEveryByteAtAndPastIt) {
+  CsvLimits small;
+  small.max_field_bytes = 8;
+  for (const std::string fill : {"x", "\r", "\r\n", "\n", "\"\""}) {
+    const std::size_t per = fill == "\r\n" || fill == "\"\"" ? (fill == "\r\n" ? 2 : 1) : 1;
+    std::string at, past;
+    while (at.size() / fill.size() * per < 8) at += fill;
+    past = at + fill;
+    auto ok = parse("a\r\n\"" + at + "\"\r\n", small);
+    ASSERT_EQ(ok.size(), 2u) << printable(fill);
+    EXPECT_EQ(ok[1].second[0].size(), 8u) << printable(fill);
+    Error e = parse_error("a\r\n\"" + past + "\"\r\n", small);
+    EXPECT_NE(e.message.find("line 2: a field is longer than 8 bytes"), std::string::npos) << printable(fill) << " " << e.message;
+  }
+}
+
+TEST(Csv, MegabytesOfCarriageReturnsInOneQuotedFieldStopAtTheLimit) {
+  Error e = parse_error("a\r\n\"" + std::string(3 * 1024 * 1024, '\r') + "\"\r\n");
+  EXPECT_NE(e.message.find("longer than 65536"), std::string::npos) << e.message;
+}
+
 }  // namespace
 }  // namespace mamsign

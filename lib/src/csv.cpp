@@ -76,6 +76,15 @@ Result<bool> CsvReader::next(CsvRecord& out) {
     break;
   }
   out.line = line_;
+  // Every byte of a field goes in through here, so the limit holds whatever the byte is.
+  auto append = [&](std::string& f, char byte) {
+    if (f.size() >= limits_.max_field_bytes) return false;
+    f += byte;
+    return true;
+  };
+  auto too_long = [&](std::size_t line) {
+    return malformed(line, "a field is longer than " + std::to_string(limits_.max_field_bytes) + " bytes");
+  };
   auto field = [&]() -> std::string& {
     if (fields == out.fields.size()) out.fields.emplace_back();
     std::string& f = out.fields[fields];
@@ -100,7 +109,7 @@ Result<bool> CsvReader::next(CsvRecord& out) {
           auto after = get();
           if (!after) return std::move(after).error();
           if (*after == '"') {
-            f += '"';
+            if (!append(f, '"')) return too_long(quote_line);
             continue;
           }
           c = after;
@@ -112,14 +121,10 @@ Result<bool> CsvReader::next(CsvRecord& out) {
           if (!n) return std::move(n).error();
           if (*n != '\n' && *n >= 0) pushed_back_ = *n;
           ++line_;
-          f += '\r';
-          if (*n == '\n') f += '\n';
+          if (!append(f, '\r') || (*n == '\n' && !append(f, '\n'))) return too_long(quote_line);
           continue;
         }
-        f += static_cast<char>(*q);
-        if (f.size() > limits_.max_field_bytes) {
-          return malformed(quote_line, "a field is longer than " + std::to_string(limits_.max_field_bytes) + " bytes");
-        }
+        if (!append(f, static_cast<char>(*q))) return too_long(quote_line);
       }
       if (*c >= 0 && *c != ',' && *c != '\r' && *c != '\n') {
         return malformed(line_, "text after the closing quote of a field (a quote inside a field is written \"\")");
@@ -127,10 +132,7 @@ Result<bool> CsvReader::next(CsvRecord& out) {
     } else {
       while (*c >= 0 && *c != ',' && *c != '\r' && *c != '\n') {
         if (*c == '"') return malformed(line_, "a quote inside an unquoted field (quote the whole field and write \"\")");
-        f += static_cast<char>(*c);
-        if (f.size() > limits_.max_field_bytes) {
-          return malformed(line_, "a field is longer than " + std::to_string(limits_.max_field_bytes) + " bytes");
-        }
+        if (!append(f, static_cast<char>(*c))) return too_long(line_);
         c = get();
         if (!c) return std::move(c).error();
       }
