@@ -1,5 +1,6 @@
 #include "mamsign/trust_store.h"
 
+#include "mamsign/pem.h"
 #include "mamsign/times.h"
 #include "support/test_support.h"
 
@@ -148,6 +149,67 @@ TEST(TrustStore, ConcurrentVerificationsAgree) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+
+// Issue 8, H1: a damaged block in a CRL bundle once ended the reading quietly, so a CRL after it was
+// never loaded and the certificate it revokes verified.
+TEST(TrustStore, DamagedBlockInACrlBundleIsAnErrorNotTheEnd) {
+  test::TempDir dir;
+  const std::time_t t0 = example_time() - 86400;
+  const std::string a = test::example_crl_pem("oca", {}, t0, t0 + 30 * 86400, t0);
+  const std::string b = test::example_crl_pem("oca", {"supplier-ds"}, t0, t0 + 30 * 86400, t0);
+  std::string damaged = a;
+  damaged[damaged.find("\n", 30) + 5] = '*';  // a byte that is not base64
+  test::write_file(dir / "bundle.pem", a + damaged + b);
+  auto t = test::example_trust(false);
+  auto st = t->add_crls({dir / "bundle.pem"});
+  ASSERT_FALSE(st) << "a damaged block must not end the reading quietly";
+  EXPECT_NE(st.error().message.find("bundle.pem: line"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("PEM block 2 is damaged"), std::string::npos) << st.error().message;
+
+  // Undamaged, the same bundle loads both CRLs and B revokes.
+  test::write_file(dir / "good.pem", a + b);
+  auto good = test::example_trust(false);
+  ASSERT_TRUE(good->add_crls({dir / "good.pem"}));
+  EXPECT_EQ(good->crl_count(), 2u);
+  EXPECT_EQ(reason_of(good->verify(*example_cert("supplier-ds"), example_time())), Reason::CertRevoked);
+}
+
+TEST(TrustStore, TruncatedOrPaddedCrlsAreErrors) {
+  test::TempDir dir;
+  const std::time_t t0 = example_time() - 86400;
+  const std::string pem = test::example_crl_pem("oca", {"supplier-ds"}, t0, t0 + 30 * 86400, t0);
+  const std::string der = (*read_pem_blocks(pem, "crl"))[0].der;
+  struct Case {
+    std::string name, bytes, says;
+  };
+  std::vector<Case> cases{
+      {"no-end.pem", pem.substr(0, pem.find("-----END")), "has no END line"},
+      {"garbage-after.pem", pem + std::string("\x01\x02\x03\x00", 4), "neither a PEM block nor text"},
+      {"begin-inside.pem", pem.substr(0, 40) + "\n" + pem, "has no END line"},
+  };
+  cases.push_back({"padded.der", der + "xx", "bytes follow the CRL"});
+  for (const auto& c : cases) {
+    test::write_file(dir / c.name, c.bytes);
+    auto st = test::example_trust(false)->add_crls({dir / c.name});
+    ASSERT_FALSE(st) << c.name;
+    EXPECT_NE(st.error().message.find(c.says), std::string::npos) << c.name << ": " << st.error().message;
+  }
+  // Explanatory text around blocks, as `openssl crl -text` writes, is fine.
+  test::write_file(dir / "text.pem", "Certificate Revocation List (CRL):\n  Issuer: example\n" + pem + "trailing words\n");
+  EXPECT_TRUE(test::example_trust(false)->add_crls({dir / "text.pem"}));
+}
+
+TEST(TrustStore, DamagedCertificateInATrustBundleIsAnError) {
+  test::TempDir dir;
+  const std::string root = test::read_file(keys_dir() / "trust/root.pem");
+  std::string oca = test::read_file(keys_dir() / "trust/oca.pem");
+  oca[oca.find("\n", 30) + 3] = '!';
+  test::write_file(dir / "bundle.pem", root + oca);
+  auto t = TrustStore::load({dir / "bundle.pem"}, Profile::defaults());
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().message.find("PEM block 2 is damaged"), std::string::npos) << t.error().message;
 }
 
 }  // namespace

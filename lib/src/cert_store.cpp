@@ -1,6 +1,7 @@
 #include "mamsign/cert_store.h"
 
 #include "mamsign/io.h"
+#include "mamsign/pem.h"
 
 #include <openssl/asn1t.h>
 #include <openssl/err.h>
@@ -92,31 +93,7 @@ using IndexCertPtr = OsslPtr<MAMSIGN_INDEX_CERT, MAMSIGN_INDEX_CERT_free>;
 
 // The DER of every certificate in a file: PEM blocks named CERTIFICATE (others skipped), or one DER.
 Result<std::vector<std::string>> certificate_ders(const std::string& bytes, const std::string& origin) {
-  std::vector<std::string> out;
-  if (bytes.find("-----BEGIN ") == std::string::npos) {
-    out.push_back(bytes);
-    return out;
-  }
-  BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-  for (;;) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long len = 0;
-    if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1) break;
-    const std::string_view n(name);
-    if (n == PEM_STRING_X509 || n == PEM_STRING_X509_OLD) out.emplace_back(reinterpret_cast<char*>(data), static_cast<std::size_t>(len));
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
-  }
-  const unsigned long err = ERR_peek_last_error();
-  if (err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
-    return make_error(Reason::InvalidInput, origin + ": a PEM block cannot be read: " + take_openssl_errors());
-  }
-  ERR_clear_error();
-  if (out.empty()) return make_error(Reason::InvalidInput, origin + " holds no PEM CERTIFICATE block");
-  return out;
+  return der_objects(bytes, origin, {PEM_STRING_X509, PEM_STRING_X509_OLD}, "certificate");
 }
 
 struct Indexed {

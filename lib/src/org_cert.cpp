@@ -1,6 +1,7 @@
 #include "mamsign/org_cert.h"
 
 #include "mamsign/io.h"
+#include "mamsign/pem.h"
 #include "mamsign/times.h"
 
 #include <openssl/err.h>
@@ -244,39 +245,26 @@ Result<std::shared_ptr<const OrgCert>> OrgCert::load(const std::filesystem::path
 
 Result<std::vector<std::shared_ptr<const OrgCert>>> OrgCert::parse_all(std::string_view bytes,
                                                                        std::string_view origin) {
+  const bool pem = is_pem(bytes);
+  auto ders = der_objects(bytes, origin, {PEM_STRING_X509, PEM_STRING_X509_OLD}, "certificate");
+  if (!ders) return std::move(ders).error();
   std::vector<std::shared_ptr<const OrgCert>> out;
-  if (bytes.find("-----BEGIN ") != std::string_view::npos) {
-    BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    for (;;) {
-      X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-      if (!cert) break;
-      out.push_back(std::make_shared<const OrgCert>(std::move(cert)));
+  for (const auto& der : *ders) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!cert) {
+      return make_error(Reason::InvalidInput,
+                        std::string(origin) +
+                            (pem ? ": certificate " + std::to_string(out.size() + 1) + " cannot be parsed: "
+                                 : " is neither a PEM certificate nor a DER certificate: ") +
+                            take_openssl_errors());
     }
-    // Running out of PEM blocks is the normal end; anything else is a damaged certificate.
-    const unsigned long err = ERR_peek_last_error();
-    if (ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE) {
-      ERR_clear_error();
-    } else if (err != 0) {
-      return make_error(Reason::InvalidInput, std::string(origin) + ": certificate " +
-                                                  std::to_string(out.size() + 1) +
-                                                  " cannot be parsed: " + take_openssl_errors());
+    if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+      return make_error(Reason::InvalidInput, std::string(origin) + " has bytes after its DER certificate" +
+                                                  (pem ? " " + std::to_string(out.size() + 1) : std::string()));
     }
-    if (out.empty()) {
-      return make_error(Reason::InvalidInput, std::string(origin) + " holds no PEM CERTIFICATE block");
-    }
-    return out;
+    out.push_back(std::make_shared<const OrgCert>(std::move(cert)));
   }
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(bytes.size())));
-  if (!cert) {
-    return make_error(Reason::InvalidInput, std::string(origin) +
-                                                " is neither a PEM certificate nor a DER certificate: " +
-                                                take_openssl_errors());
-  }
-  if (p != reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size()) {
-    return make_error(Reason::InvalidInput, std::string(origin) + " has bytes after its DER certificate");
-  }
-  out.push_back(std::make_shared<const OrgCert>(std::move(cert)));
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "mamsign/trust_store.h"
 
 #include "mamsign/io.h"
+#include "mamsign/pem.h"
 #include "mamsign/times.h"
 
 #include <openssl/err.h>
@@ -118,28 +119,17 @@ Status TrustStore::add_crls(const std::vector<std::filesystem::path>& paths) {
     for (const auto& file : *files) {
       auto bytes = read_small_file(file, kMaxTrustFileBytes, "CRL");
       if (!bytes) return std::move(bytes).error();
-      const std::string& b = *bytes;
-      BioPtr bio(BIO_new_mem_buf(b.data(), static_cast<int>(b.size())));
-      std::size_t found = 0;
-      if (b.find("-----BEGIN ") != std::string::npos) {
-        for (;;) {
-          X509CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
-          if (!crl) break;
-          if (auto st = add_crl(std::move(crl), file.string()); !st) return st;
-          ++found;
+      auto ders = der_objects(*bytes, file.string(), {PEM_STRING_X509_CRL}, "CRL");
+      if (!ders) return make_error(Reason::IoError, "cannot use CRL " + ders.error().message);
+      for (const auto& der : *ders) {
+        // Each CRL whole, nothing after it: a damaged or padded CRL is an error, never skipped.
+        const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+        X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+        if (!crl || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+          return make_error(Reason::IoError, "cannot use CRL " + file.string() + ": " +
+                                                 (crl ? std::string("bytes follow the CRL") : "it is not a CRL " + take_openssl_errors()));
         }
-        ERR_clear_error();
-      } else {
-        const auto* p = reinterpret_cast<const unsigned char*>(b.data());
-        X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(b.size())));
-        if (crl) {
-          if (auto st = add_crl(std::move(crl), file.string()); !st) return st;
-          ++found;
-        }
-      }
-      if (found == 0) {
-        return make_error(Reason::IoError, "cannot use CRL " + file.string() +
-                                               ": it holds no PEM or DER CRL " + take_openssl_errors());
+        if (auto st = add_crl(std::move(crl), file.string()); !st) return st;
       }
     }
   }

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "mamsign/cert_builder.h"
+
 #include "mamsign/cms_signature.h"
 #include "mamsign/digest.h"
 #include "mamsign/raw_signature.h"
@@ -45,6 +47,28 @@ std::shared_ptr<TrustStore> example_trust(bool with_crl) {
     if (!st) ADD_FAILURE() << st.error().message;
   }
   return *t;
+}
+
+std::string example_crl_pem(const std::string& ca, const std::vector<std::string>& revoked, std::time_t this_update,
+                            std::time_t next_update, std::time_t revoked_at) {
+  auto ca_cert = OrgCert::load(keys_dir() / "trust" / (ca + ".pem"));
+  auto ca_key = load_private_key(keys_dir() / "ca" / (ca + ".key"), {});
+  if (!ca_cert || !ca_key) {
+    ADD_FAILURE() << "example CA " << ca << " cannot be loaded";
+    return {};
+  }
+  std::vector<OrgCertPtr> certs;
+  std::vector<Revocation> list;
+  for (const auto& name : revoked) {
+    certs.push_back(name == "oca" ? *OrgCert::load(keys_dir() / "trust/oca.pem") : example_cert(name));
+    list.push_back(Revocation{certs.back()->x509(), revoked_at});
+  }
+  auto crl = issue_crl((*ca_cert)->x509(), ca_key->get(), list, this_update, next_update);
+  if (!crl) {
+    ADD_FAILURE() << crl.error().message;
+    return {};
+  }
+  return *crl_pem(crl->get());
 }
 
 EvpPkeyPtr example_private_key(const std::string& name) {

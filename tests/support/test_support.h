@@ -25,6 +25,11 @@ std::filesystem::path example_cert_path(const std::string& name);
 // keys-example/trust (root and OCA) and, with `with_crl`, keys-example/crl.
 std::shared_ptr<TrustStore> example_trust(bool with_crl = true);
 
+// A PEM CRL from the example CA `ca` ("oca" or "root"), revoking the keys-example/store certificates
+// `revoked` (or, for the root, "oca" for keys-example/trust/oca.pem) at `revoked_at`.
+std::string example_crl_pem(const std::string& ca, const std::vector<std::string>& revoked, std::time_t this_update,
+                            std::time_t next_update, std::time_t revoked_at);
+
 // The private key of keys-example/store/<name>.pem.
 EvpPkeyPtr example_private_key(const std::string& name);
 
