@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -246,6 +247,59 @@ TEST_F(Batch, KillNineNeverLeavesAPartialSignatureAndTheNextRunFinishes) {
   EXPECT_EQ(temporaries(dir_ / "in"), 0u);
   EXPECT_EQ(count_with(dir_ / "in", ".p7s"), files.size());
   EXPECT_EQ(verify({"-q", (dir_ / "in").string()}).exit_code, 0);
+}
+
+
+// Issue 8, H2: a FIFO where a file is expected once blocked in open() for ever, and SIGTERM could not end
+// the run. Now it is an IO_ERROR at once (timeout(1) guards the test from hanging).
+TEST_F(Batch, FifoWhereAFileIsExpectedNeverBlocks) {
+  const auto files = make_files(dir_.path() / "inbox", 2);
+  ASSERT_EQ(sign({"--quiet", (dir_.path() / "inbox").string()}).exit_code, 0);
+  const auto fifo_sig = dir_.path() / "inbox" / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_235959.csv";
+  test::write_file(fifo_sig, "x");
+  ASSERT_EQ(mkfifo((fifo_sig.string() + ".p7s").c_str(), 0600), 0);
+  std::vector<std::string> timeout{"/usr/bin/timeout", "-s", "KILL", "20"};
+  auto with_timeout = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), timeout.begin(), timeout.end());
+    return test::run(argv);
+  };
+  auto r = with_timeout({test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), "--json", "-r",
+                         "--quiet", (dir_.path() / "inbox").string()});
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  const auto results = lines(r.out);
+  ASSERT_EQ(results.size(), 3u);
+  std::size_t fifo_results = 0;
+  for (const auto& j : results) {
+    if (j["file"] == fifo_sig.string()) {
+      ++fifo_results;
+      EXPECT_EQ(j["reason"], "IO_ERROR");
+      EXPECT_NE(j["message"].get<std::string>().find("FIFO"), std::string::npos) << j.dump();
+    } else {
+      EXPECT_EQ(j["result"], "valid") << j.dump();
+    }
+  }
+  EXPECT_EQ(fifo_results, 1u);
+
+  // A FIFO as the data file, to sign or to verify.
+  const auto fifo_data = dir_.path() / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_235958.csv";
+  ASSERT_EQ(mkfifo(fifo_data.c_str(), 0600), 0);
+  auto s = with_timeout(sign_argv({fifo_data.string()}));
+  EXPECT_EQ(s.exit_code, 3) << s.out << s.err;
+  EXPECT_NE(s.out.find("FIFO"), std::string::npos) << s.out;
+  auto v = with_timeout({test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), fifo_data.string()});
+  EXPECT_EQ(v.exit_code, 3) << v.out << v.err;
+  EXPECT_NE(v.out.find("FIFO"), std::string::npos) << v.out;
+}
+
+TEST_F(Batch, LoopingLinkAtTheSignatureIsAnIoErrorNotMissing) {
+  const auto file = make_files(dir_.path(), 1)[0];
+  const auto sig = file.string() + ".sig";
+  ASSERT_EQ(symlink(sig.c_str(), sig.c_str()), 0);  // a link to itself
+  auto r = verify({"--json", file.string()});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  ASSERT_EQ(lines(r.out).size(), 1u);
+  EXPECT_EQ(lines(r.out)[0]["reason"], "IO_ERROR") << r.out;
+  EXPECT_NE(r.out.find("symbolic links"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
 #include <cstdlib>
 
 namespace mamsign {
@@ -101,6 +106,25 @@ TEST(KeySource, SecretStringWipes) {
   SecretString to(std::move(moved));
   EXPECT_EQ(to.value(), "abc");
   EXPECT_TRUE(moved.value().empty());  // NOLINT(bugprone-use-after-move): the source is wiped on purpose
+}
+
+
+// Issue 8 (low): `--pass-file <(...)` was refused as "not a regular file". A pipe is fine for a secret.
+TEST(KeySource, PassphraseFromAPipe) {
+  test::TempDir dir;
+  const auto fifo = dir / "pass";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] {
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    const std::string line = test::read_file(keys_dir() / "keys/supplier-ds.pass");
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+    ::close(fd);
+  });
+  // The reader opens first without blocking; the read then waits for the writer as a pipe should.
+  auto key = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key", {PassphraseSource::Kind::File, fifo.string()});
+  writer.join();
+  EXPECT_TRUE(key) << key.error().message;
 }
 
 }  // namespace

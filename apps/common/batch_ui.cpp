@@ -14,8 +14,10 @@ std::atomic<bool> g_stop{false};
 std::atomic<int> g_signal{0};
 
 extern "C" void on_stop_signal(int sig) {
+  // A second signal is the user insisting: end now (files in flight write to temporaries, which the
+  // next run removes; a signature is never left partial under its own name).
+  if (g_stop.exchange(true)) _exit(128 + sig);
   g_signal.store(sig);
-  g_stop.store(true);
 }
 
 // "1 file", "2 files".
@@ -56,6 +58,20 @@ const std::atomic<bool>& install_stop_handlers() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   return g_stop;
+}
+
+void end_if_stop_is_overdue() {
+  static std::optional<std::chrono::steady_clock::time_point> stop_seen;
+  if (!g_stop.load()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!stop_seen) stop_seen = now;
+  if (now - *stop_seen < kStopGrace) return;
+  // A file in flight is stuck (a hung network mount, a device): the run ends anyway, with what was
+  // delivered already written out.
+  std::cout.flush();
+  std::cerr << "\nstopped by signal; files still in flight after " << kStopGrace.count()
+            << " s were abandoned" << std::endl;
+  _exit(interrupted_exit_code());
 }
 
 int interrupted_exit_code() {

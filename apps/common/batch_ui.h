@@ -40,6 +40,12 @@ std::optional<std::vector<std::filesystem::path>> collect(const std::string& pro
 // ends with exit code 130 or 143 (interrupted_exit_code).
 const std::atomic<bool>& install_stop_handlers();
 int interrupted_exit_code();  // 0 when no signal came
+// After SIGINT/SIGTERM, files in flight get this long to finish; then the run ends without them. A
+// second signal ends it at once.
+inline constexpr std::chrono::seconds kStopGrace{5};
+// Called while waiting for results: ends the process (flushing standard output first) once a stop
+// signal is older than kStopGrace.
+void end_if_stop_is_overdue();
 
 // A progress line on standard error, only when it is a terminal and not --quiet, at most 4 times a second.
 class Progress {
@@ -90,7 +96,10 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
   BatchOptions batch;
   batch.jobs = flags.jobs != 0 ? flags.jobs : available_cores();
   batch.stop = &stop;
-  batch.on_tick = [&](std::size_t done) { progress.update(done); };
+  batch.on_tick = [&](std::size_t done) {
+    progress.update(done);
+    end_if_stop_is_overdue();
+  };
   const std::function<bool(std::size_t, R&)> deliver = [&](std::size_t i, R& result) {
     progress.before_output();
     const Verdict verdict = render(result);

@@ -16,14 +16,26 @@ Error io_error(std::string_view what, const std::filesystem::path& path, const s
 
 }  // namespace
 
+Result<SequentialFile> SequentialFile::open_pipe(const std::filesystem::path& path, std::string_view what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return io_error(what, path, errno_text(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+    ::close(fd);
+    return io_error(what, path, "it changed while it was opened");
+  }
+  return SequentialFile(fd, 0, path);
+}
+
 std::string errno_text(int err) {
   char buf[256];
   // GNU strerror_r returns a pointer to the message, which may or may not be buf.
   return strerror_r(err, buf, sizeof buf);
 }
 
-Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, std::string_view what) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, std::string_view what, Readable readable) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, before any check could run.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return io_error(what, path, errno_text(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0) {
@@ -31,11 +43,29 @@ Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, s
     ::close(fd);
     return io_error(what, path, errno_text(err));
   }
-  if (!S_ISREG(st.st_mode)) {
+  const bool pipe_ok = readable == Readable::RegularFileOrPipe && S_ISFIFO(st.st_mode);
+  if (!S_ISREG(st.st_mode) && !pipe_ok) {
     ::close(fd);
-    return io_error(what, path, S_ISDIR(st.st_mode) ? "it is a directory" : "it is not a regular file");
+    return io_error(what, path, S_ISDIR(st.st_mode)    ? "it is a directory"
+                                : S_ISFIFO(st.st_mode) ? "it is a FIFO (named pipe), not a regular file"
+                                : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "it is a device, not a regular file"
+                                : S_ISSOCK(st.st_mode) ? "it is a socket, not a regular file"
+                                                       : "it is not a regular file");
   }
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (pipe_ok) {
+    // Opened without blocking, a FIFO whose writer has not come yet reads as empty: open it again, this
+    // time waiting for the writer, as the caller asked for a pipe.
+    ::close(fd);
+    return open_pipe(path, what);
+  }
+  // Reads block as usual from here on.
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return io_error(what, path, errno_text(err));
+  }
+  if (S_ISREG(st.st_mode)) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return SequentialFile(fd, static_cast<std::uint64_t>(st.st_size), path);
 }
 

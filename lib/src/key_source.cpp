@@ -30,7 +30,8 @@ Result<SecretString> fetch_passphrase(const PassphraseSource& source, const std:
                                                   " is encrypted: give its passphrase with --pass-file FILE or "
                                                   "--pass-env VAR (or run on a terminal to be asked)");
     case PassphraseSource::Kind::File: {
-      auto file = SequentialFile::open(source.where, "passphrase file");
+      // A pipe is fine for a secret (`--pass-file <(vault read ...)`); the read is bounded either way.
+      auto file = SequentialFile::open(source.where, "passphrase file", Readable::RegularFileOrPipe);
       if (!file) return std::move(file).error();
       SecretString text;
       text.mutable_value().resize(kMaxPassphraseBytes + 1);

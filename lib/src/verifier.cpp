@@ -50,8 +50,10 @@ Verifier::Verifier(std::shared_ptr<const TrustStore> trust, Profile profile, Ver
 std::optional<std::filesystem::path> Verifier::find_signature(const std::filesystem::path& file) {
   for (auto format : {SignatureFormat::Cms, SignatureFormat::Raw}) {
     const auto candidate = signature_path(file, format);
+    // Whatever stands at the name counts, even a dangling or looping link: reading it then says what
+    // is wrong, instead of "no signature".
     std::error_code ec;
-    if (std::filesystem::exists(candidate, ec)) return candidate;
+    if (std::filesystem::exists(std::filesystem::symlink_status(candidate, ec))) return candidate;
   }
   return std::nullopt;
 }

@@ -19,10 +19,16 @@ namespace mamsign {
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes,
                                     std::string_view what);
 
+// What may be read: a regular file, or (for secrets: `--pass-file <(...)`) also a pipe or FIFO.
+enum class Readable { RegularFile, RegularFileOrPipe };
+
 // A regular file read front to back through the caller's buffer, for files of any size.
 class SequentialFile {
  public:
-  static Result<SequentialFile> open(const std::filesystem::path& path, std::string_view what);
+  // Opens without blocking and checks the kind before any read: a FIFO, a device or a folder where a
+  // file is expected is an IoError at once, never a wait for a writer that does not come.
+  static Result<SequentialFile> open(const std::filesystem::path& path, std::string_view what,
+                                     Readable readable = Readable::RegularFile);
   SequentialFile(SequentialFile&& other) noexcept;
   SequentialFile& operator=(SequentialFile&& other) noexcept;
   SequentialFile(const SequentialFile&) = delete;
@@ -34,6 +40,7 @@ class SequentialFile {
   std::uint64_t size_at_open() const noexcept { return size_; }
 
  private:
+  static Result<SequentialFile> open_pipe(const std::filesystem::path& path, std::string_view what);
   SequentialFile(int fd, std::uint64_t size, std::filesystem::path path)
       : fd_(fd), size_(size), path_(std::move(path)) {}
   int fd_ = -1;
