@@ -7,12 +7,73 @@
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
+#include <openssl/asn1t.h>
 
 #include <atomic>
 #include <thread>
 
+// SignedData with its certificates as raw elements, to build what OpenSSL refuses to (a certificate twice).
+extern "C" {
+typedef struct test_content_info_st {
+  ASN1_OBJECT* type;
+  ASN1_TYPE* content;
+} TEST_CONTENT_INFO;
+ASN1_SEQUENCE(TEST_CONTENT_INFO) = {
+    ASN1_SIMPLE(TEST_CONTENT_INFO, type, ASN1_OBJECT),
+    ASN1_EXP_OPT(TEST_CONTENT_INFO, content, ASN1_ANY, 0),
+} ASN1_SEQUENCE_END(TEST_CONTENT_INFO)
+typedef struct test_signed_data_st {
+  ASN1_INTEGER* version;
+  STACK_OF(ASN1_TYPE) * digest_algorithms;
+  ASN1_TYPE* encap;
+  STACK_OF(ASN1_TYPE) * certificates;
+  STACK_OF(ASN1_TYPE) * crls;
+  STACK_OF(ASN1_TYPE) * signer_infos;
+} TEST_SIGNED_DATA;
+ASN1_SEQUENCE(TEST_SIGNED_DATA) = {
+    ASN1_SIMPLE(TEST_SIGNED_DATA, version, ASN1_INTEGER),
+    ASN1_SET_OF(TEST_SIGNED_DATA, digest_algorithms, ASN1_ANY),
+    ASN1_SIMPLE(TEST_SIGNED_DATA, encap, ASN1_ANY),
+    ASN1_IMP_SET_OF_OPT(TEST_SIGNED_DATA, certificates, ASN1_ANY, 0),
+    ASN1_IMP_SET_OF_OPT(TEST_SIGNED_DATA, crls, ASN1_ANY, 1),
+    ASN1_SET_OF(TEST_SIGNED_DATA, signer_infos, ASN1_ANY),
+} ASN1_SEQUENCE_END(TEST_SIGNED_DATA)
+DECLARE_ASN1_FUNCTIONS(TEST_CONTENT_INFO)
+IMPLEMENT_ASN1_FUNCTIONS(TEST_CONTENT_INFO)
+DECLARE_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
+IMPLEMENT_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
+}
+
 namespace mamsign {
 namespace {
+
+// `cms` with its last embedded certificate repeated `times` more times.
+std::string with_certificate_repeated(const std::string& cms, int times) {
+  const auto* p = reinterpret_cast<const unsigned char*>(cms.data());
+  TEST_CONTENT_INFO* info = d2i_TEST_CONTENT_INFO(nullptr, &p, static_cast<long>(cms.size()));
+  const ASN1_STRING* inner = info->content->value.sequence;
+  const auto* q = ASN1_STRING_get0_data(inner);
+  TEST_SIGNED_DATA* sd = d2i_TEST_SIGNED_DATA(nullptr, &q, ASN1_STRING_length(inner));
+  for (int i = 0; i < times; ++i) {
+    ASN1_TYPE* last = sk_ASN1_TYPE_value(sd->certificates, sk_ASN1_TYPE_num(sd->certificates) - 1);
+    unsigned char* der = nullptr;
+    const int n = i2d_ASN1_TYPE(last, &der);
+    const unsigned char* dp = der;
+    sk_ASN1_TYPE_push(sd->certificates, d2i_ASN1_TYPE(nullptr, &dp, n));
+    OPENSSL_free(der);
+  }
+  unsigned char* sd_der = nullptr;
+  const int sd_len = i2d_TEST_SIGNED_DATA(sd, &sd_der);
+  ASN1_STRING_set(info->content->value.sequence, sd_der, sd_len);
+  unsigned char* out = nullptr;
+  const int len = i2d_TEST_CONTENT_INFO(info, &out);
+  std::string result(reinterpret_cast<char*>(out), static_cast<std::size_t>(len));
+  OPENSSL_free(sd_der);
+  OPENSSL_free(out);
+  TEST_SIGNED_DATA_free(sd);
+  TEST_CONTENT_INFO_free(info);
+  return result;
+}
 
 using test::kMaName;
 
@@ -415,6 +476,30 @@ TEST_F(VerifierTest, StreamsLargeFiles) {
   big[big.size() / 2] ^= 0x20;
   test::write_file(file, big);
   EXPECT_EQ(reason(verify(file)), Reason::ContentModified);
+}
+
+
+// Issue 8, M1: the signer-check cache was keyed by an XOR of the embedded certificates' fingerprints, so
+// signer+OCA+OCA shared an entry with the signer alone and the verdict depended on the order of files.
+TEST_F(VerifierTest, CacheKeyDoesNotLetDuplicateCertificatesCancel) {
+  const auto oca = (test::keys_dir() / "trust/oca.pem").string();
+  const auto alone = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv");
+  const auto with_oca = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182505.csv");
+  test::write_file(alone.string() + ".p7s", test::cms_sign_as("supplier-ds", alone));
+  test::write_file(with_oca.string() + ".p7s", with_certificate_repeated(test::cms_sign_as("supplier-ds", with_oca, {oca}), 1));
+  auto root_only = TrustStore::load({test::keys_dir() / "trust/root.pem"}, Profile::defaults());
+  ASSERT_TRUE(root_only);
+  VerifyOptions o;
+  o.at = test::example_time();
+  for (bool alone_first : {true, false}) {
+    const Verifier v(*root_only, Profile::defaults(), o);
+    const auto first = v.verify(alone_first ? alone : with_oca);
+    const auto second = v.verify(alone_first ? with_oca : alone);
+    const auto& r_alone = alone_first ? first : second;
+    const auto& r_with = alone_first ? second : first;
+    EXPECT_EQ(reason(r_alone), Reason::UntrustedChain) << "alone first: " << alone_first << ": " << why(r_alone);
+    EXPECT_TRUE(r_with.valid()) << "alone first: " << alone_first << ": " << why(r_with);
+  }
 }
 
 }  // namespace

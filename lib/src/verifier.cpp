@@ -32,12 +32,17 @@ int progress_of(const Status& st) {
   return static_cast<int>(it - std::begin(kCheckOrder));
 }
 
+// The cache key of the certificates that came with a signature: SHA-256 over their sorted, distinct
+// fingerprints. (An XOR let duplicates cancel: signer+OCA+OCA shared an entry with the signer alone.)
 Fingerprint combined_fingerprint(const std::vector<OrgCertPtr>& certs) {
-  Fingerprint out{};
-  for (const auto& c : certs) {
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] ^= c->fingerprint()[i];
-  }
-  return out;
+  std::vector<Fingerprint> prints;
+  prints.reserve(certs.size());
+  for (const auto& c : certs) prints.push_back(c->fingerprint());
+  std::sort(prints.begin(), prints.end());
+  prints.erase(std::unique(prints.begin(), prints.end()), prints.end());
+  std::string all;
+  for (const auto& p : prints) all.append(reinterpret_cast<const char*>(p.data()), p.size());
+  return sha256_bytes(all);
 }
 
 std::string hex(const Sha256& d) { return to_hex(d); }
