@@ -181,5 +181,23 @@ TEST_F(CertIdTest, ChainResultsAreComputedOncePerCertificate) {
   EXPECT_EQ(c.chain_validations(), 2u) << "one DS and one KA certificate, validated once each for 200 rows";
 }
 
+
+// Issue 8, M2: a second column with a required name was ignored, so a file whose second DS column held
+// junk was "clean".
+TEST_F(CertIdTest, DuplicateColumnIsAnErrorNotIgnored) {
+  const std::string header = "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,"
+                             "NOKACertificateID,nodscertificateid\r\n";
+  std::string row = mpan_row(serial("network-operator-ds"));
+  row.insert(row.size() - 2, ",junk");
+  auto r = check_text(header + row);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, Reason::ColumnDuplicated);
+  EXPECT_NE(r.error().message.find("\"NODSCertificateID\" twice (columns 7 and 9)"), std::string::npos) << r.error().message;
+  // The optional GroupID column too.
+  auto g = check_text("GroupID," + header_.substr(0, header_.size() - 2) + "\r\n");
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().reason, Reason::ColumnDuplicated);
+}
+
 }  // namespace
 }  // namespace mamsign

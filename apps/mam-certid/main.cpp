@@ -254,7 +254,7 @@ int main(int argc, char** argv) {
     auto report = checker.check_file(file);
     if (!report) {
       render_file_error(file, report.error(), f.json_output);
-      exit_code = std::max(exit_code, report.error().reason == Reason::ColumnMissing ? int(app::kExitUsage) : int(app::kExitUnreadable));
+      exit_code = std::max(exit_code, report.error().reason == Reason::ColumnMissing || report.error().reason == Reason::ColumnDuplicated ? int(app::kExitUsage) : int(app::kExitUnreadable));
       continue;
     }
     render_report(*report, f.json_output);

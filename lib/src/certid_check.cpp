@@ -77,17 +77,29 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
   auto got = reader.next(header);
   if (!got) return std::move(got).error();
   const auto& cols = options_.columns;
+  std::optional<Error> duplicated;
   auto find = [&](const std::string& wanted) -> std::optional<std::size_t> {
+    std::optional<std::size_t> at;
     for (std::size_t i = 0; i < header.fields.size(); ++i) {
-      if (iequals(trim(header.fields[i]), wanted)) return i;
+      if (!iequals(trim(header.fields[i]), wanted)) continue;
+      // Two columns of one name: which one holds the IDs cannot be told, and checking one would call
+      // whatever the other holds clean.
+      if (at && !duplicated) {
+        duplicated = make_error(Reason::ColumnDuplicated, name.string() + ": the header names " + printable(wanted, 40) +
+                                                              " twice (columns " + std::to_string(*at + 1) + " and " +
+                                                              std::to_string(i + 1) + "); one column each is expected");
+      }
+      if (!at) at = i;
     }
-    return std::nullopt;
+    return at;
   };
   const auto mpxn_col = *got ? find(cols.mpxn) : std::nullopt;
   const auto no_col = *got ? find(cols.network_operator) : std::nullopt;
   const auto ds_col = *got ? find(cols.ds) : std::nullopt;
   const auto ka_col = *got ? find(cols.ka) : std::nullopt;
-  const auto group_col = *got ? find(cols.group) : std::nullopt;
+  // A plain index (npos: no such column) keeps GCC's maybe-uninitialized analysis quiet.
+  const std::size_t group_col = (*got ? find(cols.group) : std::nullopt).value_or(std::string::npos);
+  if (duplicated) return *duplicated;
   if (!mpxn_col || !no_col || !ds_col || !ka_col) {
     std::string missing;
     for (const auto& [col, wanted] : {std::pair{mpxn_col, cols.mpxn}, std::pair{no_col, cols.network_operator},
@@ -140,8 +152,8 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
       // Gas meter points carry no network-operator certificates; electricity ones must.
       const bool needs_ids = !mpxn || mpxn->kind == MpxnKind::Mpan;
 
-      if (group_col && iequals(trim(row.fields[*group_col]), "EC")) {
-        add(*group_col, Reason::GroupNotMigrated, "GroupID EC: the DCC does not migrate this installation", Severity::Note);
+      if (group_col != std::string::npos && iequals(trim(row.fields[group_col]), "EC")) {
+        add(group_col, Reason::GroupNotMigrated, "GroupID EC: the DCC does not migrate this installation", Severity::Note);
       }
 
       std::optional<Eui64> user_id;

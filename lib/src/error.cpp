@@ -7,7 +7,7 @@
 namespace mamsign {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 35> kNames{{
+constexpr std::array<std::pair<Reason, std::string_view>, 39> kNames{{
     {Reason::MalformedSignature, "MALFORMED_SIGNATURE"},
     {Reason::SignatureMissing, "SIGNATURE_MISSING"},
     {Reason::UnsupportedAlgorithm, "UNSUPPORTED_ALGORITHM"},
@@ -18,6 +18,8 @@ constexpr std::array<std::pair<Reason, std::string_view>, 35> kNames{{
     {Reason::CertExpired, "CERT_EXPIRED"},
     {Reason::CertNotYetValid, "CERT_NOT_YET_VALID"},
     {Reason::CertRevoked, "CERT_REVOKED"},
+    {Reason::RevocationUnknown, "REVOCATION_UNKNOWN"},
+    {Reason::RevocationStale, "REVOCATION_STALE"},
     {Reason::InvalidSubject, "INVALID_SUBJECT"},
     {Reason::WrongRole, "WRONG_ROLE"},
     {Reason::WrongKeyUsage, "WRONG_KEY_USAGE"},
@@ -25,6 +27,7 @@ constexpr std::array<std::pair<Reason, std::string_view>, 35> kNames{{
     {Reason::FileNameInvalid, "FILE_NAME_INVALID"},
     {Reason::SignerMismatch, "SIGNER_MISMATCH"},
     {Reason::FileRenamed, "FILE_RENAMED"},
+    {Reason::FormatNotAllowed, "FORMAT_NOT_ALLOWED"},
     {Reason::IoError, "IO_ERROR"},
     {Reason::InvalidCertificate, "INVALID_CERTIFICATE"},
     {Reason::KeyMismatch, "KEY_MISMATCH"},
@@ -40,6 +43,7 @@ constexpr std::array<std::pair<Reason, std::string_view>, 35> kNames{{
     {Reason::WrongNetworkOperator, "WRONG_NETWORK_OPERATOR"},
     {Reason::RowMalformed, "ROW_MALFORMED"},
     {Reason::ColumnMissing, "COLUMN_MISSING"},
+    {Reason::ColumnDuplicated, "COLUMN_DUPLICATED"},
     {Reason::CsvMalformed, "CSV_MALFORMED"},
     {Reason::GroupNotMigrated, "GROUP_NOT_MIGRATED"},
     {Reason::NoRegistration, "NO_REGISTRATION"},

@@ -25,6 +25,9 @@ enum class Reason {
   CertExpired,
   CertNotYetValid,
   CertRevoked,
+  // Revocation required (--require-crl) but no CRL from the signer's issuer, or only one past nextUpdate.
+  RevocationUnknown,
+  RevocationStale,
   InvalidSubject,
   WrongRole,
   WrongKeyUsage,
@@ -32,6 +35,9 @@ enum class Reason {
   FileNameInvalid,
   SignerMismatch,
   FileRenamed,
+  // A raw or attribute-less signature where the profile does not allow one, or over content that is
+  // itself a DER structure (which such a signature cannot tell from a CMS signature's signed attributes).
+  FormatNotAllowed,
   IoError,
   // The certificate itself breaks the X.509 side of the profile (version, serial, CA flag, extensions).
   InvalidCertificate,
@@ -52,6 +58,7 @@ enum class Reason {
   WrongNetworkOperator,
   RowMalformed,
   ColumnMissing,
+  ColumnDuplicated,
   CsvMalformed,
   GroupNotMigrated,
   NoRegistration,
