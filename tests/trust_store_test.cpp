@@ -1,5 +1,6 @@
 #include "mamsign/trust_store.h"
 
+#include "mamsign/cert_builder.h"
 #include "mamsign/pem.h"
 #include "mamsign/times.h"
 #include "support/test_support.h"
@@ -210,6 +211,35 @@ TEST(TrustStore, DamagedCertificateInATrustBundleIsAnError) {
   auto t = TrustStore::load({dir / "bundle.pem"}, Profile::defaults());
   ASSERT_FALSE(t);
   EXPECT_NE(t.error().message.find("PEM block 2 is damaged"), std::string::npos) << t.error().message;
+}
+
+
+// Issue 8, M5: a self-signed leaf given as a trust anchor was told "another CA with the same name did",
+// although that very certificate signed it.
+TEST(TrustStore, SelfSignedLeafAsAnchorIsNamedNotACa) {
+  auto key = generate_key(KeyType::P256);
+  ASSERT_TRUE(key);
+  CertSpec spec;
+  spec.common_name = "Self-signed supplier";
+  spec.ou = "02";
+  spec.eui64 = *Eui64::parse("70-B3-D5-1F-30-00-A0-08");
+  spec.not_before = example_time() - 86400;
+  spec.not_after = example_time() + 86400;
+  spec.policy_oid = std::string(kTestPolicyOid);
+  auto leaf = issue_certificate(spec, key->get(), nullptr, key->get());
+  ASSERT_TRUE(leaf);
+  test::TempDir dir;
+  test::write_file(dir / "leaf.pem", *certificate_pem(leaf->get()));
+  auto with_root = TrustStore::load({keys_dir() / "trust", dir / "leaf.pem"}, Profile::defaults());
+  ASSERT_TRUE(with_root);
+  auto cert = OrgCert::load(dir / "leaf.pem");
+  auto st = (*with_root)->verify(**cert, example_time());
+  EXPECT_EQ(reason_of(st), Reason::UntrustedChain);
+  EXPECT_NE(st.error().message.find("was given as a trust anchor, but it is not a CA"), std::string::npos) << st.error().message;
+  EXPECT_EQ(st.error().message.find("another CA"), std::string::npos) << st.error().message;
+  auto alone = TrustStore::load({dir / "leaf.pem"}, Profile::defaults());
+  ASSERT_FALSE(alone);
+  EXPECT_NE(alone.error().message.find("not CAs, so they anchor nothing"), std::string::npos) << alone.error().message;
 }
 
 }  // namespace

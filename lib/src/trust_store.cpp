@@ -96,18 +96,26 @@ Result<std::shared_ptr<TrustStore>> TrustStore::from_certs(std::vector<OrgCertPt
   std::set<Fingerprint> seen;
   for (auto& c : certs) {
     if (!seen.insert(c->fingerprint()).second) continue;
-    // A root is self-signed, checked by its own signature; any other CA is a candidate issuer.
-    if (X509_self_signed(c->x509(), 1) == 1) {
+    // A root is a self-signed CA, checked by its own signature; any other CA is a candidate issuer. A
+    // self-signed certificate that is no CA anchors nothing; it is kept only to say so.
+    const bool self_signed = X509_self_signed(c->x509(), 1) == 1;
+    if (self_signed && c->is_ca()) {
       store->roots_.push_back(std::move(c));
     } else if (c->is_ca()) {
       store->cas_.push_back(std::move(c));
+    } else {
+      store->not_cas_.push_back(std::move(c));
     }
     ERR_clear_error();
   }
   if (store->roots_.empty()) {
+    std::string leaves;
+    for (const auto& c : store->not_cas_) leaves += (leaves.empty() ? "" : "; ") + c->describe();
     return make_error(Reason::IoError,
-                      "the trust anchors hold no self-signed root certificate (" + std::to_string(certs.size()) +
-                          " certificates read); give the SMKI Root and the OCA with --trust");
+                      "the trust anchors hold no self-signed root CA certificate (" + std::to_string(certs.size()) +
+                          " certificates read" +
+                          (leaves.empty() ? std::string() : "; not CAs, so they anchor nothing: " + leaves) +
+                          "); give the SMKI Root and the OCA with --trust");
   }
   return store;
 }
@@ -214,6 +222,16 @@ Status TrustStore::verify(const OrgCert& cert, std::time_t at, const std::vector
   }
   ERR_clear_error();
   if (candidates.empty()) {
+    for (const auto& c : not_cas_) {
+      if (c->fingerprint() == cert.fingerprint() ||
+          X509_NAME_cmp(X509_get_subject_name(c->x509()), X509_get_issuer_name(cert.x509())) == 0) {
+        return make_error(Reason::UntrustedChain,
+                          "certificate " + c->describe() + " was given as a trust anchor, but it is not a CA " +
+                              "(no basicConstraints cA=TRUE): an organisation certificate cannot vouch for " +
+                              (c->fingerprint() == cert.fingerprint() ? "itself" : "another") +
+                              "; give the SMKI Root and the OCA that issued it with --trust");
+      }
+    }
     std::string known;
     bool same_name = false;
     for (const auto* group : {&roots_, &cas_}) {

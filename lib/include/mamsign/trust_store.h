@@ -57,6 +57,7 @@ class TrustStore {
   Profile profile_;
   std::vector<OrgCertPtr> roots_;
   std::vector<OrgCertPtr> cas_;
+  std::vector<OrgCertPtr> not_cas_;  // given as anchors but no CAs: only for saying so
   std::vector<Crl> crls_;
   mutable std::mutex mutex_;
   mutable std::map<std::pair<Fingerprint, std::time_t>, Status> ca_cache_;
