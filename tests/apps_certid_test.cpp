@@ -117,5 +117,25 @@ TEST_F(CertIdApp, HostileRegistrationAndProfileAreUnreadableNotFatal) {
   }
 }
 
+
+// Issue 8, H6: findings are streamed; a CSV error after some findings still leaves one valid JSON object.
+TEST_F(CertIdApp, StreamedJsonStaysValidWhenTheFileBreaksHalfway) {
+  const auto file = dir_ / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv";
+  std::string csv = "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,NOKACertificateID\r\n";
+  for (int i = 0; i < 3; ++i) csv += "1400000000017,x,ESME,EA,70-B3-D5-1F-30-00-A0-08,70-B3-D5-1F-30-00-D4-01,ZZ,ZZ\r\n";
+  csv += "\"unterminated\r\n";
+  test::write_file(file, csv);
+  auto r = check({"--json", file.string()});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_GE(j["findings"].size(), 3u) << "the findings of the three rows before the error";
+  EXPECT_EQ(j["error"]["reason"], "CSV_MALFORMED");
+  auto clean = check({"--json", (test::testdata_dir() / test::kMaName).string()});
+  const auto c = json::parse(clean.out);
+  EXPECT_EQ(c["findings"].size(), 0u);
+  EXPECT_EQ(c["rows_checked"], 50);
+  EXPECT_EQ(c["revocation"]["checked"], true);
+}
+
 }  // namespace
 }  // namespace mamsign

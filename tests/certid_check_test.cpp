@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -197,6 +198,44 @@ TEST_F(CertIdTest, DuplicateColumnIsAnErrorNotIgnored) {
   auto g = check_text("GroupID," + header_.substr(0, header_.size() - 2) + "\r\n");
   ASSERT_FALSE(g);
   EXPECT_EQ(g.error().reason, Reason::ColumnDuplicated);
+}
+
+
+// Issue 8, H6: findings stream to a sink in file order; the report keeps only counts.
+TEST_F(CertIdTest, FindingsStreamToTheSinkInOrder) {
+  std::string csv = header_;
+  for (int i = 0; i < 50; ++i) csv += mpan_row("NOT-AN-ID");
+  test::write_file(dir_ / "ma.csv", csv);
+  std::vector<std::size_t> lines;
+  auto r = checker().check_file(dir_ / "ma.csv", [&](const Finding& f) { lines.push_back(f.line); });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->findings.empty()) << "the streaming check keeps no findings";
+  ASSERT_EQ(lines.size(), 50u);
+  EXPECT_TRUE(std::is_sorted(lines.begin(), lines.end()));
+  EXPECT_EQ(r->errors(), 50u);
+  EXPECT_EQ(r->rows_with_errors, 50u);
+}
+
+TEST_F(CertIdTest, RevocationUncheckedIsCounted) {
+  CertIdOptions o;
+  o.at = test::example_time();
+  const CertIdChecker without_crl(store_, test::example_trust(false), Profile::defaults(), o);
+  test::write_file(dir_ / "ma.csv", header_ + mpan_row(serial("network-operator-ds")));
+  auto r = without_crl.check_file(dir_ / "ma.csv");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->errors(), 0u);
+  EXPECT_EQ(r->revocation_unchecked, 2u) << "the DS and the KA certificate";
+  auto with_crl = checker().check_file(dir_ / "ma.csv");
+  EXPECT_EQ(with_crl->revocation_unchecked, 0u);
+
+  Profile required;
+  required.require_crl = true;
+  auto strict_trust = TrustStore::load({test::keys_dir() / "trust"}, required);
+  const CertIdChecker strict(store_, *strict_trust, required, o);
+  auto refused = strict.check_file(dir_ / "ma.csv");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->counts[Reason::RevocationUnknown], 2u);
+  EXPECT_EQ(refused->rows_with_errors, 1u);
 }
 
 }  // namespace

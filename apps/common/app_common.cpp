@@ -109,8 +109,50 @@ std::shared_ptr<const CertStore> load_store(const std::string& program, const st
     complain(program, "--store: " + store.error().message);
     return nullptr;
   }
-  for (const auto& p : (*store)->problems()) complain(program, "warning: skipped " + p.message);
+  for (const auto& p : (*store)->problems()) complain(program, "warning: a certificate store file was skipped: " + p.message);
   return *store;
+}
+
+void add_revocation_flags(CLI::App& app, RevocationFlags& flags) {
+  app.add_flag("--require-crl", flags.require_crl,
+               "revocation must be known: no CRL of the certificate's issuing CA is REVOCATION_UNKNOWN, a CRL past its "
+               "nextUpdate REVOCATION_STALE (profile: require_crl)");
+  app.add_option("--crl-grace", flags.crl_grace,
+                 "how long past its nextUpdate a CRL still counts as current, e.g. 12h (default 0; profile: crl_grace)")
+      ->option_text("DURATION");
+}
+
+bool apply_revocation_flags(const std::string& program, const RevocationFlags& flags, Profile& profile) {
+  if (flags.require_crl) profile.require_crl = true;
+  if (!flags.crl_grace.empty()) {
+    auto grace = parse_duration(flags.crl_grace);
+    if (!grace) {
+      complain(program, "--crl-grace: " + grace.error().message);
+      return false;
+    }
+    profile.crl_grace = *grace;
+  }
+  return true;
+}
+
+nlohmann::ordered_json revocation_json(const std::optional<RevocationStatus>& revocation) {
+  using json = nlohmann::ordered_json;
+  json j;
+  const bool reached = revocation && !revocation->issuer.empty();
+  j["checked"] = reached && revocation->checked;
+  j["crl_issuer"] = reached ? json(revocation->issuer) : json(nullptr);
+  j["crl"] = reached && revocation->checked ? json(revocation->crl) : json(nullptr);
+  j["this_update"] = reached ? time_json(revocation->this_update) : json(nullptr);
+  j["next_update"] = reached ? time_json(revocation->next_update) : json(nullptr);
+  j["stale"] = reached && revocation->checked ? json(revocation->stale) : json(nullptr);
+  j["issuer_checked"] = reached && revocation->issuer_checked ? json(*revocation->issuer_checked) : json(nullptr);
+  return j;
+}
+
+std::string notes_text(const std::vector<std::string>& notes) {
+  std::string s;
+  for (const auto& n : notes) s += (s.empty() ? " (note: " : "; note: ") + n;
+  return s.empty() ? s : s + ")";
 }
 
 }  // namespace mamsign::app

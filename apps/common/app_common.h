@@ -14,6 +14,7 @@
 #include <ctime>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mamsign::app {
 
@@ -49,6 +50,22 @@ nlohmann::ordered_json time_json(const std::optional<std::time_t>& t);
 
 // The exit-code paragraph every --help ends with.
 std::string exit_code_help(bool interrupts);
+
+// --require-crl and --crl-grace: they override the profile's require_crl and crl_grace.
+struct RevocationFlags {
+  bool require_crl = false;
+  std::string crl_grace;
+};
+void add_revocation_flags(CLI::App& app, RevocationFlags& flags);
+// Applies the flags to the profile; false (said on standard error) when --crl-grace is not a duration.
+bool apply_revocation_flags(const std::string& program, const RevocationFlags& flags, Profile& profile);
+
+// {"checked", "crl_issuer", "crl", "this_update", "next_update", "stale", "issuer_checked"}; every value
+// null but "checked": false when the chain was never checked as far as revocation.
+nlohmann::ordered_json revocation_json(const std::optional<RevocationStatus>& revocation);
+
+// Notes as they follow a result in text output: " (note: a; note: b)", or "" for none.
+std::string notes_text(const std::vector<std::string>& notes);
 
 // Setup shared by the apps. Each says what is wrong on standard error and returns nothing when the
 // input cannot be used: the caller exits with kExitUnreadable (kExitUsage for --at).

@@ -21,6 +21,7 @@ struct Flags {
   std::string registration, at, profile;
   CertIdColumns columns;
   bool json_output = false, decimal = false;
+  app::RevocationFlags revocation;
 };
 
 // A table cell: non-printable bytes escaped, cut to `width` characters.
@@ -41,35 +42,6 @@ json finding_json(const Finding& f) {
   return j;
 }
 
-void render_report(const CertIdReport& r, bool as_json) {
-  if (as_json) {
-    json j;
-    j["file"] = r.file.string();
-    j["rows_checked"] = r.rows_checked;
-    j["rows_with_errors"] = r.rows_with_errors;
-    j["findings"] = json::array();
-    for (const auto& f : r.findings) j["findings"].push_back(finding_json(f));
-    j["counts"] = json::object();
-    for (const auto& [code, n] : r.counts) j["counts"][std::string(reason_name(code))] = n;
-    std::cout << app::json_line(j) << "\n";
-    return;
-  }
-  std::cout << r.file.string() << "\n";
-  if (!r.findings.empty()) {
-    std::cout << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23) << "COLUMN"
-              << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE\n";
-    for (const auto& f : r.findings) {
-      std::cout << "  " << std::setw(6) << f.line << std::setw(14) << cell(f.mpxn, 13) << " " << std::setw(22)
-                << cell(f.column, 21) << " " << std::setw(33) << cell(f.id, 32) << " " << std::setw(23)
-                << (std::string(reason_name(f.code)) + (f.severity == Severity::Note ? " (note)" : "")) << " "
-                << f.message << "\n";
-    }
-  }
-  std::cout << "  " << r.rows_checked << " rows checked, " << r.rows_with_errors << " with errors";
-  for (const auto& [code, n] : r.counts) std::cout << "; " << reason_name(code) << " " << n;
-  std::cout << (r.errors() == 0 ? ": clean\n" : "\n");
-}
-
 void render_file_error(const std::string& file, const Error& e, bool as_json) {
   if (as_json) {
     json j;
@@ -80,6 +52,74 @@ void render_file_error(const std::string& file, const Error& e, bool as_json) {
     std::cout << file << ": " << reason_name(e.reason) << ": " << e.message << "\n";
   }
 }
+
+// One file's result, written as its findings arrive: neither the text table nor the JSON object is held
+// whole in memory (a file of a million bad rows streams).
+class ReportWriter {
+ public:
+  ReportWriter(const std::string& file, bool as_json) : file_(file), json_(as_json) {}
+
+  void finding(const Finding& f) {
+    if (json_) {
+      std::cout << (count_ == 0 ? "{\"file\":" + json(file_).dump(-1, ' ', false, json::error_handler_t::replace) + ",\"findings\":[" : ",")
+                << app::json_line(finding_json(f));
+    } else {
+      if (count_ == 0) {
+        std::cout << file_ << "\n" << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23)
+                  << "COLUMN" << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE\n";
+      }
+      std::cout << "  " << std::setw(6) << f.line << std::setw(14) << cell(f.mpxn, 13) << " " << std::setw(22)
+                << cell(f.column, 21) << " " << std::setw(33) << cell(f.id, 32) << " " << std::setw(23)
+                << (std::string(reason_name(f.code)) + (f.severity == Severity::Note ? " (note)" : "")) << " " << f.message
+                << "\n";
+    }
+    ++count_;
+  }
+
+  // The check of the file ended early: its JSON object, if begun, is closed with the error.
+  void fail(const Error& e) {
+    if (count_ == 0 || !json_) {
+      render_file_error(file_, e, json_);
+      return;
+    }
+    json tail;
+    tail["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
+    std::cout << "]," << app::json_line(tail).substr(1) << "\n";
+  }
+
+  void end(const CertIdReport& r) {
+    if (json_) {
+      if (count_ == 0) std::cout << "{\"file\":" << json(file_).dump(-1, ' ', false, json::error_handler_t::replace) << ",\"findings\":[";
+      json tail;
+      tail["rows_checked"] = r.rows_checked;
+      tail["rows_with_errors"] = r.rows_with_errors;
+      tail["counts"] = json::object();
+      for (const auto& [code, n] : r.counts) tail["counts"][std::string(reason_name(code))] = n;
+      tail["revocation"] = {{"checked", r.revocation_unchecked == 0},
+                            {"certificates_unchecked", r.revocation_unchecked},
+                            {"certificates_stale_crl", r.revocation_stale}};
+      const std::string rest = app::json_line(tail);
+      std::cout << "]," << rest.substr(1) << "\n";  // the tail's members close the file's object
+      return;
+    }
+    if (count_ == 0) std::cout << file_ << "\n";
+    std::cout << "  " << r.rows_checked << " rows checked, " << r.rows_with_errors << " with errors";
+    for (const auto& [code, n] : r.counts) std::cout << "; " << reason_name(code) << " " << n;
+    std::cout << (r.errors() == 0 ? ": clean\n" : "\n");
+    if (r.revocation_unchecked > 0) {
+      std::cout << "  note: revocation not checked for " << r.revocation_unchecked
+                << " certificate(s): no CRL of their issuing CA was given (--crl; --require-crl makes this an error)\n";
+    }
+    if (r.revocation_stale > 0) {
+      std::cout << "  note: " << r.revocation_stale << " certificate(s) were checked against a CRL past its nextUpdate\n";
+    }
+  }
+
+ private:
+  std::string file_;
+  bool json_;
+  std::size_t count_ = 0;
+};
 
 json cert_json(const OrgCert& c, const std::optional<Status>& chain) {
   json j = app::signer_json(c);
@@ -114,6 +154,7 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->option_text("PATH");
   check->add_option("--crl", f.crl, "CRL files or folders; repeatable")->allow_extra_args(false)->option_text("PATH");
+  app::add_revocation_flags(*check, f.revocation);
   check->add_option("--registration", f.registration, "JSON: MPAN distributor IDs and MPxNs to network-operator EUI-64s")
       ->option_text("FILE");
   check->add_option("--at", f.at, "judge certificates at this ISO 8601 time instead of now")->option_text("TIME");
@@ -140,6 +181,7 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->option_text("PATH");
   show->add_option("--crl", f.crl, "CRLs, to say whether each is revoked; repeatable")->allow_extra_args(false)->option_text("PATH");
+  app::add_revocation_flags(*show, f.revocation);
   show->add_option("--at", f.at, "judge at this ISO 8601 time instead of now")->option_text("TIME");
   show->add_flag("--decimal", f.decimal, "the IDs are decimal serial numbers");
   show->add_flag("--json", f.json_output, "one JSON object per ID");
@@ -158,8 +200,9 @@ int main(int argc, char** argv) {
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  const auto loaded_profile = app::load_profile(kProgram, f.profile);
+  auto loaded_profile = app::load_profile(kProgram, f.profile);
   if (!loaded_profile) return app::kExitUnreadable;
+  if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
   const Profile& profile = *loaded_profile;
   const auto parsed_at = app::parse_at(kProgram, f.at);
   if (!parsed_at) return app::kExitUsage;
@@ -251,13 +294,15 @@ int main(int argc, char** argv) {
   const CertIdChecker checker(store, trust, profile, options);
   int exit_code = app::kExitOk;
   for (const auto& file : f.files) {
-    auto report = checker.check_file(file);
+    ReportWriter writer(file, f.json_output);
+    auto report = checker.check_file(file, [&](const Finding& finding) { writer.finding(finding); });
     if (!report) {
-      render_file_error(file, report.error(), f.json_output);
+      // Findings already written stay (a CSV error further down the file ends its check there).
+      writer.fail(report.error());
       exit_code = std::max(exit_code, report.error().reason == Reason::ColumnMissing || report.error().reason == Reason::ColumnDuplicated ? int(app::kExitUsage) : int(app::kExitUnreadable));
       continue;
     }
-    render_report(*report, f.json_output);
+    writer.end(*report);
     if (report->errors() > 0) exit_code = std::max(exit_code, int(app::kExitFailed));
   }
   return exit_code;

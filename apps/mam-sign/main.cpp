@@ -24,6 +24,7 @@ struct Flags {
   std::string key, cert, format = "cms", out, pass_file, pass_env, profile;
   std::vector<std::string> chain, trust, crl;
   bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false, print_profile = false;
+  app::RevocationFlags revocation;
   app::BatchFlags batch;
 };
 
@@ -56,6 +57,7 @@ void render(const FileReport& r, const Signer* signer, SignatureFormat format, b
       j["signing_time"] = nullptr;
     }
     j["signer"] = signer ? app::signer_json(signer->certificate()) : json(nullptr);
+    j["revocation"] = app::revocation_json(signer ? signer->revocation() : std::nullopt);
     std::cout << app::json_line(j) << "\n";
     return;
   }
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
   app.add_option("--crl", f.crl, "with --trust: refuse to sign with a revoked certificate; repeatable")
       ->allow_extra_args(false)
       ->option_text("PATH");
+  app::add_revocation_flags(app, f.revocation);
   app.add_option("--format", f.format, "cms: detached CMS SignedData in FILE.p7s; raw: bare ECDSA signature in FILE.sig")
       ->check(CLI::IsMember({"cms", "raw"}))
       ->capture_default_str();
@@ -141,8 +144,9 @@ int main(int argc, char** argv) {
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  const auto loaded_profile = app::load_profile(kProgram, f.profile);
+  auto loaded_profile = app::load_profile(kProgram, f.profile);
   if (!loaded_profile) return app::kExitUnreadable;
+  if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
   const Profile& profile = *loaded_profile;
   if (f.print_profile) {
     std::cout << profile.to_json() << "\n";
@@ -201,10 +205,24 @@ int main(int argc, char** argv) {
   } else if (!f.crl.empty()) {
     app::complain(kProgram, "--crl needs --trust: a CRL is checked against the trust anchors that issued it");
     return app::kExitUsage;
+  } else if (profile.require_crl) {
+    app::complain(kProgram, "--require-crl needs --trust and --crl: revocation is checked along the chain to the SMKI root");
+    return app::kExitUsage;
   }
 
   // The key and certificate are checked once; a refusal here refuses every file, each with its line.
   auto signer = Signer::create(std::move(*key), *cert, std::move(chain), profile, std::time(nullptr), trust.get());
+  if (signer && !trust) {
+    app::complain(kProgram, "warning: without --trust the certificate's chain to the SMKI root and its revocation are not "
+                            "checked; the DCC will check both");
+  } else if (signer && signer->revocation()) {
+    const RevocationStatus& rev = *signer->revocation();
+    if (!rev.checked) {
+      app::complain(kProgram, "warning: revocation not checked: no CRL of " + rev.issuer +
+                                  " was given (--crl; --require-crl makes this a refusal)");
+    }
+    for (const auto& note : rev.notes) app::complain(kProgram, "warning: " + note);
+  }
   SignOptions options;
   options.format = format;
   if (!f.out.empty()) options.out = f.out;

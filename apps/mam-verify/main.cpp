@@ -20,6 +20,7 @@ struct Flags {
   std::vector<std::string> trust, crl, cert_store;
   std::string at, sig, cert, profile;
   bool no_name_check = false, json_output = false, print_profile = false;
+  app::RevocationFlags revocation;
   app::BatchFlags batch;
 };
 
@@ -38,6 +39,7 @@ void render(const VerifyResult& r, bool as_json) {
     j["diagnosis"] = r.diagnosis ? json(*r.diagnosis) : json(nullptr);
     j["bound_name"] = r.bound_name ? json(*r.bound_name) : json(nullptr);
     j["notes"] = r.notes;
+    j["revocation"] = app::revocation_json(r.revocation);
     std::cout << app::json_line(j) << "\n";
     return;
   }
@@ -50,7 +52,7 @@ void render(const VerifyResult& r, bool as_json) {
   if (r.signer) std::cout << " [signer " << app::signer_text(*r.signer);
   if (r.signer && r.signing_time) std::cout << ", signed " << format_iso8601(*r.signing_time);
   if (r.signer) std::cout << "]";
-  std::cout << "\n";
+  std::cout << app::notes_text(r.notes) << "\n";
 }
 
 }  // namespace
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
   app.add_option("--crl", f.crl, "CRL file or folder from the OCA or root; a revoked signer is CERT_REVOKED; repeatable")
       ->allow_extra_args(false)
       ->option_text("PATH");
+  app::add_revocation_flags(app, f.revocation);
   app.add_option("--at", f.at, "judge certificates at this ISO 8601 time instead of now, e.g. 2026-11-28T12:00:00Z")
       ->option_text("TIME");
   app.add_option("--sig", f.sig, "the signature file (one FILE only); default FILE.p7s, else FILE.sig")->option_text("PATH");
@@ -95,13 +98,15 @@ int main(int argc, char** argv) {
       "loaded and computed once.\n\n"
       "Text output: one line per file, 'FILE: OK' or 'FILE: FAILED <REASON>: <message>', then the signer.\n"
       "JSON output (--json): {file, signature, format, result: valid|invalid, reason, message, signer,\n"
-      "signing_time, sha256, diagnosis, bound_name, notes}.\n\n" +
+      "signing_time, sha256, diagnosis, bound_name, notes, revocation: {checked, crl_issuer, crl, this_update,\n"
+      "next_update, stale, issuer_checked}}.\n\n" +
       app::exit_code_help(true));
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  const auto loaded_profile = app::load_profile(kProgram, f.profile);
+  auto loaded_profile = app::load_profile(kProgram, f.profile);
   if (!loaded_profile) return app::kExitUnreadable;
+  if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
   const Profile& profile = *loaded_profile;
   if (f.print_profile) {
     std::cout << profile.to_json() << "\n";

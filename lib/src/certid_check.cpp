@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace mamsign {
 namespace {
@@ -35,11 +36,6 @@ struct Resolved {
 
 std::string_view severity_name(Severity severity) { return severity == Severity::Error ? "error" : "note"; }
 
-std::size_t CertIdReport::errors() const {
-  return static_cast<std::size_t>(
-      std::count_if(findings.begin(), findings.end(), [](const Finding& f) { return f.severity == Severity::Error; }));
-}
-
 CertIdChecker::CertIdChecker(std::shared_ptr<const CertStore> store, std::shared_ptr<const TrustStore> trust, Profile profile,
                              CertIdOptions options)
     : store_(std::move(store)), trust_(std::move(trust)), profile_(std::move(profile)), options_(std::move(options)) {}
@@ -53,7 +49,7 @@ const CertIdChecker::CertificateProblems& CertIdChecker::certificate_problems(co
   for (auto& v : cert.check_profile(profile_)) {
     if (v.reason != Reason::WrongKeyUsage) problems.profile.push_back(std::move(v));
   }
-  problems.chain = trust_->verify(cert, options_.at);
+  problems.chain = trust_->verify(cert, options_.at, {}, &problems.revocation);
   std::lock_guard lock(mutex_);
   // Map nodes stay put, so the reference outlives later insertions.
   return problems_cache_.emplace(&cert, std::move(problems)).first->second;
@@ -64,6 +60,12 @@ std::size_t CertIdChecker::chain_validations() const {
   return problems_cache_.size();
 }
 
+Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path, const FindingSink& sink) const {
+  auto reader = CsvReader::open(path, options_.limits);
+  if (!reader) return std::move(reader).error();
+  return check(*reader, path, sink);
+}
+
 Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path) const {
   auto reader = CsvReader::open(path, options_.limits);
   if (!reader) return std::move(reader).error();
@@ -71,6 +73,13 @@ Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path
 }
 
 Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name) const {
+  std::vector<Finding> all;
+  auto report = check(reader, name, [&](const Finding& f) { all.push_back(f); });
+  if (report) report->findings = std::move(all);
+  return report;
+}
+
+Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name, const FindingSink& sink) const {
   CertIdReport report;
   report.file = name;
   CsvRecord header;
@@ -116,6 +125,7 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
   const Usage kUsage[2] = {Usage::DigitalSignature, Usage::KeyAgreement};
   const std::size_t kCol[2] = {*ds_col, *ka_col};
 
+  std::set<const OrgCert*> named;  // bounded by the store, not by the rows
   CsvRecord row;
   for (;;) {
     auto more = reader.next(row);
@@ -211,6 +221,10 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
                                              " certificate; certificate " + *id + " has keyUsage " + cert->key_usage_text());
           }
           const auto& problems = certificate_problems(*cert);
+          if (named.insert(cert.get()).second && !problems.revocation.issuer.empty()) {
+            report.revocation_unchecked += !problems.revocation.checked;
+            report.revocation_stale += problems.revocation.checked && problems.revocation.stale;
+          }
           for (const auto& v : problems.profile) add(col, v.reason, "certificate " + *id + ": " + v.message);
           if (!problems.chain) add(col, problems.chain.error().reason, problems.chain.error().message);
           if (user_id && cert->eui64() && *cert->eui64() != *user_id) {
@@ -251,9 +265,10 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
     const bool has_error =
         std::any_of(found.begin(), found.end(), [](const Finding& f) { return f.severity == Severity::Error; });
     if (has_error) ++report.rows_with_errors;
-    for (auto& f : found) {
+    for (const auto& f : found) {
       ++report.counts[f.code];
-      report.findings.push_back(std::move(f));
+      report.error_findings += f.severity == Severity::Error;
+      sink(f);
     }
   }
   return report;

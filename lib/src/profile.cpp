@@ -2,6 +2,7 @@
 
 #include "json_object.h"
 #include "mamsign/io.h"
+#include "mamsign/times.h"
 
 #include <nlohmann/json.hpp>
 
@@ -103,6 +104,7 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
   Profile p;
   static const std::set<std::string> kKnown{"policy_oids",   "signer_roles",   "network_operator_role",
                                             "issuer_role",   "party_octets",   "file_name_prefixes",
+                                            "require_crl",   "crl_grace",      "signature_formats",
                                             "$comment"};
   for (const auto& [key, value] : doc.items()) {
     if (!kKnown.count(key)) {
@@ -178,7 +180,38 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     }
     p.file_name_prefixes = std::move(*list);
   }
+  if (doc.contains("require_crl")) {
+    if (!doc["require_crl"].is_boolean()) {
+      return key_error(origin, "require_crl", "expected true or false, found " + detail::describe_json(doc["require_crl"]));
+    }
+    p.require_crl = doc["require_crl"].get<bool>();
+  }
+  if (doc.contains("crl_grace")) {
+    const auto& v = doc["crl_grace"];
+    auto grace = v.is_string() ? parse_duration(v.get_ref<const std::string&>())
+                               : Result<std::time_t>(make_error(Reason::InvalidInput, "expected a duration string such as \"12h\", found " +
+                                                                                         detail::describe_json(v)));
+    if (!grace) return key_error(origin, "crl_grace", grace.error().message);
+    p.crl_grace = *grace;
+  }
+  if (doc.contains("signature_formats")) {
+    auto list = string_list(doc["signature_formats"], origin, "signature_formats");
+    if (!list) return std::move(list).error();
+    for (const auto& f : *list) {
+      if (f != "cms" && f != "raw" && f != "cms-no-attributes") {
+        return key_error(origin, "signature_formats", printable(f) + " is not one of cms, raw, cms-no-attributes");
+      }
+    }
+    if (std::find(list->begin(), list->end(), "cms") == list->end()) {
+      return key_error(origin, "signature_formats", "must hold \"cms\", the profile's own format");
+    }
+    p.signature_formats = std::move(*list);
+  }
   return p;
+}
+
+bool Profile::format_allowed(std::string_view form) const {
+  return std::find(signature_formats.begin(), signature_formats.end(), form) != signature_formats.end();
 }
 
 std::string Profile::to_json() const {
@@ -195,6 +228,9 @@ std::string Profile::to_json() const {
   }
   doc["party_octets"] = octets;
   doc["file_name_prefixes"] = file_name_prefixes;
+  doc["require_crl"] = require_crl;
+  doc["crl_grace"] = format_duration(crl_grace);
+  doc["signature_formats"] = signature_formats;
   return doc.dump(2);
 }
 

@@ -69,10 +69,12 @@ Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCe
   if (auto st = check_signer_role(*cert, profile); !st) return std::move(st).error();
   if (auto st = check_signer_usage(*cert); !st) return std::move(st).error();
   if (auto st = cert->check_validity(now); !st) return std::move(st).error();
-  if (trust != nullptr) {
-    if (auto st = trust->verify(*cert, now, chain); !st) return std::move(st).error();
-  }
   Signer s;
+  if (trust != nullptr) {
+    RevocationStatus revocation;
+    if (auto st = trust->verify(*cert, now, chain, &revocation); !st) return std::move(st).error();
+    s.revocation_ = std::move(revocation);
+  }
   s.key_ = std::move(key);
   s.cert_ = std::move(cert);
   s.chain_ = std::move(chain);

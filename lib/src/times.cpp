@@ -106,4 +106,36 @@ std::optional<std::time_t> to_time_t(const ASN1_TIME* t) {
   return timegm(&tm);
 }
 
+Result<std::time_t> parse_duration(std::string_view text) {
+  constexpr std::time_t kMax = 366 * 86400;
+  auto bad = [&] {
+    return make_error(Reason::InvalidInput, "the duration " + printable(text, 32) +
+                                                " is not a whole number with a unit s, m, h or d (e.g. 90s, 30m, 12h, 7d), at most 366d");
+  };
+  if (text == "0") return std::time_t{0};
+  if (text.size() < 2 || text.size() > 12) return bad();
+  std::time_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return bad();
+  }
+  std::time_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return bad();
+    n = n * 10 + (c - '0');
+    if (n * unit > kMax) return bad();
+  }
+  return n * unit;
+}
+
+std::string format_duration(std::time_t seconds) {
+  for (auto [unit, suffix] : {std::pair<std::time_t, char>{86400, 'd'}, {3600, 'h'}, {60, 'm'}}) {
+    if (seconds != 0 && seconds % unit == 0) return std::to_string(seconds / unit) + suffix;
+  }
+  return std::to_string(seconds) + "s";
+}
+
 }  // namespace mamsign

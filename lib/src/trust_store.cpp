@@ -164,13 +164,14 @@ Status TrustStore::add_crl(X509CrlPtr crl, std::string_view origin) {
                                               ") is not signed by any root or CA given with --trust");
 }
 
-Status TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) const {
+TrustStore::CaCheck TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) const {
   const auto key = std::make_pair(ca->fingerprint(), at);
   {
     std::lock_guard lock(mutex_);
     if (auto it = ca_cache_.find(key); it != ca_cache_.end()) return it->second;
   }
-  Status result = [&]() -> Status {
+  CaCheck result;
+  result.status = [&]() -> Status {
     if (profile_.issuer_role && ca->role() != profile_.issuer_role) {
       return make_error(Reason::UntrustedChain,
                         "the issuing CA " + ca->subject() + " does not carry the issuing-authority role (OU=" +
@@ -188,13 +189,16 @@ Status TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) const {
       ERR_clear_error();
       return e;
     }
-    X509* root = X509_STORE_CTX_get0_chain(ctx.get()) != nullptr && sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get())) > 1
-                     ? sk_X509_value(X509_STORE_CTX_get0_chain(ctx.get()), 1)
-                     : nullptr;
-    if (root != nullptr) {
-      for (const auto& r : roots_) {
-        if (X509_cmp(r->x509(), root) == 0) return check_revocation(*ca, *r, at);
-      }
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+    X509* root = chain != nullptr && sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : nullptr;
+    for (const auto& r : roots_) {
+      if (root == nullptr || X509_cmp(r->x509(), root) != 0) continue;
+      // The root's CRL (an ARL) is applied when given; the profile requires only the issuing CA's CRL.
+      RevocationStatus arl;
+      Status st = check_revocation(*ca, *r, at, false, arl);
+      result.revocation_checked = arl.checked;
+      for (auto& n : arl.notes) result.notes.push_back(std::move(n));
+      return st;
     }
     return Status::ok();
   }();
@@ -203,7 +207,11 @@ Status TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) const {
   return result;
 }
 
-Status TrustStore::verify(const OrgCert& cert, std::time_t at, const std::vector<OrgCertPtr>& extra) const {
+Status TrustStore::verify(const OrgCert& cert, std::time_t at, const std::vector<OrgCertPtr>& extra,
+                          RevocationStatus* revocation) const {
+  RevocationStatus ignored;
+  RevocationStatus& rev = revocation != nullptr ? *revocation : ignored;
+  rev = RevocationStatus{};
   // Every CA that could have issued the certificate (name, key identifiers, key usage), before any
   // signature is checked.
   std::vector<OrgCertPtr> candidates;
@@ -250,19 +258,22 @@ Status TrustStore::verify(const OrgCert& cert, std::time_t at, const std::vector
   }
 
   std::vector<OrgCertPtr> usable;
+  std::vector<std::optional<CaCheck>> usable_checks;  // none for a root
   std::optional<Error> ca_failure;
   for (const auto& c : candidates) {
     const bool is_root = std::any_of(roots_.begin(), roots_.end(),
                                      [&](const OrgCertPtr& r) { return r->fingerprint() == c->fingerprint(); });
     if (is_root) {
       usable.push_back(c);
+      usable_checks.emplace_back();
       continue;
     }
-    Status st = verify_ca(c, at);
-    if (st) {
+    CaCheck checked = verify_ca(c, at);
+    if (checked.status) {
       usable.push_back(c);
+      usable_checks.push_back(std::move(checked));
     } else if (!ca_failure) {
-      ca_failure = std::move(st).error();
+      ca_failure = std::move(checked.status).error();
     }
   }
   if (usable.empty()) return *ca_failure;
@@ -285,25 +296,72 @@ Status TrustStore::verify(const OrgCert& cert, std::time_t at, const std::vector
   }
   STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
   X509* issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : nullptr;
-  for (const auto& c : usable) {
-    if (issuer != nullptr && X509_cmp(c->x509(), issuer) == 0) return check_revocation(cert, *c, at);
+  if (issuer == nullptr) return Status::ok();  // the certificate is itself a trust anchor
+  for (std::size_t i = 0; i < usable.size(); ++i) {
+    if (X509_cmp(usable[i]->x509(), issuer) != 0) continue;
+    Status st = check_revocation(cert, *usable[i], at, profile_.require_crl, rev);
+    if (const auto& ca = usable_checks[i]) {
+      rev.issuer_checked = ca->revocation_checked;
+      rev.notes.insert(rev.notes.end(), ca->notes.begin(), ca->notes.end());
+    }
+    return st;
   }
-  return Status::ok();
+  return make_error(Reason::UntrustedChain, "the chain of " + cert.describe() + " ends at no known CA");
 }
 
-Status TrustStore::check_revocation(const OrgCert& cert, const OrgCert& issuer, std::time_t at) const {
+Status TrustStore::check_revocation(const OrgCert& cert, const OrgCert& issuer, std::time_t at, bool required,
+                                    RevocationStatus& out) const {
+  out.issuer = issuer.subject();
+  const Crl* newest = nullptr;
+  std::optional<std::time_t> newest_this_update;
   for (const auto& entry : crls_) {
     if (entry.issuer != issuer.fingerprint()) continue;
+    // Any CRL of the issuer that lists the certificate, revoked at or before `at`, is proof of
+    // revocation, however old the CRL.
     X509_REVOKED* revoked = nullptr;
     // 1: listed; 2: listed as removeFromCRL, which is not a revocation.
-    if (X509_CRL_get0_by_cert(entry.crl.get(), &revoked, cert.x509()) != 1) continue;
-    const auto when = to_time_t(X509_REVOKED_get0_revocationDate(revoked));
-    if (when && *when > at) continue;  // revoked after the time being checked
-    return make_error(Reason::CertRevoked, "certificate " + cert.describe() + " was revoked at " +
-                                               format_iso8601(when.value_or(0)) + " (CRL " + entry.origin +
-                                               " of " + issuer.subject() + ")");
+    if (X509_CRL_get0_by_cert(entry.crl.get(), &revoked, cert.x509()) == 1) {
+      const auto when = to_time_t(X509_REVOKED_get0_revocationDate(revoked));
+      if (!when || *when <= at) {
+        ERR_clear_error();
+        out.checked = true;
+        out.crl = entry.origin;
+        return make_error(Reason::CertRevoked, "certificate " + cert.describe() + " was revoked at " +
+                                                   format_iso8601(when.value_or(0)) + " (CRL " + entry.origin + " of " +
+                                                   issuer.subject() + ")");
+      }
+    }
+    const auto this_update = to_time_t(X509_CRL_get0_lastUpdate(entry.crl.get()));
+    if (newest == nullptr || this_update.value_or(0) > newest_this_update.value_or(0)) {
+      newest = &entry;
+      newest_this_update = this_update;
+    }
   }
   ERR_clear_error();
+  if (newest == nullptr) {
+    if (required) {
+      return make_error(Reason::RevocationUnknown, "revocation is required, but no CRL of " + issuer.subject() +
+                                                       ", the issuer of " + cert.describe() +
+                                                       ", was given: give its current CRL with --crl");
+    }
+    return Status::ok();
+  }
+  out.checked = true;
+  out.crl = newest->origin;
+  out.this_update = newest_this_update;
+  const ASN1_TIME* next = X509_CRL_get0_nextUpdate(newest->crl.get());
+  if (next != nullptr) out.next_update = to_time_t(next);
+  // A CRL without nextUpdate promises nothing about when the next comes: it is never current enough
+  // to be required, and always worth a note.
+  out.stale = !out.next_update || at > *out.next_update + profile_.crl_grace;
+  if (!out.stale) return Status::ok();
+  const std::string what =
+      "the newest CRL of " + issuer.subject() + " (" + newest->origin + ", thisUpdate " +
+      format_iso8601(newest_this_update.value_or(0)) + ", " +
+      (out.next_update ? "nextUpdate " + format_iso8601(*out.next_update) : std::string("no nextUpdate")) + ") is stale at " +
+      format_iso8601(at) + (profile_.crl_grace > 0 ? " even with a grace of " + format_duration(profile_.crl_grace) : std::string());
+  if (required) return make_error(Reason::RevocationStale, what + ": fetch the current CRL");
+  out.notes.push_back(what + ": applied anyway (--require-crl would refuse it)");
   return Status::ok();
 }
 

@@ -21,7 +21,8 @@ constexpr std::size_t kMaxSignatureBytes = 1024 * 1024;
 // first failure comes latest "got furthest".
 constexpr Reason kCheckOrder[] = {
     Reason::BadSignature,   Reason::UnsupportedAlgorithm, Reason::UntrustedChain, Reason::CertExpired,
-    Reason::CertNotYetValid, Reason::CertRevoked,         Reason::InvalidCertificate, Reason::InvalidSubject,
+    Reason::CertNotYetValid, Reason::CertRevoked,         Reason::RevocationUnknown,  Reason::RevocationStale,
+    Reason::InvalidCertificate, Reason::InvalidSubject,
     Reason::WrongRole,      Reason::WrongKeyUsage,        Reason::PolicyMismatch, Reason::FileRenamed,
     Reason::FileNameInvalid, Reason::SignerMismatch,
 };
@@ -190,10 +191,7 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
     r.error = std::move(st).error();
     return;
   }
-  if (auto st = check_signer(signer, cms->certificates()); !st) {
-    r.error = std::move(st).error();
-    return;
-  }
+  if (!take(r, check_signer(signer, cms->certificates()))) return;
   if (auto st = check_names(r, *signer); !st) {
     r.error = std::move(st).error();
     return;
@@ -240,26 +238,25 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
 
   // Several certificates may share a party (renewals, the other usage, stale copies): valid when one
   // verifies the signature and passes every check; otherwise the one that got furthest speaks.
-  std::optional<Status> best;
+  std::optional<SignerCheck> best;
   OrgCertPtr best_cert;
   for (const auto& c : candidates) {
     EVP_PKEY* key = X509_get0_pubkey(c->x509());
-    Status st = key != nullptr && verify_digest_signature(key, bytes, *digest)
-                    ? [&]() -> Status {
-                        if (auto s = check_signer(c, {}); !s) return s;
-                        return check_names(r, *c);
-                      }()
-                    : Status(make_error(Reason::BadSignature, ""));
-    if (!best || progress_of(st) > progress_of(*best)) {
-      best = st;
+    SignerCheck checked{Status(make_error(Reason::BadSignature, "")), std::nullopt};
+    if (key != nullptr && verify_digest_signature(key, bytes, *digest)) {
+      checked = check_signer(c, {});
+      if (checked.status) checked.status = check_names(r, *c);
+    }
+    if (!best || progress_of(checked.status) > progress_of(best->status)) {
+      best = checked;
       best_cert = c;
     }
-    if (st) break;
+    if (checked.status) break;
   }
-  if (progress_of(*best) > 0) {
+  if (progress_of(best->status) > 0) {
     r.signer = best_cert;
-    if (!*best) r.error = std::move(*best).error();
     r.notes.push_back("a raw signature carries no signing time and does not bind the file name");
+    take(r, std::move(*best));
     return;
   }
   // No key verifies the signature over the file as it is: perhaps over the file as it was.
@@ -284,13 +281,14 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
                                                  "be told from a damaged signature)");
 }
 
-Status Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const {
+Verifier::SignerCheck Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const {
   const auto key = std::make_pair(signer->fingerprint(), combined_fingerprint(extra));
   {
     std::lock_guard lock(mutex_);
     if (auto it = signer_cache_.find(key); it != signer_cache_.end()) return it->second;
   }
-  Status result = [&]() -> Status {
+  SignerCheck result;
+  result.status = [&]() -> Status {
     const auto violations = signer->check_profile(profile_);
     auto first_of = [&](Reason reason) -> std::optional<Error> {
       for (const auto& v : violations) {
@@ -299,7 +297,10 @@ Status Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCer
       return std::nullopt;
     };
     if (auto e = first_of(Reason::UnsupportedAlgorithm)) return *e;
-    if (auto st = trust_->verify(*signer, options_.at, extra); !st) return st;
+    RevocationStatus revocation;
+    Status chain = trust_->verify(*signer, options_.at, extra, &revocation);
+    result.revocation = std::move(revocation);
+    if (!chain) return chain;
     if (auto e = first_of(Reason::InvalidCertificate)) return *e;
     if (auto e = first_of(Reason::InvalidSubject)) return *e;
     if (auto st = check_signer_role(*signer, profile_); !st) return st;
@@ -311,6 +312,21 @@ Status Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCer
   std::lock_guard lock(mutex_);
   signer_cache_.emplace(key, result);
   return result;
+}
+
+bool Verifier::take(VerifyResult& r, SignerCheck checked) {
+  // The issuer is known once the chain was built up to it; before that revocation was never reached.
+  if (checked.revocation && !checked.revocation->issuer.empty()) {
+    const RevocationStatus& rev = *checked.revocation;
+    if (!rev.checked && (checked.status || checked.status.error().reason != Reason::RevocationUnknown)) {
+      r.notes.push_back("revocation not checked: no CRL of " + rev.issuer + " was given (--crl; --require-crl makes this a failure)");
+    }
+    r.notes.insert(r.notes.end(), rev.notes.begin(), rev.notes.end());
+    r.revocation = std::move(checked.revocation);
+  }
+  if (checked.status) return true;
+  r.error = std::move(checked.status).error();
+  return false;
 }
 
 Status Verifier::check_names(const VerifyResult& r, const OrgCert& signer) const {

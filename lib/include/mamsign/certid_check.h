@@ -12,6 +12,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,10 +48,18 @@ struct CertIdReport {
   std::filesystem::path file;
   std::size_t rows_checked = 0;
   std::size_t rows_with_errors = 0;
-  std::vector<Finding> findings;
+  std::size_t error_findings = 0;
   std::map<Reason, std::size_t> counts;  // per code, notes included
-  std::size_t errors() const;
+  // Distinct certificates the file names whose issuing CA had no CRL given, or only a stale one.
+  std::size_t revocation_unchecked = 0;
+  std::size_t revocation_stale = 0;
+  // Filled only by the collecting overloads; the streaming ones hand each finding to the sink instead.
+  std::vector<Finding> findings;
+  std::size_t errors() const noexcept { return error_findings; }
 };
+
+// Receives each finding as it is found, in file order: memory does not grow with their number.
+using FindingSink = std::function<void(const Finding&)>;
 
 struct CertIdOptions {
   std::time_t at = 0;                         // certificates are judged at this instant
@@ -64,7 +73,11 @@ class CertIdChecker {
   CertIdChecker(std::shared_ptr<const CertStore> store, std::shared_ptr<const TrustStore> trust, Profile profile,
                 CertIdOptions options);
 
-  // File-level failures: IoError, CsvMalformed, ColumnMissing (the message lists the headers found).
+  // File-level failures: IoError, CsvMalformed, ColumnMissing (the message lists the headers found),
+  // ColumnDuplicated. Findings go to `sink` as they are found (a file of a million bad rows streams).
+  Result<CertIdReport> check_file(const std::filesystem::path& path, const FindingSink& sink) const;
+  Result<CertIdReport> check(CsvReader& reader, const std::filesystem::path& name, const FindingSink& sink) const;
+  // The same, every finding kept in the report's `findings` (for small files and tests).
   Result<CertIdReport> check_file(const std::filesystem::path& path) const;
   Result<CertIdReport> check(CsvReader& reader, const std::filesystem::path& name) const;
 
@@ -74,6 +87,7 @@ class CertIdChecker {
   struct CertificateProblems {
     std::vector<Error> profile;
     Status chain;
+    RevocationStatus revocation;
   };
   const CertificateProblems& certificate_problems(const OrgCert& cert) const;
   // How many chain validations have run (each certificate at most once).

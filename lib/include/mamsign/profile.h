@@ -6,6 +6,7 @@
 #include "mamsign/eui64.h"
 
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -48,6 +49,13 @@ struct Profile {
   PartyOctets party_octets = kDefaultPartyOctets;
   // Migration file name prefixes.
   std::vector<std::string> file_name_prefixes{"MA", "MAPASSWORD"};
+  // Revocation must be known (--require-crl): no CRL of the signer's issuing CA is REVOCATION_UNKNOWN,
+  // only CRLs past nextUpdate (+ crl_grace) REVOCATION_STALE. Off: a missing or stale CRL is a note.
+  bool require_crl = false;
+  std::time_t crl_grace = 0;  // seconds past a CRL's nextUpdate that it still counts as current
+  // Which signature forms a verifier accepts: "cms" with signed attributes always; "raw" (.sig) and
+  // "cms-no-attributes" only when listed (docs/signing-profile.md says why they are weaker).
+  std::vector<std::string> signature_formats{"cms", "raw", "cms-no-attributes"};
 
   static Profile defaults() { return {}; }
   // Reads a JSON profile; keys that are absent keep their defaults. An unknown key, a wrong type or a
@@ -59,6 +67,7 @@ struct Profile {
 
   bool signer_role_allowed(std::uint8_t role) const;
   bool policy_allowed(std::string_view oid) const;
+  bool format_allowed(std::string_view form) const;
 };
 
 }  // namespace mamsign

@@ -41,7 +41,8 @@ class Signer {
   // Refuses a key and certificate that cannot sign migration files: UNSUPPORTED_ALGORITHM (not
   // P-256), KEY_MISMATCH, the profile check, WRONG_ROLE (not a configured signer role),
   // WRONG_KEY_USAGE (not digitalSignature only), CERT_EXPIRED / CERT_NOT_YET_VALID at `now`; with
-  // `trust`, also UNTRUSTED_CHAIN and CERT_REVOKED, as a verifier would judge the signature.
+  // `trust`, also UNTRUSTED_CHAIN, CERT_REVOKED and (the trust store's profile requiring CRLs)
+  // REVOCATION_UNKNOWN / REVOCATION_STALE, as a verifier would judge the signature.
   static Result<Signer> create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCertPtr> chain, Profile profile,
                                std::time_t now, const TrustStore* trust = nullptr);
 
@@ -56,6 +57,8 @@ class Signer {
   bool signed_by_me(const std::filesystem::path& signature, SignatureFormat format, const Sha256& digest,
                     std::string_view bound_name) const;
 
+  // What revocation checking found for the signer's certificate (only when created with a trust store).
+  const std::optional<RevocationStatus>& revocation() const noexcept { return revocation_; }
   const OrgCert& certificate() const noexcept { return *cert_; }
   const OrgCertPtr& certificate_ptr() const noexcept { return cert_; }
   const Profile& profile() const noexcept { return profile_; }
@@ -66,6 +69,7 @@ class Signer {
   OrgCertPtr cert_;
   std::vector<OrgCertPtr> chain_;
   Profile profile_;
+  std::optional<RevocationStatus> revocation_;
 };
 
 // The certificate checks both sides share: WRONG_ROLE unless the certificate's role is one of the

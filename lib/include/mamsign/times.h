@@ -20,4 +20,10 @@ std::string format_iso8601(std::time_t t);
 std::optional<std::time_t> to_time_t(const ASN1_TIME* t);
 bool is_valid_date(int year, int month, int day);
 
+// A length of time: a whole number with a unit, "90s", "30m", "12h", "7d" ("0" alone is zero). At
+// most 366 days. InvalidInput otherwise, saying what is accepted.
+Result<std::time_t> parse_duration(std::string_view text);
+// "0s", "90s", "30m", "12h", "7d": the largest unit that divides it.
+std::string format_duration(std::time_t seconds);
+
 }  // namespace mamsign

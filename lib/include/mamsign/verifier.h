@@ -40,6 +40,7 @@ struct VerifyResult {
   std::optional<std::string> diagnosis;      // why the content differs, where that can be told
   std::optional<std::string> bound_name;     // the file name the signature binds
   std::vector<std::string> notes;            // facts that are not failures
+  std::optional<RevocationStatus> revocation;  // what revocation checking found, once the chain was checked
 
   bool valid() const noexcept { return !error.has_value(); }
 };
@@ -62,7 +63,13 @@ class Verifier {
   void verify_raw(VerifyResult& r, std::string_view bytes) const;
   // Everything about the signer's certificate: algorithm, chain, validity, revocation, profile,
   // role, usage. Cached per certificate (and the certificates that came with it).
-  Status check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const;
+  struct SignerCheck {
+    Status status;
+    std::optional<RevocationStatus> revocation;  // set once the chain was checked
+  };
+  SignerCheck check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const;
+  // Copies what the signer check found into the result: its failure, revocation status and notes.
+  static bool take(VerifyResult& r, SignerCheck checked);
   // FILE_RENAMED, FILE_NAME_INVALID, SIGNER_MISMATCH.
   Status check_names(const VerifyResult& r, const OrgCert& signer) const;
   void diagnose_digest(VerifyResult& r, const Sha256& signed_digest) const;
@@ -71,7 +78,7 @@ class Verifier {
   Profile profile_;
   VerifyOptions options_;
   mutable std::mutex mutex_;
-  mutable std::map<std::pair<Fingerprint, Fingerprint>, Status> signer_cache_;
+  mutable std::map<std::pair<Fingerprint, Fingerprint>, SignerCheck> signer_cache_;
   mutable CertificateCache certificates_;  // the embedded signer certificates, parsed once
 };
 
