@@ -137,5 +137,26 @@ TEST_F(CertIdApp, StreamedJsonStaysValidWhenTheFileBreaksHalfway) {
   EXPECT_EQ(c["revocation"]["checked"], true);
 }
 
+
+TEST_F(CertIdApp, RequireCrlMakesUncheckedRevocationAnError) {
+  const std::vector<std::string> base{test::app("mam-certid").string(), "check", "--store", (test::keys_dir() / "store").string(),
+                                      "--trust", (test::keys_dir() / "trust").string(), "--at", "2026-06-01T00:00:00Z"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back((test::testdata_dir() / test::kMaName).string());
+    return test::run(argv);
+  };
+  auto noted = with({});
+  EXPECT_EQ(noted.exit_code, 0) << noted.out;
+  EXPECT_NE(noted.out.find("note: revocation not checked for"), std::string::npos) << noted.out;
+  auto required = with({"--require-crl", "--json"});
+  EXPECT_EQ(required.exit_code, 1) << required.out;
+  const auto j = json::parse(required.out);
+  EXPECT_GT(j["counts"]["REVOCATION_UNKNOWN"].get<int>(), 0) << required.out;
+  EXPECT_EQ(j["revocation"]["checked"], false);
+  EXPECT_EQ(with({"--require-crl", "--crl", (test::keys_dir() / "crl").string()}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace mamsign

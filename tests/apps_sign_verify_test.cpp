@@ -237,5 +237,72 @@ TEST_F(Apps, PrintProfile) {
   EXPECT_NE(bad.err.find("polcy_oids"), std::string::npos);
 }
 
+
+// Issue 8: every result says whether revocation was checked; --require-crl makes it a condition.
+TEST_F(Apps, RevocationIsReportedAndCanBeRequired) {
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  const std::string trust = (test::keys_dir() / "trust").string();
+  const std::string crl = (test::keys_dir() / "crl").string();
+  auto run_verify = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv{app("mam-verify").string(), "--trust", trust};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(file_.string());
+    return test::run(argv);
+  };
+  auto with = run_verify({"--crl", crl, "--json"});
+  ASSERT_EQ(with.exit_code, 0) << with.out;
+  const auto j = lines(with.out)[0];
+  EXPECT_EQ(j["revocation"]["checked"], true);
+  EXPECT_EQ(j["revocation"]["stale"], false);
+  EXPECT_EQ(j["revocation"]["this_update"], "2025-06-01T00:00:00Z");
+  EXPECT_NE(j["revocation"]["crl_issuer"].get<std::string>().find("OU=07"), std::string::npos);
+
+  auto without = run_verify({"--json"});
+  ASSERT_EQ(without.exit_code, 0) << without.out;
+  EXPECT_EQ(lines(without.out)[0]["revocation"]["checked"], false);
+  auto text = run_verify({});
+  EXPECT_NE(text.out.find(": OK [signer"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("(note: revocation not checked: no CRL of"), std::string::npos) << text.out;
+
+  auto required = run_verify({"--require-crl", "--json"});
+  EXPECT_EQ(required.exit_code, 1) << required.out;
+  EXPECT_EQ(lines(required.out)[0]["reason"], "REVOCATION_UNKNOWN");
+  EXPECT_EQ(run_verify({"--require-crl", "--crl", crl}).exit_code, 0);
+  // A stale CRL, required: REVOCATION_STALE unless the grace covers it.
+  const std::string stale = (dir_ / "stale.crl").string();
+  const std::time_t now = std::time(nullptr);
+  test::write_file(stale, test::example_crl_pem("oca", {}, now - 10 * 86400, now - 2 * 3600, now - 86400));
+  auto stale_run = run_verify({"--require-crl", "--crl", stale, "--json"});
+  EXPECT_EQ(lines(stale_run.out)[0]["reason"], "REVOCATION_STALE") << stale_run.out;
+  EXPECT_EQ(run_verify({"--require-crl", "--crl", stale, "--crl-grace", "3h"}).exit_code, 0);
+  auto noted = run_verify({"--crl", stale});
+  EXPECT_EQ(noted.exit_code, 0);
+  EXPECT_NE(noted.out.find("applied anyway"), std::string::npos) << noted.out;
+  auto bad_grace = run_verify({"--crl-grace", "soon"});
+  EXPECT_EQ(bad_grace.exit_code, 2);
+  EXPECT_NE(bad_grace.err.find("90s, 30m, 12h, 7d"), std::string::npos) << bad_grace.err;
+}
+
+TEST_F(Apps, SignerRequiresCrlWhenAsked) {
+  const std::string trust = (test::keys_dir() / "trust").string();
+  auto no_trust = sign({"--require-crl", file_.string()});
+  EXPECT_EQ(no_trust.exit_code, 2) << no_trust.err;
+  auto refused = sign({"--trust", trust, "--require-crl", "--json", file_.string()});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_EQ(lines(refused.out)[0]["reason"], "REVOCATION_UNKNOWN");
+  EXPECT_FALSE(std::filesystem::exists(file_.string() + ".p7s"));
+  auto warned = sign({"--trust", trust, "--json", file_.string()});
+  EXPECT_EQ(warned.exit_code, 0) << warned.out;
+  EXPECT_NE(warned.err.find("warning: revocation not checked"), std::string::npos) << warned.err;
+  EXPECT_EQ(lines(warned.out)[0]["revocation"]["checked"], false);
+  std::filesystem::remove(file_.string() + ".p7s");
+  auto checked = sign({"--trust", trust, "--crl", (test::keys_dir() / "crl").string(), "--require-crl", "--json", file_.string()});
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_EQ(lines(checked.out)[0]["revocation"]["checked"], true);
+  std::filesystem::remove(file_.string() + ".p7s");
+  auto untrusted = sign({file_.string()});
+  EXPECT_NE(untrusted.err.find("warning: without --trust"), std::string::npos) << untrusted.err;
+}
+
 }  // namespace
 }  // namespace mamsign

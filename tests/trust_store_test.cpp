@@ -242,5 +242,101 @@ TEST(TrustStore, SelfSignedLeafAsAnchorIsNamedNotACa) {
   EXPECT_NE(alone.error().message.find("not CAs, so they anchor nothing"), std::string::npos) << alone.error().message;
 }
 
+
+// Issue 8, revocation: required on demand, stale CRLs named, the OCA checked against the root's CRL.
+class Revocation : public ::testing::Test {
+ protected:
+  std::shared_ptr<TrustStore> trust(const Profile& p, const std::vector<std::string>& crl_pems) {
+    auto t = TrustStore::load({keys_dir() / "trust"}, p);
+    EXPECT_TRUE(t);
+    std::vector<std::filesystem::path> files;
+    for (std::size_t i = 0; i < crl_pems.size(); ++i) {
+      files.push_back(dir_ / ("crl" + std::to_string(i) + ".pem"));
+      test::write_file(files.back(), crl_pems[i]);
+    }
+    if (!files.empty()) {
+      EXPECT_TRUE((*t)->add_crls(files));
+    }
+    return *t;
+  }
+  static Profile required(std::time_t grace = 0) {
+    Profile p;
+    p.require_crl = true;
+    p.crl_grace = grace;
+    return p;
+  }
+  const std::time_t now_ = example_time();
+  const std::string current_ = test::example_crl_pem("oca", {}, now_ - 86400, now_ + 86400, now_);
+  const std::string stale_ = test::example_crl_pem("oca", {}, now_ - 10 * 86400, now_ - 3600, now_);
+  test::TempDir dir_;
+};
+
+TEST_F(Revocation, NotRequiredAndNoCrlSaysSo) {
+  RevocationStatus rev;
+  EXPECT_TRUE(trust(Profile::defaults(), {})->verify(*example_cert("supplier-ds"), now_, {}, &rev));
+  EXPECT_FALSE(rev.checked);
+  EXPECT_NE(rev.issuer.find("OU=07"), std::string::npos) << rev.issuer;
+}
+
+TEST_F(Revocation, RequiredWithoutCrlIsUnknown) {
+  RevocationStatus rev;
+  auto st = trust(required(), {})->verify(*example_cert("supplier-ds"), now_, {}, &rev);
+  EXPECT_EQ(reason_of(st), Reason::RevocationUnknown);
+  EXPECT_NE(st.error().message.find("give its current CRL with --crl"), std::string::npos) << st.error().message;
+}
+
+TEST_F(Revocation, RequiredWithCurrentCrlPassesAndReportsIt) {
+  RevocationStatus rev;
+  EXPECT_TRUE(trust(required(), {current_})->verify(*example_cert("supplier-ds"), now_, {}, &rev));
+  EXPECT_TRUE(rev.checked);
+  EXPECT_FALSE(rev.stale);
+  EXPECT_EQ(rev.this_update, now_ - 86400);
+  EXPECT_EQ(rev.next_update, now_ + 86400);
+  EXPECT_NE(rev.crl.find("crl0.pem"), std::string::npos);
+  EXPECT_EQ(rev.issuer_checked, std::optional<bool>(false)) << "no root CRL was given";
+}
+
+TEST_F(Revocation, StaleCrlAtAndPastTheGrace) {
+  // nextUpdate was an hour ago: stale with no grace, current with one of exactly an hour, stale past it.
+  EXPECT_EQ(reason_of(trust(required(), {stale_})->verify(*example_cert("supplier-ds"), now_)), Reason::RevocationStale);
+  EXPECT_TRUE(trust(required(3600), {stale_})->verify(*example_cert("supplier-ds"), now_));
+  auto st = trust(required(3599), {stale_})->verify(*example_cert("supplier-ds"), now_);
+  EXPECT_EQ(reason_of(st), Reason::RevocationStale);
+  EXPECT_NE(st.error().message.find("even with a grace of 3599s"), std::string::npos) << st.error().message;
+}
+
+TEST_F(Revocation, StaleCrlNotRequiredStillAppliesWithANote) {
+  const std::string stale_revoking = test::example_crl_pem("oca", {"supplier-ds"}, now_ - 10 * 86400, now_ - 3600, now_ - 5 * 86400);
+  RevocationStatus rev;
+  EXPECT_EQ(reason_of(trust(Profile::defaults(), {stale_revoking})->verify(*example_cert("supplier-ds"), now_, {}, &rev)),
+            Reason::CertRevoked);
+  rev = {};
+  EXPECT_TRUE(trust(Profile::defaults(), {stale_})->verify(*example_cert("supplier-ds"), now_, {}, &rev));
+  EXPECT_TRUE(rev.stale);
+  ASSERT_EQ(rev.notes.size(), 1u);
+  EXPECT_NE(rev.notes[0].find("applied anyway"), std::string::npos) << rev.notes[0];
+}
+
+TEST_F(Revocation, NewestCrlDecidesFreshness) {
+  RevocationStatus rev;
+  EXPECT_TRUE(trust(required(), {stale_, current_})->verify(*example_cert("supplier-ds"), now_, {}, &rev));
+  EXPECT_FALSE(rev.stale);
+  EXPECT_EQ(rev.this_update, now_ - 86400);
+}
+
+TEST_F(Revocation, RootCrlRevokingTheOcaRevokesEverythingItIssued) {
+  const std::string arl = test::example_crl_pem("root", {"oca"}, now_ - 86400, now_ + 86400, now_ - 3600);
+  auto t = trust(Profile::defaults(), {arl, current_});
+  for (const char* name : {"supplier-ds", "network-operator-ds"}) {
+    auto st = t->verify(*example_cert(name), now_);
+    EXPECT_EQ(reason_of(st), Reason::CertRevoked) << name;
+    EXPECT_NE(st.error().message.find("the issuing CA is revoked"), std::string::npos) << st.error().message;
+  }
+  // Before the OCA's revocation date its certificates verify, and the OCA was checked.
+  RevocationStatus rev;
+  EXPECT_TRUE(t->verify(*example_cert("supplier-ds"), now_ - 7200, {}, &rev));
+  EXPECT_EQ(rev.issuer_checked, std::optional<bool>(true));
+}
+
 }  // namespace
 }  // namespace mamsign

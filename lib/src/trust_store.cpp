@@ -198,6 +198,8 @@ TrustStore::CaCheck TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) 
       Status st = check_revocation(*ca, *r, at, false, arl);
       result.revocation_checked = arl.checked;
       for (auto& n : arl.notes) result.notes.push_back(std::move(n));
+      if (!st) return make_error(st.error().reason, "the issuing CA is revoked, and with it every certificate it issued: " +
+                                                        st.error().message);
       return st;
     }
     return Status::ok();
