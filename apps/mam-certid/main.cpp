@@ -121,8 +121,9 @@ class ReportWriter {
   std::size_t count_ = 0;
 };
 
-json cert_json(const OrgCert& c, const std::optional<Status>& chain) {
+json cert_json(const OrgCert& c, const std::optional<Status>& chain, const std::optional<RevocationStatus>& revocation) {
   json j = app::signer_json(c);
+  j["revocation"] = app::revocation_json(revocation);
   j["chain"] = chain ? json(*chain ? "valid" : std::string(reason_name(chain->error().reason))) : json(nullptr);
   j["chain_message"] = chain && !*chain ? json(chain->error().message) : json(nullptr);
   json problems = json::array();
@@ -251,10 +252,14 @@ int main(int argc, char** argv) {
       }
       for (const auto& c : certs) {
         std::optional<Status> chain;
-        if (trust) chain = trust->verify(*c, at);
+        std::optional<RevocationStatus> revocation;
+        if (trust) {
+          revocation.emplace();
+          chain = trust->verify(*c, at, {}, &*revocation);
+        }
         if (f.json_output) {
           json j{{"id", text}, {"found", true}};
-          j["certificate"] = cert_json(*c, chain);
+          j["certificate"] = cert_json(*c, chain, revocation);
           std::cout << app::json_line(j) << "\n";
           continue;
         }
@@ -271,6 +276,13 @@ int main(int argc, char** argv) {
                     << (*chain ? "valid at " + format_iso8601(at)
                                : std::string(reason_name(chain->error().reason)) + ": " + chain->error().message)
                     << "\n";
+          const auto rj = app::revocation_json(revocation);
+          std::cout << "  revocation "
+                    << (rj["checked"] == true ? "checked against " + rj["crl"].get<std::string>() +
+                                                    (rj["stale"] == true ? " (stale: past its nextUpdate)" : "")
+                                              : std::string("not checked (no CRL of its issuing CA; give --crl)"))
+                    << "\n";
+          for (const auto& note : revocation->notes) std::cout << "  note       " << note << "\n";
         } else {
           std::cout << "  chain      not checked (give --trust)\n";
         }
