@@ -2,6 +2,7 @@
 
 #include "mamsign/cert_builder.h"
 #include "mamsign/key_source.h"
+#include "mamsign/raw_signature.h"
 #include "mamsign/signer.h"
 #include "mamsign/times.h"
 #include "support/test_support.h"
@@ -42,6 +43,10 @@ DECLARE_ASN1_FUNCTIONS(TEST_CONTENT_INFO)
 IMPLEMENT_ASN1_FUNCTIONS(TEST_CONTENT_INFO)
 DECLARE_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
 IMPLEMENT_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
+// SignedAttributes as they are signed: a DER SET OF Attribute (RFC 5652 section 5.4).
+ASN1_ITEM_TEMPLATE(TEST_SIGNED_ATTRS) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0, TEST_SIGNED_ATTRS, X509_ATTRIBUTE)
+ASN1_ITEM_TEMPLATE_END(TEST_SIGNED_ATTRS)
 }
 
 namespace mamsign {
@@ -500,6 +505,86 @@ TEST_F(VerifierTest, CacheKeyDoesNotLetDuplicateCertificatesCancel) {
     EXPECT_EQ(reason(r_alone), Reason::UntrustedChain) << "alone first: " << alone_first << ": " << why(r_alone);
     EXPECT_TRUE(r_with.valid()) << "alone first: " << alone_first << ": " << why(r_with);
   }
+}
+
+
+// Issue 8, C1: the DER of a genuine signature's signed attributes, saved as a "migration file", with the
+// CMS's own signature value as its raw .sig, verified with stock OpenSSL and (before the fix) with us:
+// the key signs SHA-256(signedAttrs) in CMS and SHA-256(file) in raw mode.
+struct Forgery {
+  std::string attributes_der;
+  std::string signature_value;
+};
+Forgery forge_from(const std::string& p7s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(p7s.data());
+  CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(p7s.size())));
+  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+  STACK_OF(X509_ATTRIBUTE)* attrs = sk_X509_ATTRIBUTE_new_null();
+  for (int i = 0; i < CMS_signed_get_attr_count(si); ++i) sk_X509_ATTRIBUTE_push(attrs, CMS_signed_get_attr(si, i));
+  unsigned char* der = nullptr;
+  const int len = ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(attrs), &der, ASN1_ITEM_rptr(TEST_SIGNED_ATTRS));
+  Forgery f{std::string(reinterpret_cast<char*>(der), static_cast<std::size_t>(len)), {}};
+  OPENSSL_free(der);
+  sk_X509_ATTRIBUTE_free(attrs);  // the attributes stay owned by the signer info
+  const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
+  f.signature_value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sig)), static_cast<std::size_t>(ASN1_STRING_length(sig)));
+  return f;
+}
+
+TEST_F(VerifierTest, SignedAttributesReusedAsARawSignedFileAreRefused) {
+  cms_sign("supplier-ds", file_);
+  const Forgery forged = forge_from(test::read_file(file_.string() + ".p7s"));
+  ASSERT_EQ(static_cast<unsigned char>(forged.attributes_der[0]), 0x31) << "a DER SET";
+  const auto fake = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182559.csv", forged.attributes_der);
+  test::write_file(fake.string() + ".sig", forged.signature_value);
+
+  // The forgery is real: stock OpenSSL accepts it as a signature over the file.
+  test::write_file(dir_ / "pub.pem", test::run({"/usr/bin/openssl", "x509", "-pubkey", "-noout", "-in",
+                                                test::example_cert_path("supplier-ds").string()}).out);
+  auto dgst = test::run({"/usr/bin/openssl", "dgst", "-sha256", "-verify", (dir_ / "pub.pem").string(), "-signature",
+                         fake.string() + ".sig", fake.string()});
+  ASSERT_EQ(dgst.out, "Verified OK\n") << dgst.err;
+
+  VerifyOptions o;
+  o.cert = test::example_cert("supplier-ds");
+  auto r = verify(fake, o);
+  EXPECT_EQ(reason(r), Reason::FormatNotAllowed) << why(r);
+  EXPECT_NE(why(r).find("is itself a DER SET"), std::string::npos) << why(r);
+
+  // The signer refuses to make such a signature, and a profile can refuse raw signatures altogether.
+  std::filesystem::remove(fake.string() + ".sig");
+  auto signer = Signer::create(test::example_private_key("supplier-ds"), test::example_cert("supplier-ds"), {},
+                               Profile::defaults(), test::example_time());
+  ASSERT_TRUE(signer);
+  SignOptions raw;
+  raw.format = SignatureFormat::Raw;
+  auto made = signer->sign_file(fake, raw);
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error().reason, Reason::FormatNotAllowed);
+  EXPECT_FALSE(std::filesystem::exists(fake.string() + ".sig"));
+}
+
+TEST_F(VerifierTest, ProfileCanRefuseSignaturesWithoutAttributes) {
+  raw_sign("supplier-ds", file_);
+  Profile cms_only;
+  cms_only.signature_formats = {"cms"};
+  VerifyOptions o;
+  o.at = test::example_time();
+  o.cert = test::example_cert("supplier-ds");
+  auto r = Verifier(test::example_trust(), cms_only, o).verify(file_);
+  EXPECT_EQ(reason(r), Reason::FormatNotAllowed) << why(r);
+  EXPECT_NE(why(r).find("signature_formats"), std::string::npos) << why(r);
+  EXPECT_TRUE(Verifier(test::example_trust(), Profile::defaults(), o).verify(file_).valid());
+}
+
+TEST_F(VerifierTest, ContentThatMerelyStartsLikeDerIsNotRefused) {
+  // "0" then a length byte that happens to match: not a well-formed structure, so not refused.
+  for (const std::string& content : {std::string("0\x0A") + "abcdefghij", std::string("1,2,3\r\n"), std::string("0")}) {
+    const auto f = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182558.csv", content);
+    EXPECT_TRUE(check_content_not_der(f)) << printable(content);
+  }
+  const auto seq = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182557.csv", std::string("\x30\x03\x02\x01\x05", 5));
+  EXPECT_EQ(check_content_not_der(seq).error().reason, Reason::FormatNotAllowed);
 }
 
 }  // namespace

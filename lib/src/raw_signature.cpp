@@ -1,6 +1,12 @@
 #include "mamsign/raw_signature.h"
 
+#include "mamsign/io.h"
+
+#include <openssl/asn1.h>
 #include <openssl/err.h>
+
+#include <algorithm>
+#include <span>
 
 namespace mamsign {
 
@@ -49,6 +55,47 @@ bool verify_digest_signature(EVP_PKEY* key, std::string_view signature, const Sh
                                   digest.data(), digest.size()) == 1;
   ERR_clear_error();
   return ok;
+}
+
+Status check_content_not_der(const std::filesystem::path& file) {
+  // Signed attributes and CSR contents are small; a larger file is judged by its first header alone.
+  constexpr std::size_t kParseWhole = 1024 * 1024;
+  auto f = SequentialFile::open(file, "file");
+  if (!f) return std::move(f).error();
+  const std::uint64_t size = f->size_at_open();
+  std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(size, kParseWhole)), '\0');
+  auto n = f->read(std::span(reinterpret_cast<std::uint8_t*>(head.data()), head.size()));
+  if (!n) return std::move(n).error();
+  head.resize(*n);
+  if (head.size() < 2) return Status::ok();
+
+  const auto* p = reinterpret_cast<const unsigned char*>(head.data());
+  long length = 0;
+  int tag = 0;
+  int cls = 0;
+  const int flags = ASN1_get_object(&p, &length, &tag, &cls, static_cast<long>(head.size()));
+  const bool header_read = (flags & 0x80) == 0 || ERR_GET_REASON(ERR_peek_last_error()) == ASN1_R_TOO_LONG;
+  ERR_clear_error();
+  const auto header_bytes = static_cast<std::uint64_t>(p - reinterpret_cast<const unsigned char*>(head.data()));
+  const bool constructed = (flags & V_ASN1_CONSTRUCTED) != 0;
+  const bool indefinite = (flags & 0x01) != 0;
+  if (!header_read || !constructed || cls != V_ASN1_UNIVERSAL || (tag != V_ASN1_SET && tag != V_ASN1_SEQUENCE)) {
+    return Status::ok();
+  }
+  if (!indefinite && header_bytes + static_cast<std::uint64_t>(length) != size) return Status::ok();
+  if (size <= head.size()) {
+    // Small enough to decide for certain: the whole file must be one well-formed structure.
+    const auto* q = reinterpret_cast<const unsigned char*>(head.data());
+    Asn1SequenceAnyPtr any(tag == V_ASN1_SET ? d2i_ASN1_SET_ANY(nullptr, &q, static_cast<long>(head.size()))
+                                             : d2i_ASN1_SEQUENCE_ANY(nullptr, &q, static_cast<long>(head.size())));
+    ERR_clear_error();
+    if (!any || q != reinterpret_cast<const unsigned char*>(head.data()) + head.size()) return Status::ok();
+  }
+  return make_error(Reason::FormatNotAllowed,
+                    "the file " + file.string() + " is itself a DER " + (tag == V_ASN1_SET ? "SET" : "SEQUENCE") +
+                        ": a raw or attribute-less signature over it cannot be told from the signature of a CMS "
+                        "signature's signed attributes or of a CSR, so none is made or accepted (use CMS with signed "
+                        "attributes)");
 }
 
 }  // namespace mamsign

@@ -114,6 +114,12 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
   if (options.check_names) {
     if (auto st = check_file_name(base_name, *cert_, profile_); !st) return std::move(st).error();
   }
+  if (options.format == SignatureFormat::Raw) {
+    if (!profile_.format_allowed("raw")) {
+      return make_error(Reason::FormatNotAllowed, "raw signatures are not allowed: the profile's signature_formats does not list \"raw\"");
+    }
+    if (auto st = check_content_not_der(file); !st) return std::move(st).error();
+  }
   SignOutcome outcome;
   outcome.signature = options.out ? *options.out : signature_path(file, options.format);
   std::error_code ec;

@@ -128,6 +128,12 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
   r.signing_time = cms->signing_time();
   r.bound_name = cms->bound_name();
+  if (!cms->has_signed_attributes()) {
+    if (auto st = check_form_without_attributes(r, "cms-no-attributes"); !st) {
+      r.error = std::move(st).error();
+      return;
+    }
+  }
 
   OrgCertPtr signer = cms->embedded_signer();
   if (!signer && options_.cert && cms->identifies(*options_.cert)) signer = options_.cert;
@@ -202,6 +208,10 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
 
 void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
   if (auto st = check_raw_signature_syntax(bytes); !st) {
+    r.error = std::move(st).error();
+    return;
+  }
+  if (auto st = check_form_without_attributes(r, "raw"); !st) {
     r.error = std::move(st).error();
     return;
   }
@@ -327,6 +337,15 @@ bool Verifier::take(VerifyResult& r, SignerCheck checked) {
   if (checked.status) return true;
   r.error = std::move(checked.status).error();
   return false;
+}
+
+Status Verifier::check_form_without_attributes(const VerifyResult& r, std::string_view form) const {
+  if (!profile_.format_allowed(form)) {
+    return make_error(Reason::FormatNotAllowed,
+                      std::string(form == "raw" ? "raw signatures (.sig)" : "CMS signatures without signed attributes") +
+                          " are not accepted: the profile's signature_formats does not list \"" + std::string(form) + "\"");
+  }
+  return check_content_not_der(r.file);
 }
 
 Status Verifier::check_names(const VerifyResult& r, const OrgCert& signer) const {

@@ -33,6 +33,7 @@ namespace detail {
 inline void free_x509_stack(STACK_OF(X509) * s) noexcept { sk_X509_pop_free(s, X509_free); }
 inline void free_openssl_memory(void* p) noexcept { OPENSSL_free(p); }
 inline void free_bio(BIO* b) noexcept { BIO_free_all(b); }
+inline void free_asn1_any_stack(ASN1_SEQUENCE_ANY* s) noexcept { sk_ASN1_TYPE_pop_free(s, ASN1_TYPE_free); }
 }  // namespace detail
 
 using BioPtr = OsslPtr<BIO, detail::free_bio>;
@@ -58,6 +59,7 @@ using CertPoliciesPtr = OsslPtr<CERTIFICATEPOLICIES, CERTIFICATEPOLICIES_free>;
 using BasicConstraintsPtr = OsslPtr<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>;
 using EssSigningCertV2Ptr = OsslPtr<ESS_SIGNING_CERT_V2, ESS_SIGNING_CERT_V2_free>;
 using OsslStringPtr = OsslPtr<char, detail::free_openssl_memory>;
+using Asn1SequenceAnyPtr = OsslPtr<ASN1_SEQUENCE_ANY, detail::free_asn1_any_stack>;
 
 // Drains OpenSSL's thread-local error queue into one line ("" when it is empty), so that a message can
 // say what OpenSSL objected to and the next operation starts with a clean queue.

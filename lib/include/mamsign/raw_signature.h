@@ -6,6 +6,7 @@
 #include "mamsign/error.h"
 #include "mamsign/ossl.h"
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,13 @@ Result<std::string> make_raw_signature(EVP_PKEY* key, const Sha256& digest);
 
 // MalformedSignature unless `signature` is exactly one DER ECDSA-Sig-Value (no BER, nothing after it).
 Status check_raw_signature_syntax(std::string_view signature);
+
+// A signature over SHA-256 of the content itself (raw, or CMS without signed attributes) cannot be told
+// from a CMS signature's, which is over SHA-256 of the DER signed attributes (a SET), nor from a CSR's
+// (a SEQUENCE): the same key makes all of them. So such a signature is never made or accepted over
+// content that is itself one DER SET or SEQUENCE: FORMAT_NOT_ALLOWED. A migration file is CSV, never
+// DER. IoError when the file cannot be read.
+Status check_content_not_der(const std::filesystem::path& file);
 
 // Whether `signature` (DER ECDSA-Sig-Value) verifies over `digest` with `key`.
 bool verify_digest_signature(EVP_PKEY* key, std::string_view signature, const Sha256& digest);

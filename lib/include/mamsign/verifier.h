@@ -70,6 +70,9 @@ class Verifier {
   SignerCheck check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const;
   // Copies what the signer check found into the result: its failure, revocation status and notes.
   static bool take(VerifyResult& r, SignerCheck checked);
+  // FORMAT_NOT_ALLOWED: a signature over the content itself ("raw", "cms-no-attributes") that the
+  // profile does not list, or over content that is a DER structure (check_content_not_der).
+  Status check_form_without_attributes(const VerifyResult& r, std::string_view form) const;
   // FILE_RENAMED, FILE_NAME_INVALID, SIGNER_MISMATCH.
   Status check_names(const VerifyResult& r, const OrgCert& signer) const;
   void diagnose_digest(VerifyResult& r, const Sha256& signed_digest) const;
