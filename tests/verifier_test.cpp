@@ -11,6 +11,7 @@
 #include <openssl/asn1t.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 // SignedData with its certificates as raw elements, to build what OpenSSL refuses to (a certificate twice).
@@ -51,6 +52,58 @@ ASN1_ITEM_TEMPLATE_END(TEST_SIGNED_ATTRS)
 
 namespace mamsign {
 namespace {
+
+// Re-encodes `cms` after `edit` changed its SignedData (certificates and signer infos stay raw).
+std::string edit_signed_data(const std::string& cms, const std::function<void(TEST_SIGNED_DATA*)>& edit) {
+  const auto* p = reinterpret_cast<const unsigned char*>(cms.data());
+  TEST_CONTENT_INFO* info = d2i_TEST_CONTENT_INFO(nullptr, &p, static_cast<long>(cms.size()));
+  const ASN1_STRING* inner = info->content->value.sequence;
+  const auto* q = ASN1_STRING_get0_data(inner);
+  TEST_SIGNED_DATA* sd = d2i_TEST_SIGNED_DATA(nullptr, &q, ASN1_STRING_length(inner));
+  edit(sd);
+  unsigned char* sd_der = nullptr;
+  const int sd_len = i2d_TEST_SIGNED_DATA(sd, &sd_der);
+  ASN1_STRING_set(info->content->value.sequence, sd_der, sd_len);
+  unsigned char* out = nullptr;
+  const int len = i2d_TEST_CONTENT_INFO(info, &out);
+  std::string result(reinterpret_cast<char*>(out), static_cast<std::size_t>(len));
+  OPENSSL_free(sd_der);
+  OPENSSL_free(out);
+  TEST_SIGNED_DATA_free(sd);
+  TEST_CONTENT_INFO_free(info);
+  return result;
+}
+
+// The signer info's signed attributes [0] re-encoded with a longer-than-needed length (BER, not DER).
+std::string with_overlong_signed_attributes_length(const std::string& cms) {
+  return edit_signed_data(cms, [](TEST_SIGNED_DATA* sd) {
+    ASN1_TYPE* si = sk_ASN1_TYPE_value(sd->signer_infos, 0);
+    const std::string tlv(reinterpret_cast<const char*>(ASN1_STRING_get0_data(si->value.sequence)),
+                          static_cast<std::size_t>(ASN1_STRING_length(si->value.sequence)));
+    const auto* start = reinterpret_cast<const unsigned char*>(tlv.data());
+    const unsigned char* p = start;
+    long len = 0;
+    int tag = 0, cls = 0;
+    ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(tlv.size()));
+    const std::size_t content_at = static_cast<std::size_t>(p - start);
+    for (int field = 0; field < 3; ++field) {  // version, sid, digestAlgorithm
+      ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(tlv.size()) - (p - start));
+      p += len;
+    }
+    const std::size_t attrs_at = static_cast<std::size_t>(p - start);
+    std::string content = tlv.substr(content_at);
+    const std::size_t at = attrs_at - content_at;
+    // A0 LL (short form) or A0 81 LL  ->  one more length octet than needed.
+    const auto first = static_cast<unsigned char>(content[at + 1]);
+    if (first < 0x80) content.replace(at + 1, 1, std::string("\x81") + content[at + 1]);
+    else content.replace(at + 1, 1, std::string{static_cast<char>(0x80 | ((first & 0x7F) + 1)), '\0'});
+    unsigned char header[8];
+    unsigned char* h = header;
+    ASN1_put_object(&h, 1, static_cast<int>(content.size()), V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    const std::string rebuilt = std::string(reinterpret_cast<char*>(header), static_cast<std::size_t>(h - header)) + content;
+    ASN1_STRING_set(si->value.sequence, rebuilt.data(), static_cast<int>(rebuilt.size()));
+  });
+}
 
 // `cms` with its last embedded certificate repeated `times` more times.
 std::string with_certificate_repeated(const std::string& cms, int times) {
@@ -585,6 +638,56 @@ TEST_F(VerifierTest, ContentThatMerelyStartsLikeDerIsNotRefused) {
   }
   const auto seq = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182557.csv", std::string("\x30\x03\x02\x01\x05", 5));
   EXPECT_EQ(check_content_not_der(seq).error().reason, Reason::FormatNotAllowed);
+}
+
+
+// Issue 8, M6: one DER ContentInfo is the profile; BER outside the signed attributes is what Bouncy
+// Castle streams and is accepted with a note; the signed attributes must be DER; versions must be valid.
+TEST_F(VerifierTest, SignedDataVersionMustBeValid) {
+  const std::string good = test::cms_sign_as("supplier-ds", file_);
+  for (long version : {-1L, 0L, 2L, 6L}) {
+    test::write_file(file_.string() + ".p7s", edit_signed_data(good, [&](TEST_SIGNED_DATA* sd) { ASN1_INTEGER_set(sd->version, version); }));
+    auto r = verify(file_);
+    EXPECT_EQ(reason(r), Reason::MalformedSignature) << version << ": " << why(r);
+    EXPECT_NE(why(r).find("version " + std::to_string(version)), std::string::npos) << why(r);
+  }
+}
+
+TEST_F(VerifierTest, BerSignedAttributesAreMalformedNotBadSignature) {
+  test::write_file(file_.string() + ".p7s", with_overlong_signed_attributes_length(test::cms_sign_as("supplier-ds", file_)));
+  auto r = verify(file_);
+  EXPECT_EQ(reason(r), Reason::MalformedSignature) << why(r);
+  EXPECT_NE(why(r).find("signed attributes are not DER"), std::string::npos) << why(r);
+}
+
+TEST_F(VerifierTest, IndefiniteLengthOutsideTheSignedAttributesIsAcceptedWithANote) {
+  const std::string der = test::cms_sign_as("supplier-ds", file_);
+  const auto* start = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* p = start;
+  long len = 0;
+  int tag = 0, cls = 0;
+  ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(der.size()));
+  const std::string ber = std::string("\x30\x80", 2) + der.substr(static_cast<std::size_t>(p - start)) + std::string(2, '\0');
+  test::write_file(file_.string() + ".p7s", ber);
+  auto r = verify(file_);
+  ASSERT_TRUE(r.valid()) << why(r);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes.back().find("BER-encoded"), std::string::npos) << r.notes.back();
+  // Trailing bytes after the structure are still refused.
+  test::write_file(file_.string() + ".p7s", ber + "x");
+  EXPECT_EQ(reason(verify(file_)), Reason::MalformedSignature);
+}
+
+TEST_F(VerifierTest, ThousandsOfEmbeddedCertificatesAreRefusedAtTheBound) {
+  const auto oca = (test::keys_dir() / "trust/oca.pem").string();
+  const std::string base = test::cms_sign_as("supplier-ds", file_, {oca});  // signer + OCA: 2
+  test::write_file(file_.string() + ".p7s", with_certificate_repeated(base, 14));  // 16: at the bound
+  auto at = verify(file_);
+  EXPECT_NE(reason(at), Reason::MalformedSignature) << why(at);
+  test::write_file(file_.string() + ".p7s", with_certificate_repeated(base, 15));  // 17: past it
+  auto past = verify(file_);
+  EXPECT_EQ(reason(past), Reason::MalformedSignature) << why(past);
+  EXPECT_NE(why(past).find("carries 17 certificates; at most 16"), std::string::npos) << why(past);
 }
 
 }  // namespace

@@ -57,6 +57,11 @@ ASN1_SEQUENCE(MAMSIGN_SIGNED_DATA) = {
     ASN1_SET_OF(MAMSIGN_SIGNED_DATA, signer_infos, ASN1_ANY),
 } ASN1_SEQUENCE_END(MAMSIGN_SIGNED_DATA)
 
+// SignedAttributes as a signature covers them: a DER SET OF Attribute (RFC 5652 section 5.4), sorted.
+ASN1_ITEM_TEMPLATE(MAMSIGN_SIGNED_ATTRS) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0, MAMSIGN_SIGNED_ATTRS, X509_ATTRIBUTE)
+ASN1_ITEM_TEMPLATE_END(MAMSIGN_SIGNED_ATTRS)
+
 DECLARE_ASN1_FUNCTIONS(MAMSIGN_CONTENT_INFO)
 IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_CONTENT_INFO)
 DECLARE_ASN1_FUNCTIONS(MAMSIGN_SIGNED_DATA)
@@ -83,7 +88,19 @@ std::string encode(T* value, Encode i2d) {
 struct SplitSignature {
   std::string without_certificates;      // the ContentInfo, certificates left out
   std::vector<std::string> certificates;  // DER of each X.509 certificate it carried
+  std::vector<std::string> signer_infos;  // each SignerInfo as it came
+  bool outer_der = true;                  // ContentInfo and SignedData themselves are DER
 };
+
+// At most this many certificates in one signature: a signer and its chain are two or three; thousands
+// of junk certificates would only cost parsing time.
+constexpr int kMaxEmbeddedCertificates = 16;
+
+// RFC 5652 section 5.1: SignedData version 1, 3, 4 or 5.
+bool valid_signed_data_version(const ASN1_INTEGER* v) {
+  const long n = ASN1_INTEGER_get(v);
+  return n == 1 || n == 3 || n == 4 || n == 5;
+}
 
 // Splits the certificates off a SignedData ContentInfo; everything else keeps its encoding.
 Result<SplitSignature> split_certificates(std::string_view der) {
@@ -115,7 +132,29 @@ Result<SplitSignature> split_certificates(std::string_view der) {
     ERR_clear_error();
     return make_error(Reason::MalformedSignature, "the CMS SignedData cannot be parsed");
   }
+  if (!valid_signed_data_version(signed_data->version)) {
+    return make_error(Reason::MalformedSignature, "the CMS SignedData has version " +
+                                                      std::to_string(ASN1_INTEGER_get(signed_data->version)) +
+                                                      "; RFC 5652 allows 1, 3, 4 or 5");
+  }
   SplitSignature out;
+  // BER here (indefinite or longer-than-needed lengths) is re-encoded differently: noted, not refused.
+  out.outer_der = encode(info.get(), i2d_MAMSIGN_CONTENT_INFO) == der &&
+                  encode(signed_data.get(), i2d_MAMSIGN_SIGNED_DATA) ==
+                      std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(inner)),
+                                       static_cast<std::size_t>(ASN1_STRING_length(inner)));
+  for (int i = 0; i < sk_ASN1_TYPE_num(signed_data->signer_infos); ++i) {
+    const ASN1_TYPE* si = sk_ASN1_TYPE_value(signed_data->signer_infos, i);
+    if (si->type != V_ASN1_SEQUENCE) return make_error(Reason::MalformedSignature, "a SignerInfo is not a SEQUENCE");
+    out.signer_infos.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(si->value.sequence)),
+                                  static_cast<std::size_t>(ASN1_STRING_length(si->value.sequence)));
+  }
+  if (signed_data->certificates != nullptr && sk_ASN1_TYPE_num(signed_data->certificates) > kMaxEmbeddedCertificates) {
+    return make_error(Reason::MalformedSignature, "the signature carries " +
+                                                      std::to_string(sk_ASN1_TYPE_num(signed_data->certificates)) +
+                                                      " certificates; at most " + std::to_string(kMaxEmbeddedCertificates) +
+                                                      " are read (a signer and its chain are two or three)");
+  }
   if (signed_data->certificates != nullptr) {
     for (int i = 0; i < sk_ASN1_TYPE_num(signed_data->certificates); ++i) {
       const ASN1_TYPE* choice = sk_ASN1_TYPE_value(signed_data->certificates, i);
@@ -136,9 +175,68 @@ Result<SplitSignature> split_certificates(std::string_view der) {
   out.without_certificates = encode(info.get(), i2d_MAMSIGN_CONTENT_INFO);
   return out;
 }
+Error malformed(const std::string& what) { return make_error(Reason::MalformedSignature, what); }
+
+// The signed attributes of one SignerInfo (its raw TLV) must be DER: the signature covers their DER
+// encoding, which a verifier re-creates, so BER there could never verify. MalformedSignature says so,
+// rather than the BAD_SIGNATURE it would otherwise become. Also checks the SignerInfo version (1 or 3).
+Status check_signer_info(std::string_view tlv) {
+  const auto* const start = reinterpret_cast<const unsigned char*>(tlv.data());
+  const unsigned char* p = start;
+  const long total = static_cast<long>(tlv.size());
+  long len = 0;
+  int tag = 0;
+  int cls = 0;
+  // Step into the SignerInfo SEQUENCE, then over version, sid and digestAlgorithm (OpenSSL reads each
+  // header; the lengths it returns are bounded by what remains).
+  int flags = ASN1_get_object(&p, &len, &tag, &cls, total);
+  if ((flags & 0x80) != 0 || (flags & V_ASN1_CONSTRUCTED) == 0) {
+    ERR_clear_error();
+    return malformed("a SignerInfo cannot be read");
+  }
+  const unsigned char* const end = (flags & 0x01) != 0 ? start + total : p + len;
+  for (int field = 0; field < 4; ++field) {
+    const unsigned char* at = p;
+    flags = ASN1_get_object(&p, &len, &tag, &cls, end - p);
+    if ((flags & 0x80) != 0) {
+      ERR_clear_error();
+      return malformed("a SignerInfo cannot be read");
+    }
+    if (field == 0) {
+      const unsigned char* v = at;
+      Asn1IntegerPtr version(d2i_ASN1_INTEGER(nullptr, &v, end - at));
+      const long n = version ? ASN1_INTEGER_get(version.get()) : -1;
+      ERR_clear_error();
+      if (n != 1 && n != 3) return malformed("the SignerInfo has version " + std::to_string(n) + "; RFC 5652 allows 1 or 3");
+    }
+    if (field == 3) {
+      if (cls != V_ASN1_CONTEXT_SPECIFIC || tag != 0) return Status::ok();  // no signed attributes
+      if ((flags & 0x01) != 0) return malformed("the signed attributes use an indefinite length; they must be DER (RFC 5652 section 5.4)");
+      // As signed: the same content under a SET tag, as OpenSSL would re-encode it.
+      std::string received(reinterpret_cast<const char*>(at), static_cast<std::size_t>(p - at + len));
+      received[0] = static_cast<char>(0x31);
+      const auto* r = reinterpret_cast<const unsigned char*>(received.data());
+      ASN1_VALUE* attrs = ASN1_item_d2i(nullptr, &r, static_cast<long>(received.size()), ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS));
+      unsigned char* der = nullptr;
+      const int der_len = attrs != nullptr ? ASN1_item_i2d(attrs, &der, ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS)) : -1;
+      const bool same = der_len > 0 && std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(der_len)) == received;
+      OPENSSL_free(der);
+      ASN1_item_free(attrs, ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS));
+      ERR_clear_error();
+      if (!same) {
+        return malformed("the signed attributes are not DER (a length not in its shortest form, or attributes out of "
+                         "DER order); RFC 5652 section 5.4 requires DER, which is what the signature covers");
+      }
+      return Status::ok();
+    }
+    if ((flags & 0x01) != 0) return Status::ok();  // BER before the signed attributes: OpenSSL's parser judges it
+    p += len;
+  }
+  return Status::ok();
+}
+
 using EssSigningCertPtr = OsslPtr<ESS_SIGNING_CERT, ESS_SIGNING_CERT_free>;
 
-Error malformed(const std::string& what) { return make_error(Reason::MalformedSignature, what); }
 
 Result<std::string> content_hints_der(std::string_view name) {
   ContentHintsPtr hints(MAMSIGN_CONTENT_HINTS_new());
@@ -263,6 +361,10 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
     return malformed("the signature has " + std::to_string(count) + " signers; the profile requires exactly one");
   }
   s.si_ = sk_CMS_SignerInfo_value(signers, 0);
+  if (split->signer_infos.size() == 1) {
+    if (auto st = check_signer_info(split->signer_infos[0]); !st) return std::move(st).error();
+  }
+  s.ber_ = !split->outer_der;
 
   X509_ALGOR* digest_alg = nullptr;
   X509_ALGOR* signature_alg = nullptr;

@@ -204,6 +204,7 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
   if (!r.bound_name) r.notes.push_back("the signature does not bind the file name (no contentHints attribute)");
   if (!cms->has_signed_attributes()) r.notes.push_back("the signature has no signed attributes (no signing time)");
+  if (cms->is_ber()) r.notes.push_back("the signature is BER-encoded, not DER (accepted: only the signed attributes, which are DER, are signed)");
 }
 
 void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {

@@ -31,8 +31,9 @@ Result<std::string> make_cms_signature(const CmsSignRequest& request);
 // A parsed signature from anyone (ours, `openssl cms -sign`, other producers).
 class CmsSignature {
  public:
-  // MalformedSignature: not one DER ContentInfo, not SignedData, attached content, not exactly one
-  // signer, content type other than id-data, required signed attributes missing or malformed.
+  // MalformedSignature: not one ContentInfo, not SignedData, a version RFC 5652 does not allow, more
+  // than 16 certificates, attached content, not exactly one signer, content type other than id-data,
+  // signed attributes that are not DER, required signed attributes missing or malformed.
   // UnsupportedAlgorithm: digest other than SHA-256, signature other than ECDSA.
   // Embedded certificates are taken from `cache` when it has them (a batch verifies many files signed
   // by one certificate).
@@ -43,6 +44,9 @@ class CmsSignature {
   const std::optional<std::time_t>& signing_time() const noexcept { return signing_time_; }
   const std::optional<std::string>& bound_name() const noexcept { return bound_name_; }
   const std::vector<OrgCertPtr>& certificates() const noexcept { return certificates_; }
+  // The ContentInfo or SignedData is BER (indefinite or longer-than-needed lengths), as Bouncy Castle
+  // streams it: accepted, since the signature covers only the signed attributes, which must be DER.
+  bool is_ber() const noexcept { return ber_; }
 
   // Whether the signer identifier (issuer and serial, or subject key identifier) names `cert`.
   bool identifies(const OrgCert& cert) const;
@@ -67,6 +71,7 @@ class CmsSignature {
   std::optional<std::time_t> signing_time_;
   std::optional<std::string> bound_name_;
   std::vector<OrgCertPtr> certificates_;
+  bool ber_ = false;
 };
 
 }  // namespace mamsign
