@@ -34,6 +34,12 @@ std::string errno_text(int err) {
 }
 
 Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, std::string_view what, Readable readable) {
+  // A pipe given for a secret is opened as a pipe is: waiting for its writer. (Opened without blocking,
+  // a FIFO whose writer has not come yet would read as empty.)
+  struct stat named {};
+  if (readable == Readable::RegularFileOrPipe && ::stat(path.c_str(), &named) == 0 && S_ISFIFO(named.st_mode)) {
+    return open_pipe(path, what);
+  }
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, before any check could run.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return io_error(what, path, errno_text(errno));
@@ -43,20 +49,13 @@ Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, s
     ::close(fd);
     return io_error(what, path, errno_text(err));
   }
-  const bool pipe_ok = readable == Readable::RegularFileOrPipe && S_ISFIFO(st.st_mode);
-  if (!S_ISREG(st.st_mode) && !pipe_ok) {
+  if (!S_ISREG(st.st_mode)) {
     ::close(fd);
     return io_error(what, path, S_ISDIR(st.st_mode)    ? "it is a directory"
                                 : S_ISFIFO(st.st_mode) ? "it is a FIFO (named pipe), not a regular file"
                                 : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "it is a device, not a regular file"
                                 : S_ISSOCK(st.st_mode) ? "it is a socket, not a regular file"
                                                        : "it is not a regular file");
-  }
-  if (pipe_ok) {
-    // Opened without blocking, a FIFO whose writer has not come yet reads as empty: open it again, this
-    // time waiting for the writer, as the caller asked for a pipe.
-    ::close(fd);
-    return open_pipe(path, what);
   }
   // Reads block as usual from here on.
   const int flags = fcntl(fd, F_GETFL);
