@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 namespace mamsign {
@@ -302,6 +304,38 @@ TEST_F(Apps, SignerRequiresCrlWhenAsked) {
   std::filesystem::remove(file_.string() + ".p7s");
   auto untrusted = sign({file_.string()});
   EXPECT_NE(untrusted.err.find("warning: without --trust"), std::string::npos) << untrusted.err;
+}
+
+
+// Issue 8, M3: a newline in a file name forged result lines in text output. Every text line is made
+// safe; JSON keeps the real bytes of a name that is not UTF-8.
+TEST_F(Apps, ControlCharactersInNamesCannotForgeLines) {
+  const std::string forged = "unsigned.csv: OK [signer 70-B3-D5-1F-30-00-A0-08]\n" + test::kMaName;
+  const auto path = dir_ / forged;
+  test::write_file(path, "x");
+  auto r = verify({path.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_NE(r.out.find("]\\x0A" + test::kMaName + ": FAILED SIGNATURE_MISSING"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.rfind("\n" + test::kMaName), std::string::npos) << "no line starts with the forged part";
+
+  const std::string latin1 = std::string("caf\xE9") + "\x1B[31m.csv";
+  test::write_file(dir_ / latin1, "x");
+  auto j = verify({"--json", "--no-name-check", (dir_ / latin1).string()});
+  const auto result = lines(j.out)[0];
+  const std::string want_hex = [&] {
+    std::string h;
+    for (unsigned char c : (dir_ / latin1).string()) {
+      char b[3];
+      std::snprintf(b, sizeof b, "%02x", c);
+      h += b;
+    }
+    return h;
+  }();
+  EXPECT_EQ(result["file_hex"], want_hex);
+  auto t = verify({"--no-name-check", (dir_ / latin1).string()});
+  EXPECT_NE(t.out.find("caf\\xE9\\x1B[31m.csv"), std::string::npos) << t.out;
+  EXPECT_EQ(t.out.find('\x1B'), std::string::npos) << "no terminal escape reaches the output";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "mamsign/profile.h"
 #include "mamsign/times.h"
 
+#include <cstdio>
 #include <iostream>
 
 namespace mamsign::app {
@@ -24,7 +25,83 @@ std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   return std::nullopt;
 }
 
-void complain(const std::string& program, const std::string& message) { std::cerr << program << ": " << message << "\n"; }
+namespace {
+
+// The length of the valid UTF-8 sequence at `s[i]` encoding a printable code point (no C0/C1 control,
+// no DEL), or 0.
+std::size_t printable_utf8_at(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c >= 0x20 && c < 0x7F) return 1;
+  auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF && cont(1)) return c == 0xC2 && b(1) < 0xA0 ? 0 : 2;  // U+0080..U+009F: C1 controls
+  if (c >= 0xE0 && c <= 0xEF && cont(1) && cont(2)) {
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0)) return 0;  // overlong, surrogates
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4 && cont(1) && cont(2) && cont(3)) {
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) >= 0x90)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = c < 0x80 ? 1 : printable_utf8_at(s, i);
+    if (n == 0 && c >= 0x80) {
+      // Valid UTF-8 holding a C1 control is still UTF-8.
+      if (c == 0xC2 && i + 1 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0xC0) == 0x80) {
+        i += 2;
+        continue;
+      }
+      return false;
+    }
+    i += n == 0 ? 1 : n;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string safe_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (const std::size_t n = printable_utf8_at(text, i); n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned char>(text[i]));
+    out += buf;
+    ++i;
+  }
+  return out;
+}
+
+void text_line(std::ostream& out, std::string_view line) { out << safe_text(line) << '\n'; }
+
+void path_json(nlohmann::ordered_json& j, const std::string& key, const std::string& path) {
+  j[key] = path;
+  if (is_utf8(path)) return;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : path) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 0x0F];
+  }
+  j[key + "_hex"] = hex;
+}
+
+void complain(const std::string& program, const std::string& message) { text_line(std::cerr, program + ": " + message); }
+
+void complain_usage(const std::string& program, const std::string& message, const std::string& command) {
+  complain(program, message);
+  std::cerr << "Run '" << command << " --help' for usage.\n";
+}
 
 int exit_code_for(Reason reason) { return reason == Reason::IoError ? kExitUnreadable : kExitFailed; }
 

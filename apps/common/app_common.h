@@ -13,6 +13,8 @@
 
 #include <ctime>
 #include <optional>
+#include <ostream>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -32,8 +34,21 @@ enum ExitCode : int {
 // (help, version: 0; a usage error: 2, said on standard error with a pointer to --help).
 std::optional<int> parse(CLI::App& app, int argc, char** argv);
 
+// Text from outside (file names, certificate subjects, messages quoting them) made safe for a terminal
+// and for line-based scripts: control characters (a newline in a file name would forge a result line),
+// C1 controls and bytes that are not UTF-8 become \xNN; printable UTF-8 is kept.
+std::string safe_text(std::string_view text);
+// One line of text output: `line` made safe, then a newline. Every text result goes through here.
+void text_line(std::ostream& out, std::string_view line);
+
+// Sets j[key] to a path, and, when its bytes are not UTF-8 (which JSON cannot carry), j[key + "_hex"]
+// to the bytes in hex, so a script can recover the real name.
+void path_json(nlohmann::ordered_json& j, const std::string& key, const std::string& path);
+
 // "mam-sign: <message>" on standard error.
 void complain(const std::string& program, const std::string& message);
+// A usage error: the message, then "Run '<command> --help' for usage."
+void complain_usage(const std::string& program, const std::string& message, const std::string& command);
 
 // IO_ERROR is exit 3; every other reason is a refusal or an invalid result: exit 1.
 int exit_code_for(Reason reason);

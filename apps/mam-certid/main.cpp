@@ -8,6 +8,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 namespace {
 
@@ -45,11 +46,11 @@ json finding_json(const Finding& f) {
 void render_file_error(const std::string& file, const Error& e, bool as_json) {
   if (as_json) {
     json j;
-    j["file"] = file;
+    app::path_json(j, "file", file);
     j["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
     std::cout << app::json_line(j) << "\n";
   } else {
-    std::cout << file << ": " << reason_name(e.reason) << ": " << e.message << "\n";
+    app::text_line(std::cout, file + ": " + std::string(reason_name(e.reason)) + ": " + e.message);
   }
 }
 
@@ -61,19 +62,30 @@ class ReportWriter {
 
   void finding(const Finding& f) {
     if (json_) {
-      std::cout << (count_ == 0 ? "{\"file\":" + json(file_).dump(-1, ' ', false, json::error_handler_t::replace) + ",\"findings\":[" : ",")
-                << app::json_line(finding_json(f));
+      std::cout << (count_ == 0 ? opening() : ",") << app::json_line(finding_json(f));
     } else {
       if (count_ == 0) {
-        std::cout << file_ << "\n" << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23)
-                  << "COLUMN" << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE\n";
+        app::text_line(std::cout, file_);
+        std::ostringstream header;
+        header << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23) << "COLUMN"
+               << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE";
+        app::text_line(std::cout, header.str());
       }
-      std::cout << "  " << std::setw(6) << f.line << std::setw(14) << cell(f.mpxn, 13) << " " << std::setw(22)
-                << cell(f.column, 21) << " " << std::setw(33) << cell(f.id, 32) << " " << std::setw(23)
-                << (std::string(reason_name(f.code)) + (f.severity == Severity::Note ? " (note)" : "")) << " " << f.message
-                << "\n";
+      std::ostringstream row;
+      row << std::left << "  " << std::setw(6) << f.line << std::setw(14) << cell(f.mpxn, 13) << " " << std::setw(22)
+          << cell(f.column, 21) << " " << std::setw(33) << cell(f.id, 32) << " " << std::setw(23)
+          << (std::string(reason_name(f.code)) + (f.severity == Severity::Note ? " (note)" : "")) << " " << f.message;
+      app::text_line(std::cout, row.str());
     }
     ++count_;
+  }
+
+  // `{"file":...,"findings":[`, the start of the file's JSON object.
+  std::string opening() const {
+    json j;
+    app::path_json(j, "file", file_);
+    const std::string head = app::json_line(j);
+    return head.substr(0, head.size() - 1) + ",\"findings\":[";
   }
 
   // The check of the file ended early: its JSON object, if begun, is closed with the error.
@@ -89,7 +101,7 @@ class ReportWriter {
 
   void end(const CertIdReport& r) {
     if (json_) {
-      if (count_ == 0) std::cout << "{\"file\":" << json(file_).dump(-1, ' ', false, json::error_handler_t::replace) << ",\"findings\":[";
+      if (count_ == 0) std::cout << opening();
       json tail;
       tail["rows_checked"] = r.rows_checked;
       tail["rows_with_errors"] = r.rows_with_errors;
@@ -102,7 +114,7 @@ class ReportWriter {
       std::cout << "]," << rest.substr(1) << "\n";  // the tail's members close the file's object
       return;
     }
-    if (count_ == 0) std::cout << file_ << "\n";
+    if (count_ == 0) app::text_line(std::cout, file_);
     std::cout << "  " << r.rows_checked << " rows checked, " << r.rows_with_errors << " with errors";
     for (const auto& [code, n] : r.counts) std::cout << "; " << reason_name(code) << " " << n;
     std::cout << (r.errors() == 0 ? ": clean\n" : "\n");
@@ -209,8 +221,7 @@ int main(int argc, char** argv) {
   if (!parsed_at) return app::kExitUsage;
   const std::time_t at = *parsed_at;
   if (f.store.empty()) {
-    app::complain(kProgram, std::string("--store is required\nRun 'mam-certid ") + (check->parsed() ? "check" : "show") +
-                                " --help' for usage.");
+    app::complain_usage(kProgram, "--store is required", std::string("mam-certid ") + (check->parsed() ? "check" : "show"));
     return app::kExitUsage;
   }
   if (check->parsed()) {
@@ -219,11 +230,11 @@ int main(int argc, char** argv) {
       return app::kExitUsage;
     }
     if (f.files.empty()) {
-      app::complain(kProgram, "no files to check\nRun 'mam-certid check --help' for usage.");
+      app::complain_usage(kProgram, "no files to check", "mam-certid check");
       return app::kExitUsage;
     }
   } else if (f.ids.empty()) {
-    app::complain(kProgram, "no certificate IDs to show\nRun 'mam-certid show --help' for usage.");
+    app::complain_usage(kProgram, "no certificate IDs to show", "mam-certid show");
     return app::kExitUsage;
   }
 
@@ -246,7 +257,7 @@ int main(int argc, char** argv) {
         if (f.json_output) {
           std::cout << app::json_line(json{{"id", text}, {"found", false}, {"message", message}}) << "\n";
         } else {
-          std::cout << text << ": " << message << "\n";
+          app::text_line(std::cout, text + ": " + message);
         }
         continue;
       }
@@ -263,30 +274,28 @@ int main(int argc, char** argv) {
           std::cout << app::json_line(j) << "\n";
           continue;
         }
-        std::cout << *id << "\n"
-                  << "  EUI-64     " << (c->eui64() ? c->eui64()->to_string() : std::string("(none)")) << "\n"
-                  << "  role       " << (c->role() ? role_code(*c->role()) + " " + std::string(role_name(*c->role())) : "(none)")
-                  << "\n"
-                  << "  usage      " << c->key_usage_text() << "\n"
-                  << "  valid      " << format_iso8601(c->not_before()) << " to " << format_iso8601(c->not_after()) << "\n"
-                  << "  subject    " << c->subject() << "\n"
-                  << "  issuer     " << c->issuer() << "\n";
+        app::text_line(std::cout, *id);
+        app::text_line(std::cout, "  EUI-64     " + (c->eui64() ? c->eui64()->to_string() : std::string("(none)")));
+        app::text_line(std::cout, "  role       " + (c->role() ? role_code(*c->role()) + " " + std::string(role_name(*c->role())) : "(none)"));
+        app::text_line(std::cout, "  usage      " + c->key_usage_text());
+        app::text_line(std::cout, "  valid      " + format_iso8601(c->not_before()) + " to " + format_iso8601(c->not_after()));
+        app::text_line(std::cout, "  subject    " + c->subject());
+        app::text_line(std::cout, "  issuer     " + c->issuer());
         if (chain) {
-          std::cout << "  chain      "
-                    << (*chain ? "valid at " + format_iso8601(at)
-                               : std::string(reason_name(chain->error().reason)) + ": " + chain->error().message)
-                    << "\n";
+          app::text_line(std::cout, "  chain      " + (*chain ? "valid at " + format_iso8601(at)
+                                                        : std::string(reason_name(chain->error().reason)) + ": " +
+                                                              chain->error().message));
           const auto rj = app::revocation_json(revocation);
-          std::cout << "  revocation "
-                    << (rj["checked"] == true ? "checked against " + rj["crl"].get<std::string>() +
-                                                    (rj["stale"] == true ? " (stale: past its nextUpdate)" : "")
-                                              : std::string("not checked (no CRL of its issuing CA; give --crl)"))
-                    << "\n";
-          for (const auto& note : revocation->notes) std::cout << "  note       " << note << "\n";
+          app::text_line(std::cout, "  revocation " + (rj["checked"] == true ? "checked against " + rj["crl"].get<std::string>() +
+                                                                         (rj["stale"] == true ? " (stale: past its nextUpdate)" : "")
+                                                                   : std::string("not checked (no CRL of its issuing CA; give --crl)")));
+          for (const auto& note : revocation->notes) app::text_line(std::cout, "  note       " + note);
         } else {
           std::cout << "  chain      not checked (give --trust)\n";
         }
-        for (const auto& v : c->check_profile(profile)) std::cout << "  profile    " << reason_name(v.reason) << ": " << v.message << "\n";
+        for (const auto& v : c->check_profile(profile)) {
+          app::text_line(std::cout, "  profile    " + std::string(reason_name(v.reason)) + ": " + v.message);
+        }
       }
     }
     return exit_code;

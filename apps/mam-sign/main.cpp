@@ -37,10 +37,10 @@ struct FileReport {
 void render(const FileReport& r, const Signer* signer, SignatureFormat format, bool as_json) {
   if (as_json) {
     json j;
-    j["file"] = r.file;
+    app::path_json(j, "file", r.file);
     j["format"] = std::string(format_name(format));
     if (r.outcome) {
-      j["signature"] = r.outcome->signature.string();
+      app::path_json(j, "signature", r.outcome->signature.string());
       j["result"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped";
       j["reason"] = nullptr;
       j["message"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
@@ -63,15 +63,15 @@ void render(const FileReport& r, const Signer* signer, SignatureFormat format, b
   }
   if (r.outcome) {
     if (r.outcome->kind == SignOutcome::Kind::Skipped) {
-      std::cout << r.file << ": skipped: " << r.outcome->signature.string() << " already verifies for this signer\n";
+      app::text_line(std::cout, r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer");
     } else {
-      std::cout << r.file << ": signed -> " << r.outcome->signature.string() << " (" << format_name(format)
-                << ", sha256 " << to_hex(r.outcome->sha256) << ")\n";
+      app::text_line(std::cout, r.file + ": signed -> " + r.outcome->signature.string() + " (" +
+                                    std::string(format_name(format)) + ", sha256 " + to_hex(r.outcome->sha256) + ")");
     }
   } else {
     const bool io = r.outcome.error().reason == Reason::IoError;
-    std::cout << r.file << ": " << (io ? "ERROR " : "REFUSED ") << reason_name(r.outcome.error().reason) << ": "
-              << r.outcome.error().message << "\n";
+    app::text_line(std::cout, r.file + ": " + (io ? "ERROR " : "REFUSED ") + std::string(reason_name(r.outcome.error().reason)) +
+                                  ": " + r.outcome.error().message);
   }
 }
 
@@ -153,14 +153,14 @@ int main(int argc, char** argv) {
     return app::kExitOk;
   }
   if (f.key.empty() || f.cert.empty()) {
-    app::complain(kProgram, "--key and --cert are required\nRun 'mam-sign --help' for usage.");
+    app::complain_usage(kProgram, "--key and --cert are required", kProgram);
     return app::kExitUsage;
   }
   int exit_code = app::kExitOk;
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
   if (files->empty()) {
-    app::complain(kProgram, "no files to sign\nRun 'mam-sign --help' for usage.");
+    app::complain_usage(kProgram, "no files to sign", kProgram);
     return app::kExitUsage;
   }
   if (!f.out.empty() && files->size() != 1) {

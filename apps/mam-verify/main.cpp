@@ -27,8 +27,12 @@ struct Flags {
 void render(const VerifyResult& r, bool as_json) {
   if (as_json) {
     json j;
-    j["file"] = r.file.string();
-    j["signature"] = r.signature.empty() ? json(nullptr) : json(r.signature.string());
+    app::path_json(j, "file", r.file.string());
+    if (r.signature.empty()) {
+      j["signature"] = nullptr;
+    } else {
+      app::path_json(j, "signature", r.signature.string());
+    }
     j["format"] = r.format ? json(std::string(format_name(*r.format))) : json(nullptr);
     j["result"] = r.valid() ? "valid" : "invalid";
     j["reason"] = r.valid() ? json(nullptr) : json(std::string(reason_name(r.error->reason)));
@@ -43,16 +47,16 @@ void render(const VerifyResult& r, bool as_json) {
     std::cout << app::json_line(j) << "\n";
     return;
   }
-  std::cout << r.file.string() << ": ";
+  std::string line = r.file.string() + ": ";
   if (r.valid()) {
-    std::cout << "OK";
+    line += "OK";
   } else {
-    std::cout << "FAILED " << reason_name(r.error->reason) << ": " << r.error->message;
+    line += "FAILED " + std::string(reason_name(r.error->reason)) + ": " + r.error->message;
   }
-  if (r.signer) std::cout << " [signer " << app::signer_text(*r.signer);
-  if (r.signer && r.signing_time) std::cout << ", signed " << format_iso8601(*r.signing_time);
-  if (r.signer) std::cout << "]";
-  std::cout << app::notes_text(r.notes) << "\n";
+  if (r.signer) line += " [signer " + app::signer_text(*r.signer);
+  if (r.signer && r.signing_time) line += ", signed " + format_iso8601(*r.signing_time);
+  if (r.signer) line += "]";
+  app::text_line(std::cout, line + app::notes_text(r.notes));
 }
 
 }  // namespace
@@ -113,14 +117,14 @@ int main(int argc, char** argv) {
     return app::kExitOk;
   }
   if (f.trust.empty()) {
-    app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates\nRun 'mam-verify --help' for usage.");
+    app::complain_usage(kProgram, "--trust is required: give the SMKI root and OCA certificates", kProgram);
     return app::kExitUsage;
   }
   int exit_code = app::kExitOk;
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
   if (files->empty()) {
-    app::complain(kProgram, "no files to verify\nRun 'mam-verify --help' for usage.");
+    app::complain_usage(kProgram, "no files to verify", kProgram);
     return app::kExitUsage;
   }
   if (!f.sig.empty() && files->size() != 1) {
