@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <functional>
 #include <sys/stat.h>
 
 namespace mamsign {
@@ -47,6 +48,21 @@ Fingerprint combined_fingerprint(const std::vector<OrgCertPtr>& certs) {
 }
 
 std::string hex(const Sha256& d) { return to_hex(d); }
+
+// The change after signing that explains the file: the first variant `matches` accepts, trying the
+// final-line-end variants of the digest pass first (free), then the rest (one more pass over the file).
+std::optional<std::string> find_change(const std::filesystem::path& file, const std::vector<DigestVariant>& ends,
+                                       const std::function<bool(const Sha256&)>& matches) {
+  for (const auto& v : ends) {
+    if (matches(v.digest)) return v.change;
+  }
+  auto variants = sha256_variants(file, false);
+  if (!variants) return std::nullopt;
+  for (const auto& v : *variants) {
+    if (matches(v.digest)) return v.change;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -110,17 +126,6 @@ VerifyResult Verifier::verify(const std::filesystem::path& file, const std::opti
   return r;
 }
 
-void Verifier::diagnose_digest(VerifyResult& r, const Sha256& signed_digest) const {
-  auto variants = sha256_variants(r.file);
-  if (!variants) return;
-  for (const auto& v : *variants) {
-    if (v.digest == signed_digest) {
-      r.diagnosis = v.change;
-      return;
-    }
-  }
-}
-
 void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   if (!cms) {
     r.error = cms.error();
@@ -157,15 +162,17 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
   r.signer = signer;
 
-  auto digest = sha256_file(r.file);
-  if (!digest) {
-    r.error = digest.error();
+  auto hashed = sha256_file_and_ends(r.file);
+  if (!hashed) {
+    r.error = hashed.error();
     return;
   }
+  const Sha256* digest = &hashed->digest;
   r.sha256 = *digest;
 
   if (cms->message_digest() && *cms->message_digest() != *digest) {
-    diagnose_digest(r, *cms->message_digest());
+    const Sha256 signed_digest = *cms->message_digest();
+    r.diagnosis = find_change(r.file, hashed->final_line_end, [&](const Sha256& d) { return d == signed_digest; });
     std::string message = "the file's SHA-256 is " + hex(*digest) + ", the signed one is " + hex(*cms->message_digest());
     if (r.diagnosis) {
       message += ": " + *r.diagnosis;
@@ -180,14 +187,11 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
     if (!cms->has_signed_attributes()) {
       // Without signed attributes the signature is over the content itself: a changed file and a
       // damaged signature look alike, unless an undone line-ending or BOM change makes it verify.
-      if (auto variants = sha256_variants(r.file)) {
-        for (const auto& v : *variants) {
-          if (cms->verifies_content_digest(*signer, v.digest)) {
-            r.diagnosis = v.change;
-            r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + v.change);
-            return;
-          }
-        }
+      if (auto change = find_change(r.file, hashed->final_line_end,
+                                    [&](const Sha256& d) { return cms->verifies_content_digest(*signer, d); })) {
+        r.diagnosis = change;
+        r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + *change);
+        return;
       }
       r.error = make_error(Reason::BadSignature,
                            "the signature does not verify over this file with the key of " + signer->describe() +
@@ -240,11 +244,12 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
     return;
   }
 
-  auto digest = sha256_file(r.file);
-  if (!digest) {
-    r.error = digest.error();
+  auto hashed = sha256_file_and_ends(r.file);
+  if (!hashed) {
+    r.error = hashed.error();
     return;
   }
+  const Sha256* digest = &hashed->digest;
   r.sha256 = *digest;
 
   // Several certificates may share a party (renewals, the other usage, stale copies): valid when one
@@ -271,18 +276,22 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
     return;
   }
   // No key verifies the signature over the file as it is: perhaps over the file as it was.
-  if (auto variants = sha256_variants(r.file)) {
-    for (const auto& v : *variants) {
-      for (const auto& c : candidates) {
-        EVP_PKEY* key = X509_get0_pubkey(c->x509());
-        if (key != nullptr && verify_digest_signature(key, bytes, v.digest)) {
-          r.signer = c;
-          r.diagnosis = v.change;
-          r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + v.change);
-          return;
-        }
+  OrgCertPtr verifying;
+  const auto change = find_change(r.file, hashed->final_line_end, [&](const Sha256& d) {
+    for (const auto& c : candidates) {
+      EVP_PKEY* key = X509_get0_pubkey(c->x509());
+      if (key != nullptr && verify_digest_signature(key, bytes, d)) {
+        verifying = c;
+        return true;
       }
     }
+    return false;
+  });
+  if (change) {
+    r.signer = verifying;
+    r.diagnosis = change;
+    r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + *change);
+    return;
   }
   const std::string who = candidates.size() == 1 ? "the key of " + candidates[0]->describe()
                                                  : "any of the " + std::to_string(candidates.size()) +

@@ -28,8 +28,19 @@ struct DigestVariant {
   Sha256 digest;
 };
 
-// Every variant that differs from the file as it is (CRLF<->LF, a UTF-8 BOM added or removed, and
-// both together), computed in one more pass over the file.
-Result<std::vector<DigestVariant>> sha256_variants(const std::filesystem::path& path);
+// The file's digest, and the digests of the file with its final line end removed or one added (as
+// variants), from the same single pass: they cost a copy of the hash state, not a second read.
+struct FileDigest {
+  Sha256 digest{};
+  std::vector<DigestVariant> final_line_end;
+};
+Result<FileDigest> sha256_file_and_ends(const std::filesystem::path& path);
+
+// Every variant that differs from the file as it is: CRLF<->LF (the direction the first chunk shows), a
+// UTF-8 BOM added or removed, both, and each of those with the final line end removed or added; computed
+// in one more pass over the file, the variants hashed side by side on several threads.
+// `with_file_as_is`: also the final-line-end variants of the unchanged file (sha256_file_and_ends has
+// them already, so a caller holding those leaves them out and saves a whole hash of the file).
+Result<std::vector<DigestVariant>> sha256_variants(const std::filesystem::path& path, bool with_file_as_is = true);
 
 }  // namespace mamsign

@@ -75,7 +75,6 @@ class Verifier {
   Status check_form_without_attributes(const VerifyResult& r, std::string_view form) const;
   // FILE_RENAMED, FILE_NAME_INVALID, SIGNER_MISMATCH.
   Status check_names(const VerifyResult& r, const OrgCert& signer) const;
-  void diagnose_digest(VerifyResult& r, const Sha256& signed_digest) const;
 
   std::shared_ptr<const TrustStore> trust_;
   Profile profile_;
