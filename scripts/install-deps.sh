@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what mamsign needs to build, test and benchmark on Debian 12, from Debian's own packages.
+# Installs what mamsign needs to build, test and benchmark on Debian 12, from Debian's own packages
+# (with --fuzz, also what scripts/fuzz.sh needs).
 # Nothing is downloaded at build time; this is the one place packages come from.
 set -euo pipefail
 
@@ -10,6 +11,11 @@ packages=(
   libgtest-dev                       # the test suite
   time                               # /usr/bin/time: peak memory in the benchmarks
 )
+
+# scripts/fuzz.sh: clang and its libFuzzer runtime (`install-deps.sh --fuzz`).
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

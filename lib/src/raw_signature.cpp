@@ -67,6 +67,10 @@ Status check_content_not_der(const std::filesystem::path& file) {
   auto n = f->read(std::span(reinterpret_cast<std::uint8_t*>(head.data()), head.size()));
   if (!n) return std::move(n).error();
   head.resize(*n);
+  return check_bytes_not_der(head, size, "the file " + file.string());
+}
+
+Status check_bytes_not_der(std::string_view head, std::uint64_t size, std::string_view name) {
   if (head.size() < 2) return Status::ok();
 
   const auto* p = reinterpret_cast<const unsigned char*>(head.data());
@@ -92,7 +96,7 @@ Status check_content_not_der(const std::filesystem::path& file) {
     if (!any || q != reinterpret_cast<const unsigned char*>(head.data()) + head.size()) return Status::ok();
   }
   return make_error(Reason::FormatNotAllowed,
-                    "the file " + file.string() + " is itself a DER " + (tag == V_ASN1_SET ? "SET" : "SEQUENCE") +
+                    std::string(name) + " is itself a DER " + (tag == V_ASN1_SET ? "SET" : "SEQUENCE") +
                         ": a raw or attribute-less signature over it cannot be told from the signature of a CMS "
                         "signature's signed attributes or of a CSR, so none is made or accepted (use CMS with signed "
                         "attributes)");

@@ -127,19 +127,24 @@ Status TrustStore::add_crls(const std::vector<std::filesystem::path>& paths) {
     for (const auto& file : *files) {
       auto bytes = read_small_file(file, kMaxTrustFileBytes, "CRL");
       if (!bytes) return std::move(bytes).error();
-      auto ders = der_objects(*bytes, file.string(), {PEM_STRING_X509_CRL}, "CRL");
-      if (!ders) return make_error(Reason::IoError, "cannot use CRL " + ders.error().message);
-      for (const auto& der : *ders) {
-        // Each CRL whole, nothing after it: a damaged or padded CRL is an error, never skipped.
-        const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-        X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
-        if (!crl || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
-          return make_error(Reason::IoError, "cannot use CRL " + file.string() + ": " +
-                                                 (crl ? std::string("bytes follow the CRL") : "it is not a CRL " + take_openssl_errors()));
-        }
-        if (auto st = add_crl(std::move(crl), file.string()); !st) return st;
-      }
+      if (auto st = add_crls_from(*bytes, file.string()); !st) return st;
     }
+  }
+  return Status::ok();
+}
+
+Status TrustStore::add_crls_from(std::string_view bytes, std::string_view origin) {
+  auto ders = der_objects(bytes, origin, {PEM_STRING_X509_CRL}, "CRL");
+  if (!ders) return make_error(Reason::IoError, "cannot use CRL " + ders.error().message);
+  for (const auto& der : *ders) {
+    // Each CRL whole, nothing after it: a damaged or padded CRL is an error, never skipped.
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+    if (!crl || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+      const std::string why = crl ? std::string("bytes follow the CRL") : "it is not a CRL " + take_openssl_errors();
+      return make_error(Reason::IoError, "cannot use CRL " + std::string(origin) + ": " + why);
+    }
+    if (auto st = add_crl(std::move(crl), origin); !st) return st;
   }
   return Status::ok();
 }

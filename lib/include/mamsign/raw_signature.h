@@ -6,6 +6,7 @@
 #include "mamsign/error.h"
 #include "mamsign/ossl.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -24,6 +25,8 @@ Status check_raw_signature_syntax(std::string_view signature);
 // content that is itself one DER SET or SEQUENCE: FORMAT_NOT_ALLOWED. A migration file is CSV, never
 // DER. IoError when the file cannot be read.
 Status check_content_not_der(const std::filesystem::path& file);
+// The same judgement on the first bytes of a content of `size` bytes (all of it, up to 1 MiB).
+Status check_bytes_not_der(std::string_view head, std::uint64_t size, std::string_view name = "content");
 
 // Whether `signature` (DER ECDSA-Sig-Value) verifies over `digest` with `key`.
 bool verify_digest_signature(EVP_PKEY* key, std::string_view signature, const Sha256& digest);

@@ -45,6 +45,8 @@ class TrustStore {
   // CRL files (PEM or DER) or folders of them. Every CRL must be signed by a root or CA of this store
   // (InvalidInput otherwise): an unverifiable CRL would silently revoke nothing.
   Status add_crls(const std::vector<std::filesystem::path>& paths);
+  // The CRLs of one file's bytes (PEM blocks or one DER CRL); `origin` names it in messages.
+  Status add_crls_from(std::string_view bytes, std::string_view origin);
   Status add_crl(X509CrlPtr crl, std::string_view origin);
 
   // The chain from `cert` to a root at `at`: UNTRUSTED_CHAIN, CERT_EXPIRED, CERT_NOT_YET_VALID, then

@@ -1,0 +1,26 @@
+// Every identifier parser of outside text: EUI-64s, migration file names, MPxNs, certificate IDs,
+// times and durations.
+#include "fuzz_support.h"
+
+#include "mamsign/certificate_id.h"
+#include "mamsign/eui64.h"
+#include "mamsign/file_name.h"
+#include "mamsign/mpxn.h"
+#include "mamsign/raw_signature.h"
+#include "mamsign/times.h"
+
+using namespace mamsign;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto text = fuzz::bytes(data, size);
+  if (auto e = Eui64::parse(text)) (void)e->party_string(kDefaultPartyOctets);
+  (void)parse_migration_file_name(text, {"MA", "MAPASSWORD"});
+  (void)parse_mpxn(text);
+  (void)parse_certificate_id(text, IdBase::Hex);
+  (void)parse_certificate_id(text, IdBase::Decimal);
+  (void)parse_iso8601(text);
+  (void)parse_duration(text);
+  (void)printable(text);
+  (void)check_bytes_not_der(text, size);
+  return 0;
+}
