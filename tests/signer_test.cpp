@@ -171,5 +171,30 @@ TEST_F(SignerTest, EuiEndingInZerosSigns) {
   EXPECT_TRUE(zero->sign_file(make("MA_cgI_70-B3-D5-1F-30-00-00-00_20190407_182503.csv"), {}));
 }
 
+
+// Issue 8 (low): names of 236-251 bytes could not be signed: the temporary's name passed 255 bytes.
+TEST(Signer, LongestNamesThatCanHaveASignatureAreSigned) {
+  test::TempDir dir;
+  auto s = signer_for("supplier-ds");
+  ASSERT_TRUE(s);
+  SignOptions no_names;
+  no_names.check_names = false;
+  for (std::size_t length : {200u, 236u, 251u}) {
+    const auto file = dir / (std::string(length - 4, 'n') + ".csv");
+    test::write_file(file, "a,b\r\n");
+    auto out = s->sign_file(file, no_names);
+    ASSERT_TRUE(out) << length << ": " << out.error().message;
+    EXPECT_EQ(out->signature.filename().string().size(), length + 4);
+  }
+  // 252 bytes: the signature's own name would pass 255; the message names it, and no temporary is left.
+  const auto too_long = dir / (std::string(248, 'n') + ".csv");
+  test::write_file(too_long, "a,b\r\n");
+  auto refused = s->sign_file(too_long, no_names);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().reason, Reason::IoError);
+  EXPECT_NE(refused.error().message.find("File name too long"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(test::list_dir(dir.path()).size(), 7u) << "3 files, 3 signatures, the long file; no temporary";
+}
+
 }  // namespace
 }  // namespace mamsign

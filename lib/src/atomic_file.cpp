@@ -58,8 +58,10 @@ void sync_folder(const std::filesystem::path& folder) {
 
 Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes, const WriteOptions& options) {
   const std::filesystem::path folder = target.parent_path();
+  // ".<target>.mamsign-tmp.<pid>.<random>" must fit a file name (255 bytes) whenever the target does:
+  // the target's part is cut to 200 bytes (the marker, pid and random part take at most 36).
   std::string temp_name(1, '.');
-  temp_name.append(target.filename().string()).append(kMarker).append(std::to_string(getpid()));
+  temp_name.append(target.filename().string().substr(0, 200)).append(kMarker).append(std::to_string(getpid()));
   temp_name.append(1, '.').append(random_hex());
   const std::filesystem::path temp = folder / temp_name;
 
