@@ -107,30 +107,16 @@ std::string with_overlong_signed_attributes_length(const std::string& cms) {
 
 // `cms` with its last embedded certificate repeated `times` more times.
 std::string with_certificate_repeated(const std::string& cms, int times) {
-  const auto* p = reinterpret_cast<const unsigned char*>(cms.data());
-  TEST_CONTENT_INFO* info = d2i_TEST_CONTENT_INFO(nullptr, &p, static_cast<long>(cms.size()));
-  const ASN1_STRING* inner = info->content->value.sequence;
-  const auto* q = ASN1_STRING_get0_data(inner);
-  TEST_SIGNED_DATA* sd = d2i_TEST_SIGNED_DATA(nullptr, &q, ASN1_STRING_length(inner));
-  for (int i = 0; i < times; ++i) {
-    ASN1_TYPE* last = sk_ASN1_TYPE_value(sd->certificates, sk_ASN1_TYPE_num(sd->certificates) - 1);
-    unsigned char* der = nullptr;
-    const int n = i2d_ASN1_TYPE(last, &der);
-    const unsigned char* dp = der;
-    sk_ASN1_TYPE_push(sd->certificates, d2i_ASN1_TYPE(nullptr, &dp, n));
-    OPENSSL_free(der);
-  }
-  unsigned char* sd_der = nullptr;
-  const int sd_len = i2d_TEST_SIGNED_DATA(sd, &sd_der);
-  ASN1_STRING_set(info->content->value.sequence, sd_der, sd_len);
-  unsigned char* out = nullptr;
-  const int len = i2d_TEST_CONTENT_INFO(info, &out);
-  std::string result(reinterpret_cast<char*>(out), static_cast<std::size_t>(len));
-  OPENSSL_free(sd_der);
-  OPENSSL_free(out);
-  TEST_SIGNED_DATA_free(sd);
-  TEST_CONTENT_INFO_free(info);
-  return result;
+  return edit_signed_data(cms, [&](TEST_SIGNED_DATA* sd) {
+    for (int i = 0; i < times; ++i) {
+      ASN1_TYPE* last = sk_ASN1_TYPE_value(sd->certificates, sk_ASN1_TYPE_num(sd->certificates) - 1);
+      unsigned char* der = nullptr;
+      const int n = i2d_ASN1_TYPE(last, &der);
+      const unsigned char* dp = der;
+      sk_ASN1_TYPE_push(sd->certificates, d2i_ASN1_TYPE(nullptr, &dp, n));
+      OPENSSL_free(der);
+    }
+  });
 }
 
 using test::kMaName;
