@@ -302,5 +302,69 @@ TEST_F(Batch, LoopingLinkAtTheSignatureIsAnIoErrorNotMissing) {
   EXPECT_NE(r.out.find("symbolic links"), std::string::npos) << r.out;
 }
 
+
+// Issue 9, item 1: lost output was not reported (exit 0 into /dev/full; half a JSON object left by a
+// file-size limit). Every write is checked, a line is whole or absent, and the exit code is 3.
+TEST_F(Batch, ResultsThatCannotBeWrittenEndTheRunWithExit3) {
+  make_files(dir_.path() / "in", 40);
+  ASSERT_EQ(sign({"--quiet", (dir_.path() / "in").string()}).exit_code, 0);
+  const std::string verify_cmd = test::app("mam-verify").string() + " --quiet --json --trust " +
+                                 (test::keys_dir() / "trust").string() + " " + (dir_.path() / "in").string();
+  auto full = test::run({"/bin/bash", "-c", verify_cmd + " > /dev/full"});
+  EXPECT_EQ(full.exit_code, 3) << full.err;
+  EXPECT_NE(full.err.find("cannot write results to standard output: No space left on device"), std::string::npos) << full.err;
+
+  const auto results = dir_.path() / "results.jsonl";
+  auto limited = test::run({"/bin/bash", "-c", "ulimit -f 4; " + verify_cmd + " > " + results.string()});
+  EXPECT_EQ(limited.exit_code, 3) << limited.err;
+  EXPECT_NE(limited.err.find("File too large"), std::string::npos) << limited.err;
+  const std::string written = test::read_file(results);
+  ASSERT_FALSE(written.empty());
+  EXPECT_EQ(written.back(), '\n') << "no partial line";
+  std::size_t lines_read = 0;
+  for (const auto& j : lines(written)) {
+    EXPECT_EQ(j["result"], "valid");
+    ++lines_read;
+  }
+  EXPECT_LT(lines_read, 40u);
+  EXPECT_NE(limited.err.find(std::to_string(lines_read) + " result line(s) were written whole"), std::string::npos) << limited.err;
+
+  // The same for every app's other output.
+  for (const std::string& cmd : {test::app("mam-sign").string() + " --print-profile",
+                                test::app("mam-certid").string() + " show --store " + (test::keys_dir() / "store").string() + " 1234"}) {
+    auto r = test::run({"/bin/bash", "-c", cmd + " > /dev/full"});
+    EXPECT_EQ(r.exit_code, 3) << cmd << ": " << r.err;
+  }
+}
+
+
+// Issue 9, item 2: an empty outbox from cron is "0 files", exit 0; naming nothing at all stays a usage error.
+TEST_F(Batch, EmptyInputIsZeroFilesNotAUsageError) {
+  std::filesystem::create_directories(dir_.path() / "empty");
+  auto from = sign({"--from", "-", "--null"}, "");
+  EXPECT_EQ(from.exit_code, 0) << from.err;
+  EXPECT_NE(from.err.find("0 files"), std::string::npos) << from.err;
+  auto folder = verify({(dir_.path() / "empty").string()});
+  EXPECT_EQ(folder.exit_code, 0) << folder.err;
+  auto nothing = verify({});
+  EXPECT_EQ(nothing.exit_code, 2) << nothing.err;
+  EXPECT_NE(nothing.err.find("no files named"), std::string::npos) << nothing.err;
+  auto null_alone = sign({"--null", (dir_.path() / "empty").string()});
+  EXPECT_EQ(null_alone.exit_code, 2) << null_alone.err;
+  EXPECT_NE(null_alone.err.find("no --from was given"), std::string::npos) << null_alone.err;
+}
+
+// Issue 9, item 7: --fail-fast processed all 17 files of a small batch; now at most one per thread runs
+// on after the first failure.
+TEST_F(Batch, FailFastStopsSoonAfterTheFirstFailure) {
+  const auto files = make_files(dir_.path() / "in", 17);
+  ASSERT_EQ(sign({"--quiet", (dir_.path() / "in").string()}).exit_code, 0);
+  std::filesystem::remove(files[0].string() + ".p7s");  // the first file fails: SIGNATURE_MISSING
+  auto r = verify({"--quiet", "--json", "--fail-fast", "--jobs", "2", (dir_.path() / "in").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_LE(lines(r.out).size(), 2u) << r.out;
+  EXPECT_NE(r.err.find("not processed"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -129,7 +129,8 @@ class VerifierTest : public ::testing::Test {
   }
 
   VerifyResult verify(const std::filesystem::path& file, VerifyOptions o = {}, std::optional<std::filesystem::path> sig = {}) {
-    if (o.at == 0) o.at = test::example_time();
+    // Left at its default (now), the example time is used instead: the tests judge one fixed instant.
+    if (o.at >= VerifyOptions{}.at - 60) o.at = test::example_time();
     return Verifier(test::example_trust(), Profile::defaults(), o).verify(file, sig);
   }
 
@@ -674,6 +675,15 @@ TEST_F(VerifierTest, ThousandsOfEmbeddedCertificatesAreRefusedAtTheBound) {
   auto past = verify(file_);
   EXPECT_EQ(reason(past), Reason::MalformedSignature) << why(past);
   EXPECT_NE(why(past).find("carries 17 certificates; at most 16"), std::string::npos) << why(past);
+}
+
+
+// Issue 9, item 10: VerifyOptions left at its defaults judged certificates at 1970.
+TEST(VerifyOptionsDefaults, JudgeCertificatesNow) {
+  const std::time_t before = std::time(nullptr);
+  const VerifyOptions o;
+  EXPECT_GE(o.at, before);
+  EXPECT_LE(o.at, std::time(nullptr));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "common/app_common.h"
 
+#include "common/output.h"
+
 #include "mamsign/eui64.h"
 #include "mamsign/profile.h"
 #include "mamsign/times.h"
@@ -84,6 +86,16 @@ std::string safe_text(std::string_view text) {
 
 void text_line(std::ostream& out, std::string_view line) { out << safe_text(line) << '\n'; }
 
+bool print(std::string_view line) { return Output::standard().line(safe_text(line)); }
+bool print_json(const nlohmann::ordered_json& j) { return Output::standard().line(json_line(j)); }
+
+int with_output_checked(const std::string& program, int code) {
+  const Output& out = Output::standard();
+  if (!out.failed()) return code;
+  complain(program, "cannot write to standard output: " + out.error() + " (exit code 3)");
+  return 3;
+}
+
 void path_json(nlohmann::ordered_json& j, const std::string& key, const std::string& path) {
   j[key] = path;
   if (is_utf8(path)) return;
@@ -139,7 +151,8 @@ std::string exit_code_help(bool interrupts) {
       "  0  every file succeeded\n"
       "  1  at least one file was refused or is invalid\n"
       "  2  usage error (the command line is wrong)\n"
-      "  3  an input could not be read (a file, the key, the trust anchors, a profile)\n";
+      "  3  an input could not be read (a file, the key, the trust anchors, a profile), or results could not be\n"
+      "     written (a full disk, a file-size limit: every line that was written is whole)\n";
   if (interrupts) s += "  130, 143  interrupted by SIGINT or SIGTERM (files in flight finished, no partial output)\n";
   return s;
 }

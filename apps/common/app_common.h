@@ -38,8 +38,12 @@ std::optional<int> parse(CLI::App& app, int argc, char** argv);
 // and for line-based scripts: control characters (a newline in a file name would forge a result line),
 // C1 controls and bytes that are not UTF-8 become \xNN; printable UTF-8 is kept.
 std::string safe_text(std::string_view text);
-// One line of text output: `line` made safe, then a newline. Every text result goes through here.
+// One line of text output: `line` made safe, then a newline. Every text line on standard error goes
+// through here; on standard output, print() (checked, whole lines, see output.h).
 void text_line(std::ostream& out, std::string_view line);
+// A text line (made safe) or a JSON object (one line) on standard output. False once output failed.
+bool print(std::string_view line);
+bool print_json(const nlohmann::ordered_json& j);
 
 // Sets j[key] to a path, and, when its bytes are not UTF-8 (which JSON cannot carry), j[key + "_hex"]
 // to the bytes in hex, so a script can recover the real name.
@@ -62,6 +66,9 @@ std::string signer_text(const OrgCert& cert);
 std::string json_line(const nlohmann::ordered_json& j);
 
 nlohmann::ordered_json time_json(const std::optional<std::time_t>& t);
+
+// 3 when standard output failed (said on standard error), else `code`.
+int with_output_checked(const std::string& program, int code);
 
 // The exit-code paragraph every --help ends with.
 std::string exit_code_help(bool interrupts);

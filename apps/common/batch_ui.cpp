@@ -38,6 +38,16 @@ void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_
 }
 
 std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code) {
+  if (flags.files.empty() && flags.from.empty()) {
+    complain_usage(program, "no files named: give files, folders, or --from LIST", program);
+    exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  if (flags.null_separated && flags.from.empty()) {
+    complain_usage(program, "--null says how --from lists are separated, but no --from was given", program);
+    exit_code = kExitUsage;
+    return std::nullopt;
+  }
   InputOptions options;
   options.recursive = flags.recursive;
   options.null_separated = flags.null_separated;
@@ -60,15 +70,20 @@ const std::atomic<bool>& install_stop_handlers() {
   return g_stop;
 }
 
+void report_output_failure(const std::string& program) {
+  const Output& out = Output::standard();
+  complain(program, "cannot write results to standard output: " + out.error() + "; " + std::to_string(out.lines_written()) +
+                        " result line(s) were written whole, the rest were not written (exit code 3)");
+}
+
 void end_if_stop_is_overdue() {
   static std::optional<std::chrono::steady_clock::time_point> stop_seen;
   if (!g_stop.load()) return;
   const auto now = std::chrono::steady_clock::now();
   if (!stop_seen) stop_seen = now;
   if (now - *stop_seen < kStopGrace) return;
-  // A file in flight is stuck (a hung network mount, a device): the run ends anyway, with what was
-  // delivered already written out.
-  std::cout.flush();
+  // A file in flight is stuck (a hung network mount, a device): the run ends anyway; every result
+  // delivered was written already (results go straight to the file descriptor, unbuffered).
   std::cerr << "\nstopped by signal; files still in flight after " << kStopGrace.count()
             << " s were abandoned" << std::endl;
   _exit(interrupted_exit_code());
@@ -133,7 +148,10 @@ void print_summary(const std::string& program, const Tally& tally, std::size_t t
   std::snprintf(timing, sizeof timing, " in %.2f s, %.0f files/s", seconds,
                 seconds > 0 ? static_cast<double>(tally.files) / seconds : 0.0);
   line += timing;
-  if (tally.files < total) line += "; interrupted: " + files_text(total - tally.files) + " not processed";
+  if (tally.files < total) {
+    line += std::string(interrupted_exit_code() != 0 ? "; interrupted: " : "; stopped: ") + files_text(total - tally.files) +
+            " not processed";
+  }
   std::cerr << line << "\n";
 }
 

@@ -2,6 +2,7 @@
 // summary on standard error, and the flags every batch command shares.
 #pragma once
 
+#include "common/output.h"
 #include "mamsign/batch.h"
 #include "mamsign/error.h"
 
@@ -33,7 +34,9 @@ struct BatchFlags {
 void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help);
 
 // Expands the flags into files; warnings about skipped paths go to standard error. An error is said
-// there too and gives the exit code to return.
+// there too and gives the exit code to return: no input named at all, or --null without --from, is a
+// usage error; folders and lists that hold no file give an empty list (a cron job over an empty outbox
+// is "0 files", exit 0).
 std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code);
 
 // SIGINT and SIGTERM set the returned flag: the batch takes no new files, finishes those in flight and
@@ -75,11 +78,16 @@ struct Tally {
 void print_summary(const std::string& program, const Tally& tally, std::size_t total, double seconds,
                    const std::string& failed_word);
 
-// What one file's result counts as: an outcome ("OK", "signed", "skipped") or a failure.
+// What one file's result counts as: an outcome ("OK", "signed", "skipped") or a failure, and the line
+// that shows it on standard output (text made safe, or JSON).
 struct Verdict {
   std::string outcome;
   std::optional<Reason> failure;
+  std::string line;
 };
+
+// Says on standard error that results could not be written (and how many were), for exit code 3.
+void report_output_failure(const std::string& program);
 
 // Runs `work` over the files on --jobs threads, hands each result to `render` (which writes it and says
 // what it counts as) in input order, shows progress, prints the summary, and returns the exit code:
@@ -96,13 +104,17 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
   BatchOptions batch;
   batch.jobs = flags.jobs != 0 ? flags.jobs : available_cores();
   batch.stop = &stop;
+  if (flags.fail_fast) batch.read_ahead = batch.jobs;
   batch.on_tick = [&](std::size_t done) {
     progress.update(done);
     end_if_stop_is_overdue();
   };
+  Output& out = Output::standard();
   const std::function<bool(std::size_t, R&)> deliver = [&](std::size_t i, R& result) {
     progress.before_output();
     const Verdict verdict = render(result);
+    // A result that cannot be written ends the batch: no file is processed whose result would be lost.
+    if (!out.line(verdict.line)) return false;
     ++tally.files;
     if (verdict.failure) {
       ++tally.failures[*verdict.failure];
@@ -114,11 +126,14 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
     return !verdict.failure || !flags.fail_fast;
   };
   run_ordered(files.size(), work, deliver, batch);
-  std::cout.flush();
   progress.clear();
-  if (files.size() > 1 || interrupted_exit_code() != 0) {
+  if (files.size() > 1 || interrupted_exit_code() != 0 || out.failed()) {
     print_summary(program, tally, files.size(),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), failed_word);
+  }
+  if (out.failed()) {
+    report_output_failure(program);
+    return 3;
   }
   if (const int code = interrupted_exit_code()) return code;
   return exit_code;

@@ -1,6 +1,7 @@
 // mam-certid: proves the Network Operator certificate IDs in migration files (TMAD 4.47/4.48) against an
 // SMKI certificate store and the trust anchors, and answers "whose certificate is this ID?".
 #include "common/app_common.h"
+#include "common/output.h"
 
 #include "mamsign/certid_check.h"
 #include "mamsign/certificate_id.h"
@@ -48,9 +49,9 @@ void render_file_error(const std::string& file, const Error& e, bool as_json) {
     json j;
     app::path_json(j, "file", file);
     j["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
-    std::cout << app::json_line(j) << "\n";
+    app::print_json(j);
   } else {
-    app::text_line(std::cout, file + ": " + std::string(reason_name(e.reason)) + ": " + e.message);
+    app::print(file + ": " + std::string(reason_name(e.reason)) + ": " + e.message);
   }
 }
 
@@ -62,20 +63,24 @@ class ReportWriter {
 
   void finding(const Finding& f) {
     if (json_) {
-      std::cout << (count_ == 0 ? opening() : ",") << app::json_line(finding_json(f));
+      if (count_ == 0) {
+        out_.begin_line();
+        out_.part(opening());
+      }
+      out_.part((count_ == 0 ? "" : ",") + app::json_line(finding_json(f)));
     } else {
       if (count_ == 0) {
-        app::text_line(std::cout, file_);
+        app::print(file_);
         std::ostringstream header;
         header << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23) << "COLUMN"
                << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE";
-        app::text_line(std::cout, header.str());
+        app::print(header.str());
       }
       std::ostringstream row;
       row << std::left << "  " << std::setw(6) << f.line << std::setw(14) << cell(f.mpxn, 13) << " " << std::setw(22)
           << cell(f.column, 21) << " " << std::setw(33) << cell(f.id, 32) << " " << std::setw(23)
           << (std::string(reason_name(f.code)) + (f.severity == Severity::Note ? " (note)" : "")) << " " << f.message;
-      app::text_line(std::cout, row.str());
+      app::print(row.str());
     }
     ++count_;
   }
@@ -96,12 +101,16 @@ class ReportWriter {
     }
     json tail;
     tail["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
-    std::cout << "]," << app::json_line(tail).substr(1) << "\n";
+    out_.part("]," + app::json_line(tail).substr(1));
+    out_.end_line();
   }
 
   void end(const CertIdReport& r) {
     if (json_) {
-      if (count_ == 0) std::cout << opening();
+      if (count_ == 0) {
+        out_.begin_line();
+        out_.part(opening());
+      }
       json tail;
       tail["rows_checked"] = r.rows_checked;
       tail["rows_with_errors"] = r.rows_with_errors;
@@ -110,20 +119,20 @@ class ReportWriter {
       tail["revocation"] = {{"checked", r.revocation_unchecked == 0},
                             {"certificates_unchecked", r.revocation_unchecked},
                             {"certificates_stale_crl", r.revocation_stale}};
-      const std::string rest = app::json_line(tail);
-      std::cout << "]," << rest.substr(1) << "\n";  // the tail's members close the file's object
+      out_.part("]," + app::json_line(tail).substr(1));  // the tail's members close the file's object
+      out_.end_line();
       return;
     }
-    if (count_ == 0) app::text_line(std::cout, file_);
-    std::cout << "  " << r.rows_checked << " rows checked, " << r.rows_with_errors << " with errors";
-    for (const auto& [code, n] : r.counts) std::cout << "; " << reason_name(code) << " " << n;
-    std::cout << (r.errors() == 0 ? ": clean\n" : "\n");
+    if (count_ == 0) app::print(file_);
+    std::string summary = "  " + std::to_string(r.rows_checked) + " rows checked, " + std::to_string(r.rows_with_errors) + " with errors";
+    for (const auto& [code, n] : r.counts) summary += "; " + std::string(reason_name(code)) + " " + std::to_string(n);
+    app::print(summary + (r.errors() == 0 ? ": clean" : ""));
     if (r.revocation_unchecked > 0) {
-      std::cout << "  note: revocation not checked for " << r.revocation_unchecked
-                << " certificate(s): no CRL of their issuing CA was given (--crl; --require-crl makes this an error)\n";
+      app::print("  note: revocation not checked for " + std::to_string(r.revocation_unchecked) +
+                 " certificate(s): no CRL of their issuing CA was given (--crl; --require-crl makes this an error)");
     }
     if (r.revocation_stale > 0) {
-      std::cout << "  note: " << r.revocation_stale << " certificate(s) were checked against a CRL past its nextUpdate\n";
+      app::print("  note: " + std::to_string(r.revocation_stale) + " certificate(s) were checked against a CRL past its nextUpdate");
     }
   }
 
@@ -131,6 +140,7 @@ class ReportWriter {
   std::string file_;
   bool json_;
   std::size_t count_ = 0;
+  app::Output& out_ = app::Output::standard();
 };
 
 json cert_json(const OrgCert& c, const std::optional<Status>& chain, const std::optional<RevocationStatus>& revocation) {
@@ -255,9 +265,9 @@ int main(int argc, char** argv) {
         exit_code = app::kExitFailed;
         const std::string message = id ? "no certificate with ID " + *id + " in the store" : id.error().message;
         if (f.json_output) {
-          std::cout << app::json_line(json{{"id", text}, {"found", false}, {"message", message}}) << "\n";
+          app::print_json(json{{"id", text}, {"found", false}, {"message", message}});
         } else {
-          app::text_line(std::cout, text + ": " + message);
+          app::print(text + ": " + message);
         }
         continue;
       }
@@ -271,34 +281,34 @@ int main(int argc, char** argv) {
         if (f.json_output) {
           json j{{"id", text}, {"found", true}};
           j["certificate"] = cert_json(*c, chain, revocation);
-          std::cout << app::json_line(j) << "\n";
+          app::print_json(j);
           continue;
         }
-        app::text_line(std::cout, *id);
-        app::text_line(std::cout, "  EUI-64     " + (c->eui64() ? c->eui64()->to_string() : std::string("(none)")));
-        app::text_line(std::cout, "  role       " + (c->role() ? role_code(*c->role()) + " " + std::string(role_name(*c->role())) : "(none)"));
-        app::text_line(std::cout, "  usage      " + c->key_usage_text());
-        app::text_line(std::cout, "  valid      " + format_iso8601(c->not_before()) + " to " + format_iso8601(c->not_after()));
-        app::text_line(std::cout, "  subject    " + c->subject());
-        app::text_line(std::cout, "  issuer     " + c->issuer());
+        app::print(*id);
+        app::print("  EUI-64     " + (c->eui64() ? c->eui64()->to_string() : std::string("(none)")));
+        app::print("  role       " + (c->role() ? role_code(*c->role()) + " " + std::string(role_name(*c->role())) : "(none)"));
+        app::print("  usage      " + c->key_usage_text());
+        app::print("  valid      " + format_iso8601(c->not_before()) + " to " + format_iso8601(c->not_after()));
+        app::print("  subject    " + c->subject());
+        app::print("  issuer     " + c->issuer());
         if (chain) {
-          app::text_line(std::cout, "  chain      " + (*chain ? "valid at " + format_iso8601(at)
+          app::print("  chain      " + (*chain ? "valid at " + format_iso8601(at)
                                                         : std::string(reason_name(chain->error().reason)) + ": " +
                                                               chain->error().message));
           const auto rj = app::revocation_json(revocation);
-          app::text_line(std::cout, "  revocation " + (rj["checked"] == true ? "checked against " + rj["crl"].get<std::string>() +
+          app::print("  revocation " + (rj["checked"] == true ? "checked against " + rj["crl"].get<std::string>() +
                                                                          (rj["stale"] == true ? " (stale: past its nextUpdate)" : "")
                                                                    : std::string("not checked (no CRL of its issuing CA; give --crl)")));
-          for (const auto& note : revocation->notes) app::text_line(std::cout, "  note       " + note);
+          for (const auto& note : revocation->notes) app::print("  note       " + note);
         } else {
-          std::cout << "  chain      not checked (give --trust)\n";
+          app::print("  chain      not checked (give --trust)");
         }
         for (const auto& v : c->check_profile(profile)) {
-          app::text_line(std::cout, "  profile    " + std::string(reason_name(v.reason)) + ": " + v.message);
+          app::print("  profile    " + std::string(reason_name(v.reason)) + ": " + v.message);
         }
       }
     }
-    return exit_code;
+    return app::with_output_checked(kProgram, exit_code);
   }
 
   CertIdOptions options;
@@ -315,6 +325,7 @@ int main(int argc, char** argv) {
   const CertIdChecker checker(store, trust, profile, options);
   int exit_code = app::kExitOk;
   for (const auto& file : f.files) {
+    if (app::Output::standard().failed()) break;  // nothing more is checked whose result would be lost
     ReportWriter writer(file, f.json_output);
     auto report = checker.check_file(file, [&](const Finding& finding) { writer.finding(finding); });
     if (!report) {
@@ -326,5 +337,5 @@ int main(int argc, char** argv) {
     writer.end(*report);
     if (report->errors() > 0) exit_code = std::max(exit_code, int(app::kExitFailed));
   }
-  return exit_code;
+  return app::with_output_checked(kProgram, exit_code);
 }

@@ -34,7 +34,8 @@ struct FileReport {
   Result<SignOutcome> outcome;
 };
 
-void render(const FileReport& r, const Signer* signer, SignatureFormat format, bool as_json) {
+// The result's line on standard output: JSON, or text made safe.
+std::string render(const FileReport& r, const Signer* signer, SignatureFormat format, bool as_json) {
   if (as_json) {
     json j;
     app::path_json(j, "file", r.file);
@@ -58,21 +59,18 @@ void render(const FileReport& r, const Signer* signer, SignatureFormat format, b
     }
     j["signer"] = signer ? app::signer_json(signer->certificate()) : json(nullptr);
     j["revocation"] = app::revocation_json(signer ? signer->revocation() : std::nullopt);
-    std::cout << app::json_line(j) << "\n";
-    return;
+    return app::json_line(j);
   }
   if (r.outcome) {
     if (r.outcome->kind == SignOutcome::Kind::Skipped) {
-      app::text_line(std::cout, r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer");
-    } else {
-      app::text_line(std::cout, r.file + ": signed -> " + r.outcome->signature.string() + " (" +
-                                    std::string(format_name(format)) + ", sha256 " + to_hex(r.outcome->sha256) + ")");
+      return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer");
     }
-  } else {
-    const bool io = r.outcome.error().reason == Reason::IoError;
-    app::text_line(std::cout, r.file + ": " + (io ? "ERROR " : "REFUSED ") + std::string(reason_name(r.outcome.error().reason)) +
-                                  ": " + r.outcome.error().message);
+    return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" + std::string(format_name(format)) +
+                          ", sha256 " + to_hex(r.outcome->sha256) + ")");
   }
+  const bool io = r.outcome.error().reason == Reason::IoError;
+  return app::safe_text(r.file + ": " + (io ? "ERROR " : "REFUSED ") + std::string(reason_name(r.outcome.error().reason)) +
+                        ": " + r.outcome.error().message);
 }
 
 PassphraseSource passphrase_source(const Flags& f) {
@@ -149,8 +147,8 @@ int main(int argc, char** argv) {
   if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
   const Profile& profile = *loaded_profile;
   if (f.print_profile) {
-    std::cout << profile.to_json() << "\n";
-    return app::kExitOk;
+    app::Output::standard().line(profile.to_json());
+    return app::with_output_checked(kProgram, app::kExitOk);
   }
   if (f.key.empty() || f.cert.empty()) {
     app::complain_usage(kProgram, "--key and --cert are required", kProgram);
@@ -160,8 +158,8 @@ int main(int argc, char** argv) {
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
   if (files->empty()) {
-    app::complain_usage(kProgram, "no files to sign", kProgram);
-    return app::kExitUsage;
+    app::complain(kProgram, "0 files: the folders and lists given hold no file to sign");
+    return app::kExitOk;
   }
   if (!f.out.empty() && files->size() != 1) {
     app::complain(kProgram, "--out names one signature file, but " + std::to_string(files->size()) + " files were given");
@@ -249,9 +247,9 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<app::Verdict(const FileReport&)> show = [&](const FileReport& report) {
-    render(report, signer ? &*signer : nullptr, format, f.json_output);
-    if (!report.outcome) return app::Verdict{"", report.outcome.error().reason};
-    return app::Verdict{report.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped", std::nullopt};
+    std::string line = render(report, signer ? &*signer : nullptr, format, f.json_output);
+    if (!report.outcome) return app::Verdict{"", report.outcome.error().reason, std::move(line)};
+    return app::Verdict{report.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped", std::nullopt, std::move(line)};
   };
   return app::run_batch(kProgram, *files, f.batch, "refused", work, show);
 }

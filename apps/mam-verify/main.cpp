@@ -24,7 +24,8 @@ struct Flags {
   app::BatchFlags batch;
 };
 
-void render(const VerifyResult& r, bool as_json) {
+// The result's line on standard output: JSON, or text made safe.
+std::string render(const VerifyResult& r, bool as_json) {
   if (as_json) {
     json j;
     app::path_json(j, "file", r.file.string());
@@ -44,8 +45,7 @@ void render(const VerifyResult& r, bool as_json) {
     j["bound_name"] = r.bound_name ? json(*r.bound_name) : json(nullptr);
     j["notes"] = r.notes;
     j["revocation"] = app::revocation_json(r.revocation);
-    std::cout << app::json_line(j) << "\n";
-    return;
+    return app::json_line(j);
   }
   std::string line = r.file.string() + ": ";
   if (r.valid()) {
@@ -56,7 +56,7 @@ void render(const VerifyResult& r, bool as_json) {
   if (r.signer) line += " [signer " + app::signer_text(*r.signer);
   if (r.signer && r.signing_time) line += ", signed " + format_iso8601(*r.signing_time);
   if (r.signer) line += "]";
-  app::text_line(std::cout, line + app::notes_text(r.notes));
+  return app::safe_text(line + app::notes_text(r.notes));
 }
 
 }  // namespace
@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
   if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
   const Profile& profile = *loaded_profile;
   if (f.print_profile) {
-    std::cout << profile.to_json() << "\n";
-    return app::kExitOk;
+    app::Output::standard().line(profile.to_json());
+    return app::with_output_checked(kProgram, app::kExitOk);
   }
   if (f.trust.empty()) {
     app::complain_usage(kProgram, "--trust is required: give the SMKI root and OCA certificates", kProgram);
@@ -124,8 +124,8 @@ int main(int argc, char** argv) {
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
   if (files->empty()) {
-    app::complain_usage(kProgram, "no files to verify", kProgram);
-    return app::kExitUsage;
+    app::complain(kProgram, "0 files: the folders and lists given hold no file to verify");
+    return app::kExitOk;
   }
   if (!f.sig.empty() && files->size() != 1) {
     app::complain(kProgram, "--sig names one signature file, but " + std::to_string(files->size()) + " files were given");
@@ -165,8 +165,8 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<app::Verdict(const VerifyResult&)> show = [&](const VerifyResult& r) {
-    render(r, f.json_output);
-    return r.valid() ? app::Verdict{"OK", std::nullopt} : app::Verdict{"", r.error->reason};
+    return r.valid() ? app::Verdict{"OK", std::nullopt, render(r, f.json_output)}
+                     : app::Verdict{"", r.error->reason, render(r, f.json_output)};
   };
   return app::run_batch(kProgram, *files, f.batch, "failed", work, show);
 }

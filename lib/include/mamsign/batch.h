@@ -47,6 +47,9 @@ struct BatchOptions {
   // Called on the calling thread while it waits, at most every `tick` (progress display).
   std::function<void(std::size_t done)> on_tick;
   std::chrono::milliseconds tick{250};
+  // How far past the next result to deliver work may run ahead; 0: a few items per thread. With
+  // --fail-fast it is the number of threads, so that little runs on after the first failure.
+  std::size_t read_ahead = 0;
 };
 
 // Runs `work(i)` for i in [0, n) on `jobs` threads and hands each result to `deliver(i, result)` on the
@@ -57,7 +60,7 @@ template <class R>
 std::size_t run_ordered(std::size_t n, const std::function<R(std::size_t)>& work,
                         const std::function<bool(std::size_t, R&)>& deliver, const BatchOptions& options) {
   const unsigned jobs = std::max(1u, options.jobs);
-  const std::size_t window = static_cast<std::size_t>(jobs) * 8 + 16;
+  const std::size_t window = options.read_ahead != 0 ? options.read_ahead : static_cast<std::size_t>(jobs) * 8 + 16;
   std::mutex mutex;
   std::condition_variable ready;     // a result arrived
   std::condition_variable advanced;  // the delivered count moved, or stopping

@@ -1,0 +1,42 @@
+// Standard output that cannot lose results silently: every write is checked, a line is written whole
+// or not at all (a regular file is cut back to where a failed line began), and the first failure is
+// kept for the app to report (exit code 3).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mamsign::app {
+
+class Output {
+ public:
+  // The process's standard output. SIGXFSZ is ignored from here on, so that a file-size limit is a
+  // write error (EFBIG) to report, not a silent death.
+  static Output& standard();
+
+  // `line` and a newline, whole or not at all. False once any write has failed (nothing more is written).
+  bool line(std::string_view line);
+  // A line written in parts (a streamed JSON object): begin, parts, end. A failure in any part cuts the
+  // file back to where the line began.
+  void begin_line();
+  bool part(std::string_view text);
+  bool end_line();
+
+  bool failed() const noexcept { return !error_.empty(); }
+  // "No space left on device"
+  const std::string& error() const noexcept { return error_; }
+  std::uint64_t lines_written() const noexcept { return lines_; }
+
+ private:
+  explicit Output(int fd) : fd_(fd) {}
+  bool write_all(std::string_view bytes);
+  void fail(int err);
+  int fd_;
+  std::int64_t line_start_ = -1;  // offset where the current line began (regular files), or -1
+  bool in_line_ = false;
+  std::string error_;
+  std::uint64_t lines_ = 0;
+};
+
+}  // namespace mamsign::app
