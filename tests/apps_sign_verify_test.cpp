@@ -338,5 +338,33 @@ TEST_F(Apps, ControlCharactersInNamesCannotForgeLines) {
   EXPECT_EQ(t.out.find('\x1B'), std::string::npos) << "no terminal escape reaches the output";
 }
 
+
+// Issue 9, item 5: the README's layout, anchors and CRL in one folder, was refused both as --trust and
+// as --crl. Now certificates in it are anchors and CRLs in it are applied, either way.
+TEST_F(Apps, AnchorsAndCrlsMayShareOneFolder) {
+  const auto smki = dir_ / "smki";
+  std::filesystem::create_directories(smki);
+  std::filesystem::copy_file(test::keys_dir() / "trust/root.pem", smki / "root.pem");
+  std::filesystem::copy_file(test::keys_dir() / "trust/oca.pem", smki / "oca.pem");
+  std::filesystem::copy_file(test::keys_dir() / "crl/oca.crl", smki / "oca-crl.pem");
+  const auto revoked = dir_ / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv";
+  test::write_file(revoked, test::example_ma_content());
+  test::write_file(revoked.string() + ".p7s", test::cms_sign_as("supplier-revoked-ds", revoked));
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  for (const std::vector<std::string>& flags : {std::vector<std::string>{"--trust", smki.string()},
+                                                std::vector<std::string>{"--trust", smki.string(), "--crl", smki.string()}}) {
+    std::vector<std::string> argv{app("mam-verify").string()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"--json", "--require-crl", file_.string(), revoked.string()});
+    auto r = test::run(argv);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const auto results = lines(r.out);
+    ASSERT_EQ(results.size(), 2u) << r.out << r.err;
+    EXPECT_EQ(results[0]["result"], "valid") << results[0].dump();
+    EXPECT_EQ(results[0]["revocation"]["checked"], true);
+    EXPECT_EQ(results[1]["reason"], "CERT_REVOKED");
+  }
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -106,4 +106,30 @@ Result<std::vector<std::string>> der_objects(std::string_view bytes, std::string
   return out;
 }
 
+Result<PkiContents> pki_contents(std::string_view bytes, std::string_view origin) {
+  PkiContents out;
+  if (is_pem(bytes)) {
+    auto blocks = read_pem_blocks(bytes, origin);
+    if (!blocks) return std::move(blocks).error();
+    for (const auto& b : *blocks) {
+      out.certificates |= b.label == PEM_STRING_X509 || b.label == PEM_STRING_X509_OLD;
+      out.crls |= b.label == PEM_STRING_X509_CRL;
+    }
+  } else {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(bytes.size())));
+    out.certificates = cert != nullptr;
+    if (!cert) {
+      p = reinterpret_cast<const unsigned char*>(bytes.data());
+      X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(bytes.size())));
+      out.crls = crl != nullptr;
+    }
+    ERR_clear_error();
+  }
+  if (!out.certificates && !out.crls) {
+    return make_error(Reason::InvalidInput, std::string(origin) + " holds no certificate and no CRL");
+  }
+  return out;
+}
+
 }  // namespace mamsign

@@ -75,19 +75,30 @@ X509StackPtr stack_of(const std::vector<OrgCertPtr>& certs) {
 
 Result<std::shared_ptr<TrustStore>> TrustStore::load(const std::vector<std::filesystem::path>& paths,
                                                      const Profile& profile) {
+  // One folder may hold the anchors and their CRLs: certificates become anchors, CRLs are applied.
   std::vector<OrgCertPtr> certs;
+  std::vector<std::pair<std::string, std::string>> crl_files;  // bytes, origin
   for (const auto& arg : paths) {
-    auto files = expand(arg, {".pem", ".crt", ".cer", ".der"}, "trust");
+    auto files = expand(arg, {".pem", ".crt", ".cer", ".der", ".crl"}, "trust");
     if (!files) return std::move(files).error();
     for (const auto& file : *files) {
       auto bytes = read_small_file(file, kMaxTrustFileBytes, "trust anchor file");
       if (!bytes) return std::move(bytes).error();
+      auto kinds = pki_contents(*bytes, file.string());
+      if (!kinds) return make_error(Reason::IoError, "cannot use trust anchor file: " + kinds.error().message);
+      if (kinds->crls) crl_files.emplace_back(*bytes, file.string());
+      if (!kinds->certificates) continue;
       auto parsed = OrgCert::parse_all(*bytes, file.string());
       if (!parsed) return make_error(Reason::IoError, "cannot use trust anchor file: " + parsed.error().message);
       certs.insert(certs.end(), parsed->begin(), parsed->end());
     }
   }
-  return from_certs(std::move(certs), profile);
+  auto store = from_certs(std::move(certs), profile);
+  if (!store) return store;
+  for (const auto& [bytes, origin] : crl_files) {
+    if (auto st = (*store)->add_crls_from(bytes, origin); !st) return std::move(st).error();
+  }
+  return store;
 }
 
 Result<std::shared_ptr<TrustStore>> TrustStore::from_certs(std::vector<OrgCertPtr> certs, const Profile& profile) {
@@ -122,11 +133,16 @@ Result<std::shared_ptr<TrustStore>> TrustStore::from_certs(std::vector<OrgCertPt
 
 Status TrustStore::add_crls(const std::vector<std::filesystem::path>& paths) {
   for (const auto& arg : paths) {
-    auto files = expand(arg, {".crl", ".pem", ".der"}, "CRL");
+    std::error_code ec;
+    const bool folder = std::filesystem::is_directory(arg, ec);
+    auto files = expand(arg, {".crl", ".pem", ".der", ".crt", ".cer"}, "CRL");
     if (!files) return std::move(files).error();
     for (const auto& file : *files) {
       auto bytes = read_small_file(file, kMaxTrustFileBytes, "CRL");
       if (!bytes) return std::move(bytes).error();
+      // In a folder shared with the anchors, a file of certificates only is theirs, not a bad CRL.
+      auto kinds = pki_contents(*bytes, file.string());
+      if (folder && kinds && kinds->certificates && !kinds->crls) continue;
       if (auto st = add_crls_from(*bytes, file.string()); !st) return st;
     }
   }
@@ -144,6 +160,10 @@ Status TrustStore::add_crls_from(std::string_view bytes, std::string_view origin
       const std::string why = crl ? std::string("bytes follow the CRL") : "it is not a CRL " + take_openssl_errors();
       return make_error(Reason::IoError, "cannot use CRL " + std::string(origin) + ": " + why);
     }
+    // The same CRL given twice (a folder named by --trust and --crl) counts once.
+    const bool known = std::any_of(crls_.begin(), crls_.end(), [&](const Crl& c) { return X509_CRL_cmp(c.crl.get(), crl.get()) == 0 &&
+                                                                                         X509_CRL_match(c.crl.get(), crl.get()) == 0; });
+    if (known) continue;
     if (auto st = add_crl(std::move(crl), origin); !st) return st;
   }
   return Status::ok();

@@ -30,4 +30,12 @@ Result<std::vector<PemBlock>> read_pem_blocks(std::string_view text, std::string
 Result<std::vector<std::string>> der_objects(std::string_view bytes, std::string_view origin,
                                              const std::vector<std::string_view>& labels, std::string_view what);
 
+// What a file of PKI objects holds: certificates, CRLs, or both (PEM blocks by label; one DER object
+// by what it parses as). InvalidInput when it holds neither, or a PEM block is damaged.
+struct PkiContents {
+  bool certificates = false;
+  bool crls = false;
+};
+Result<PkiContents> pki_contents(std::string_view bytes, std::string_view origin);
+
 }  // namespace mamsign
