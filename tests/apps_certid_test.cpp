@@ -158,5 +158,17 @@ TEST_F(CertIdApp, RequireCrlMakesUncheckedRevocationAnError) {
   EXPECT_EQ(with({"--require-crl", "--crl", (test::keys_dir() / "crl").string()}).exit_code, 0);
 }
 
+
+// Issue 9, item 6: an empty store gave one ID_UNKNOWN per row; it is one message and exit 3.
+TEST_F(CertIdApp, EmptyStoreIsOneMessageNotAFindingPerRow) {
+  std::filesystem::create_directories(dir_ / "empty-store");
+  test::write_file(dir_ / "empty-store" / "readme.txt", "nothing here");
+  auto r = test::run({test::app("mam-certid").string(), "check", "--store", (dir_ / "empty-store").string(), "--trust",
+                      (test::keys_dir() / "trust").string(), (test::testdata_dir() / test::kMaName).string()});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("the certificate store holds no certificate"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace mamsign

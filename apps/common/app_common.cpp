@@ -200,6 +200,13 @@ std::shared_ptr<const CertStore> load_store(const std::string& program, const st
     return nullptr;
   }
   for (const auto& p : (*store)->problems()) complain(program, "warning: a certificate store file was skipped: " + p.message);
+  if ((*store)->size() == 0) {
+    // Every ID would be unknown: a setup mistake, said once instead of once per row.
+    std::string where;
+    for (const auto& p : paths) where += (where.empty() ? "" : ", ") + p;
+    complain(program, "--store: the certificate store holds no certificate (" + where + ")");
+    return nullptr;
+  }
   return *store;
 }
 

@@ -210,6 +210,14 @@ int main(int argc, char** argv) {
 
   // The key and certificate are checked once; a refusal here refuses every file, each with its line.
   auto signer = Signer::create(std::move(*key), *cert, std::move(chain), profile, std::time(nullptr), trust.get());
+  // Setup mistakes are said once, before any file: a key that is not the certificate's, or trust
+  // anchors that cannot validate the certificate's chain at all. (A certificate the profile refuses is
+  // each file's refusal, as before.)
+  if (!signer && (signer.error().reason == Reason::KeyMismatch || signer.error().reason == Reason::UntrustedChain)) {
+    app::complain(kProgram, std::string(reason_name(signer.error().reason)) + ": " + signer.error().message +
+                                "; nothing was signed (check --key, --cert and --trust)");
+    return app::kExitUnreadable;
+  }
   if (signer && !trust) {
     app::complain(kProgram, "warning: without --trust the certificate's chain to the SMKI root and its revocation are not "
                             "checked; the DCC will check both");
