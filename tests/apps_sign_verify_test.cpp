@@ -369,5 +369,14 @@ TEST_F(Apps, AnchorsAndCrlsMayShareOneFolder) {
   }
 }
 
+
+TEST_F(Apps, PassphraseForAnUnencryptedKeyIsWarnedAbout) {
+  test::write_file(dir_ / "pass", "secret\n");
+  auto r = sign({"--pass-file", (dir_ / "pass").string(), file_.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: --pass-file was given, but"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("secret"), std::string::npos) << "the passphrase is never shown";
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -686,5 +686,19 @@ TEST(VerifyOptionsDefaults, JudgeCertificatesNow) {
   EXPECT_LE(o.at, std::time(nullptr));
 }
 
+
+// Issue 9, item 7: --cert given for a CMS signature was ignored when the signature carried another
+// certificate. It pins the signer.
+TEST_F(VerifierTest, CertPinsTheSignerOfACms) {
+  cms_sign("supplier-ds", file_);
+  VerifyOptions o;
+  o.cert = test::example_cert("supplier-alt-ds");
+  auto r = verify(file_, o);
+  EXPECT_EQ(reason(r), Reason::SignerNotFound) << why(r);
+  EXPECT_NE(why(r).find("not with the --cert certificate"), std::string::npos) << why(r);
+  o.cert = test::example_cert("supplier-ds");
+  EXPECT_TRUE(verify(file_, o).valid());
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -190,10 +190,15 @@ int main(int argc, char** argv) {
     }
     chain.push_back(*loaded);
   }
-  auto key = load_private_key(f.key, passphrase_source(f));
+  bool encrypted = false;
+  auto key = load_private_key(f.key, passphrase_source(f), &encrypted);
   if (!key) {
     app::complain(kProgram, "key: " + key.error().message);
     return app::kExitUnreadable;
+  }
+  if (!encrypted && (!f.pass_file.empty() || !f.pass_env.empty())) {
+    app::complain(kProgram, std::string("warning: ") + (f.pass_file.empty() ? "--pass-env" : "--pass-file") + " was given, but " +
+                                f.key + " is not encrypted: the passphrase was not used (store the key encrypted)");
   }
 
   std::shared_ptr<TrustStore> trust;

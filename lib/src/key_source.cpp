@@ -96,7 +96,8 @@ void SecretString::wipe() noexcept {
   value_.clear();
 }
 
-Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const PassphraseSource& passphrase) {
+Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const PassphraseSource& passphrase,
+                                    bool* encrypted) {
   auto file = SequentialFile::open(path, "private key");
   if (!file) return std::move(file).error();
   SecretString bytes;
@@ -119,7 +120,10 @@ Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const Pas
   const bool ok = OSSL_DECODER_from_data(ctx.get(), &data, &len) == 1 && raw != nullptr;
   EvpPkeyPtr key(raw);
   ERR_clear_error();  // the decoders that did not match leave noise behind
-  if (ok) return key;
+  if (ok) {
+    if (encrypted != nullptr) *encrypted = state.asked;
+    return key;
+  }
   if (state.error) return *state.error;
   if (state.asked) {
     return make_error(Reason::InvalidInput, "cannot decrypt the private key " + path.string() +

@@ -141,6 +141,13 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
 
   OrgCertPtr signer = cms->embedded_signer();
+  if (options_.cert && signer && signer->fingerprint() != options_.cert->fingerprint()) {
+    // --cert pins the signer: a signature by another certificate is not the one expected.
+    r.signer = signer;
+    r.error = make_error(Reason::SignerNotFound, "the signature was made with " + signer->describe() +
+                                                     ", not with the --cert certificate " + options_.cert->describe());
+    return;
+  }
   if (!signer && options_.cert && cms->identifies(*options_.cert)) signer = options_.cert;
   if (!signer && options_.store) {
     if (X509_NAME* issuer = cms->sid_issuer()) {

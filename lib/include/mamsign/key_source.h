@@ -51,6 +51,9 @@ struct PassphraseSource {
 // A private key file: PEM or DER; PKCS#8 (encrypted or not) or the traditional EC and RSA forms.
 // IoError when the file (or the passphrase file) cannot be read; InvalidInput when it holds no key or
 // the passphrase does not decrypt it.
-Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const PassphraseSource& passphrase);
+// `encrypted`, when given, says whether a passphrase was needed (a script that gives one for an
+// unencrypted key deserves a word).
+Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const PassphraseSource& passphrase,
+                                    bool* encrypted = nullptr);
 
 }  // namespace mamsign

@@ -25,7 +25,8 @@ namespace mamsign {
 struct VerifyOptions {
   std::time_t at = std::time(nullptr);     // certificates are judged at this instant (default: now)
   bool check_names = true;                 // off (--no-name-check): no FILE_NAME_INVALID / SIGNER_MISMATCH
-  OrgCertPtr cert;                         // --cert: the signer of raw signatures, or of CMS without certificates
+  OrgCertPtr cert;                         // --cert: the signer of raw signatures and CMS without certificates;
+                                           // with one, a CMS signed by another certificate is SIGNER_NOT_FOUND
   std::shared_ptr<const CertStore> store;  // --cert-store: where signers are looked up
 };
 
