@@ -378,5 +378,52 @@ TEST_F(Apps, PassphraseForAnUnencryptedKeyIsWarnedAbout) {
   EXPECT_EQ(r.err.find("secret"), std::string::npos) << "the passphrase is never shown";
 }
 
+
+// Issue 9, item 3: a DCC host verifies with no flags but files; the profile is found without --profile;
+// --print-profile says where it came from; a policy mismatch says where the expected OID came from.
+TEST_F(Apps, ConfigurationIsFoundWithoutFlags) {
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  const auto etc = dir_ / "etc-mamsign";
+  std::filesystem::create_directories(etc / "trust");
+  std::filesystem::copy_file(test::keys_dir() / "trust/root.pem", etc / "trust/root.pem");
+  std::filesystem::copy_file(test::keys_dir() / "trust/oca.pem", etc / "trust/oca.pem");
+  std::filesystem::create_directories(etc / "crl");
+  std::filesystem::copy_file(test::keys_dir() / "crl/oca.crl", etc / "crl/oca.crl");
+  ::setenv("MAMSIGN_CONFIG_DIR", etc.c_str(), 1);
+  auto plain = test::run({app("mam-verify").string(), "--json", file_.string()});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(lines(plain.out).at(0)["revocation"]["checked"], true) << plain.out;
+
+  auto builtin = test::run({app("mam-verify").string(), "--print-profile"});
+  EXPECT_NE(builtin.out.find("\"$comment\": \"in effect: the built-in profile\""), std::string::npos) << builtin.out;
+  test::write_file(etc / "profile.json", R"({"policy_oids": ["1.2.3.4"]})");
+  auto from_etc = test::run({app("mam-verify").string(), "--print-profile"});
+  EXPECT_NE(from_etc.out.find("in effect: the profile " + (etc / "profile.json").string()), std::string::npos) << from_etc.out;
+  auto live = test::run({app("mam-verify").string(), "--json", file_.string()});
+  EXPECT_EQ(lines(live.out).at(0)["reason"], "POLICY_MISMATCH");
+  EXPECT_NE(lines(live.out).at(0)["message"].get<std::string>().find("expected by the profile " + (etc / "profile.json").string() +
+                                                                  " (key policy_oids)"),
+            std::string::npos)
+      << live.out;
+  ::setenv("MAMSIGN_PROFILE", (test::source_dir() / "tests/fuzz/corpus/profile/default.json").c_str(), 1);
+  auto env = test::run({app("mam-verify").string(), "--print-profile"});
+  EXPECT_NE(env.out.find("in effect: the profile "), std::string::npos) << env.out;
+  EXPECT_EQ(env.out.find("etc-mamsign"), std::string::npos) << "MAMSIGN_PROFILE wins over the config folder";
+  ::unsetenv("MAMSIGN_PROFILE");
+  ::unsetenv("MAMSIGN_CONFIG_DIR");
+}
+
+TEST_F(Apps, TestPolicyDefaultIsNamedInTheMismatch) {
+  // A certificate under another policy, judged by the built-in profile: the message says the expected
+  // OID is the DCC test default and how to set the live one.
+  const auto other = dir_ / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182505.csv";
+  test::write_file(other, test::example_ma_content());
+  test::write_file(other.string() + ".p7s", test::cms_sign_as("bad-other-policy-ds", other));
+  auto r = verify({"--json", other.string()});
+  const std::string message = lines(r.out).at(0)["message"];
+  EXPECT_NE(message.find("DCC's public TEST policy"), std::string::npos) << message;
+  EXPECT_NE(message.find("policy_oids of a profile file"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace mamsign

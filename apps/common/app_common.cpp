@@ -7,6 +7,7 @@
 #include "mamsign/times.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace mamsign::app {
@@ -157,7 +158,42 @@ std::string exit_code_help(bool interrupts) {
   return s;
 }
 
-std::optional<Profile> load_profile(const std::string& program, const std::string& path) {
+std::filesystem::path config_dir() {
+  const char* dir = std::getenv("MAMSIGN_CONFIG_DIR");
+  return dir != nullptr && *dir != '\0' ? std::filesystem::path(dir) : std::filesystem::path("/etc/mamsign");
+}
+
+std::vector<std::string> trust_or_default(const std::vector<std::string>& given) {
+  std::error_code ec;
+  if (!given.empty() || !std::filesystem::is_directory(config_dir() / "trust", ec)) return given;
+  return {(config_dir() / "trust").string()};
+}
+
+std::vector<std::string> crls_or_default(const std::vector<std::string>& given) {
+  std::error_code ec;
+  if (!given.empty() || !std::filesystem::is_directory(config_dir() / "crl", ec)) return given;
+  return {(config_dir() / "crl").string()};
+}
+
+std::string profile_text(const Profile& profile) {
+  auto doc = nlohmann::ordered_json::parse(profile.to_json());
+  nlohmann::ordered_json out;
+  out["$comment"] = "in effect: " + profile.origin;
+  for (auto& [key, value] : doc.items()) out[key] = value;
+  return out.dump(2);
+}
+
+std::optional<Profile> load_profile(const std::string& program, const std::string& given) {
+  std::string path = given;
+  if (path.empty()) {
+    const char* env = std::getenv("MAMSIGN_PROFILE");
+    std::error_code ec;
+    if (env != nullptr && *env != '\0') {
+      path = env;
+    } else if (std::filesystem::exists(config_dir() / "profile.json", ec)) {
+      path = (config_dir() / "profile.json").string();
+    }
+  }
   if (path.empty()) return Profile::defaults();
   auto loaded = Profile::load(path);
   if (!loaded) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <ostream>
 #include <string_view>
@@ -91,7 +92,16 @@ std::string notes_text(const std::vector<std::string>& notes);
 
 // Setup shared by the apps. Each says what is wrong on standard error and returns nothing when the
 // input cannot be used: the caller exits with kExitUnreadable (kExitUsage for --at).
-std::optional<Profile> load_profile(const std::string& program, const std::string& path);  // "" = built-in
+// The folder of the host's configuration: $MAMSIGN_CONFIG_DIR, else /etc/mamsign. It may hold
+// profile.json, trust/ (anchors, and CRLs) and crl/.
+std::filesystem::path config_dir();
+// The profile: `path` (--profile), else $MAMSIGN_PROFILE, else config_dir()/profile.json, else built-in.
+std::optional<Profile> load_profile(const std::string& program, const std::string& path);
+// --trust and --crl when given; else config_dir()/trust and config_dir()/crl where they exist.
+std::vector<std::string> trust_or_default(const std::vector<std::string>& given);
+std::vector<std::string> crls_or_default(const std::vector<std::string>& given);
+// What --print-profile writes: the profile as JSON, its "$comment" saying where it came from.
+std::string profile_text(const Profile& profile);
 std::optional<std::time_t> parse_at(const std::string& program, const std::string& text);  // "" = now
 std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
                                        const std::vector<std::string>& crls, const Profile& profile);

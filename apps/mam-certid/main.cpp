@@ -234,9 +234,11 @@ int main(int argc, char** argv) {
     app::complain_usage(kProgram, "--store is required", std::string("mam-certid ") + (check->parsed() ? "check" : "show"));
     return app::kExitUsage;
   }
+  f.trust = app::trust_or_default(f.trust);
+  f.crl = app::crls_or_default(f.crl);
   if (check->parsed()) {
     if (f.trust.empty()) {
-      app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates");
+      app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates (or put them in " + app::config_dir().string() + "/trust)");
       return app::kExitUsage;
     }
     if (f.files.empty()) {

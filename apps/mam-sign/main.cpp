@@ -123,8 +123,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
   app.add_option("--pass-file", f.pass_file, "read the key's passphrase from the first line of FILE")->option_text("FILE");
   app.add_option("--pass-env", f.pass_env, "read the key's passphrase from environment variable VAR")->option_text("VAR");
-  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
-  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON and exit");
+  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else /etc/mamsign/profile.json; docs/profile.md)")->option_text("FILE");
+  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON (its $comment says where it came from) and exit");
   app.add_flag("--sync", f.sync, "fsync every signature before reporting it (survives power loss; slower)");
   app::add_batch_flags(app, f.batch, "files to sign, or folders of them");
   app.footer(
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
   const Profile& profile = *loaded_profile;
   if (f.print_profile) {
-    app::Output::standard().line(profile.to_json());
+    app::Output::standard().line(app::profile_text(profile));
     return app::with_output_checked(kProgram, app::kExitOk);
   }
   if (f.key.empty() || f.cert.empty()) {
@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
                                 f.key + " is not encrypted: the passphrase was not used (store the key encrypted)");
   }
 
+  f.trust = app::trust_or_default(f.trust);
+  if (!f.trust.empty()) f.crl = app::crls_or_default(f.crl);
   std::shared_ptr<TrustStore> trust;
   if (!f.trust.empty()) {
     trust = app::load_trust(kProgram, f.trust, f.crl, profile);

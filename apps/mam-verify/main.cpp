@@ -71,10 +71,10 @@ int main(int argc, char** argv) {
       kProgram};
   app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
   Flags f;
-  app.add_option("--trust", f.trust, "SMKI root and OCA certificates: PEM/DER files, bundles or folders; repeatable")
+  app.add_option("--trust", f.trust, "SMKI root and OCA certificates (and their CRLs): PEM/DER files, bundles or folders; repeatable (default: /etc/mamsign/trust)")
       ->allow_extra_args(false)
       ->option_text("PATH");
-  app.add_option("--crl", f.crl, "CRL file or folder from the OCA or root; a revoked signer is CERT_REVOKED; repeatable")
+  app.add_option("--crl", f.crl, "CRL file or folder from the OCA or root; a revoked signer is CERT_REVOKED; repeatable (default: /etc/mamsign/crl)")
       ->allow_extra_args(false)
       ->option_text("PATH");
   app::add_revocation_flags(app, f.revocation);
@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
       ->option_text("DIR");
   app.add_flag("--no-name-check", f.no_name_check, "do not require a migration file name naming the signer's party");
   app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
-  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
-  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON and exit");
+  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else /etc/mamsign/profile.json; docs/profile.md)")->option_text("FILE");
+  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON (its $comment says where it came from) and exit");
   app::add_batch_flags(app, f.batch, "data files to verify (not their signatures), or folders of them");
   app.footer(
       "Examples:\n"
@@ -113,11 +113,13 @@ int main(int argc, char** argv) {
   if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
   const Profile& profile = *loaded_profile;
   if (f.print_profile) {
-    app::Output::standard().line(profile.to_json());
+    app::Output::standard().line(app::profile_text(profile));
     return app::with_output_checked(kProgram, app::kExitOk);
   }
+  f.trust = app::trust_or_default(f.trust);
+  f.crl = app::crls_or_default(f.crl);
   if (f.trust.empty()) {
-    app::complain_usage(kProgram, "--trust is required: give the SMKI root and OCA certificates", kProgram);
+    app::complain_usage(kProgram, "--trust is required: give the SMKI root and OCA certificates (or put them in " + app::config_dir().string() + "/trust)", kProgram);
     return app::kExitUsage;
   }
   int exit_code = app::kExitOk;

@@ -338,8 +338,8 @@ std::vector<Error> OrgCert::check_profile(const Profile& profile) const {
   std::string wanted;
   for (const auto& oid : profile.policy_oids) wanted += (wanted.empty() ? "" : " or ") + oid;
   if (!policies_present_) {
-    out.push_back(make_error(Reason::PolicyMismatch,
-                             "the certificate has no certificatePolicies; expected policy " + wanted));
+    out.push_back(make_error(Reason::PolicyMismatch, "the certificate has no certificatePolicies; expected policy " + wanted +
+                                                         ", " + profile.expectation("policy_oids")));
   } else {
     if (!policies_critical_) {
       out.push_back(make_error(Reason::PolicyMismatch, "the certificatePolicies extension is not critical"));
@@ -351,7 +351,7 @@ std::vector<Error> OrgCert::check_profile(const Profile& profile) const {
       for (const auto& oid : policy_oids_) found += (found.empty() ? "" : ", ") + oid;
       out.push_back(make_error(Reason::PolicyMismatch, "the certificate's policies are " +
                                                            (found.empty() ? std::string("empty") : found) +
-                                                           "; expected " + wanted));
+                                                           "; expected " + wanted + ", " + profile.expectation("policy_oids")));
     }
   }
   return out;

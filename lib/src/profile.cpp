@@ -94,7 +94,19 @@ bool Profile::policy_allowed(std::string_view oid) const {
 Result<Profile> Profile::load(const std::filesystem::path& path) {
   auto text = read_small_file(path, kMaxProfileBytes, "profile");
   if (!text) return std::move(text).error();
-  return parse(*text, path.string());
+  auto p = parse(*text, path.string());
+  if (p) p->origin = "the profile " + path.string();
+  return p;
+}
+
+std::string Profile::expectation(std::string_view key) const {
+  if (origin != Profile{}.origin) return "expected by " + origin + " (key " + std::string(key) + ")";
+  if (key == "policy_oids") {
+    return "expected by the built-in profile, whose policy OID is DCC's public TEST policy: for live certificates set "
+           "the live Organisation Certificate policy OID in policy_oids of a profile file (--profile, MAMSIGN_PROFILE or "
+           "/etc/mamsign/profile.json; docs/profile.md)";
+  }
+  return "expected by the built-in profile (set " + std::string(key) + " in a profile file; docs/profile.md)";
 }
 
 Result<Profile> Profile::parse(std::string_view json_text, std::string_view origin) {

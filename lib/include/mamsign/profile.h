@@ -57,7 +57,14 @@ struct Profile {
   // "cms-no-attributes" only when listed (docs/signing-profile.md says why they are weaker).
   std::vector<std::string> signature_formats{"cms", "raw", "cms-no-attributes"};
 
+  // Where this profile came from ("built-in defaults", or the file's path): messages that quote an
+  // expected value name it, so that a user knows what to change.
+  std::string origin = "the built-in profile";
+
   static Profile defaults() { return {}; }
+  // "expected by /etc/mamsign/profile.json (key policy_oids)", or for the built-in profile a sentence
+  // saying that the value is a default and how to set another.
+  std::string expectation(std::string_view key) const;
   // Reads a JSON profile; keys that are absent keep their defaults. An unknown key, a wrong type or a
   // bad value is an InvalidInput error naming the key; an unreadable file is IoError.
   static Result<Profile> load(const std::filesystem::path& path);
