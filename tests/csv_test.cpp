@@ -160,5 +160,32 @@ TEST(Csv, MegabytesOfCarriageReturnsInOneQuotedFieldStopAtTheLimit) {
   EXPECT_NE(e.message.find("longer than 65536"), std::string::npos) << e.message;
 }
 
+
+// Issue 9, item 11: a CSV saved as UTF-16 or UTF-32 is named as such, not shown as "\xFF\xFEM\x00...".
+TEST(Csv, WideEncodingsAreNamed) {
+  const std::string ascii = "MPxN,ID\r\n1,2\r\n";
+  auto widen = [&](std::size_t width, bool little) {
+    std::string out;
+    for (char c : ascii) {
+      std::string unit(width, '\0');
+      unit[little ? 0 : width - 1] = c;
+      out += unit;
+    }
+    return out;
+  };
+  struct Case {
+    std::string text, says;
+  };
+  for (const auto& c : {Case{"\xFF\xFE" + widen(2, true), "UTF-16 (little-endian)"}, Case{"\xFE\xFF" + widen(2, false), "UTF-16 (big-endian)"},
+                        Case{std::string("\xFF\xFE\0\0", 4) + widen(4, true), "UTF-32 (little-endian)"},
+                        Case{widen(2, true), "UTF-16 (little-endian, without a byte-order mark)"},
+                        Case{widen(4, false), "UTF-32 (big-endian, without a byte-order mark)"}}) {
+    Error e = parse_error(c.text);
+    EXPECT_EQ(e.reason, Reason::CsvMalformed);
+    EXPECT_NE(e.message.find("the file is " + c.says + " text"), std::string::npos) << e.message;
+  }
+  EXPECT_EQ(parse("\xEF\xBB\xBF" + ascii).size(), 2u) << "UTF-8 with a BOM is fine";
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -2,7 +2,32 @@
 
 #include "mamsign/digest.h"
 
+#include <optional>
+#include <string_view>
+
 namespace mamsign {
+
+namespace {
+
+// "UTF-16 (little-endian)" etc. when the text starts with a UTF-16 or UTF-32 byte-order mark, or (no
+// mark) has NUL bytes where UTF-16 or UTF-32 ASCII would have them.
+std::optional<std::string> wide_encoding(std::string_view head) {
+  auto starts = [&](std::string_view prefix) { return head.substr(0, prefix.size()) == prefix; };
+  if (starts(std::string_view("\xFF\xFE\0\0", 4))) return "UTF-32 (little-endian)";
+  if (starts(std::string_view("\0\0\xFE\xFF", 4))) return "UTF-32 (big-endian)";
+  if (starts("\xFF\xFE")) return "UTF-16 (little-endian)";
+  if (starts("\xFE\xFF")) return "UTF-16 (big-endian)";
+  if (head.size() >= 8) {
+    const auto nul = [&](std::size_t i) { return head[i] == '\0'; };
+    if (!nul(0) && nul(1) && nul(2) && nul(3) && !nul(4)) return "UTF-32 (little-endian, without a byte-order mark)";
+    if (nul(0) && nul(1) && nul(2) && !nul(3)) return "UTF-32 (big-endian, without a byte-order mark)";
+    if (!nul(0) && nul(1) && !nul(2) && nul(3)) return "UTF-16 (little-endian, without a byte-order mark)";
+    if (nul(0) && !nul(1) && nul(2) && !nul(3)) return "UTF-16 (big-endian, without a byte-order mark)";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 Result<CsvReader> CsvReader::open(const std::filesystem::path& path, CsvLimits limits) {
   auto file = SequentialFile::open(path, "CSV file");
@@ -54,6 +79,10 @@ Result<bool> CsvReader::next(CsvRecord& out) {
     if (!first) return std::move(first).error();
     if (*first >= 0) --pos_;
     if (buffer_.compare(pos_, 3, "\xEF\xBB\xBF") == 0) pos_ += 3;
+    if (auto encoding = wide_encoding(std::string_view(buffer_).substr(pos_))) {
+      return malformed(1, "the file is " + *encoding + " text, not UTF-8 or ASCII: save it as CSV in UTF-8 (Excel: "
+                                                       "\"CSV UTF-8 (Comma delimited)\")");
+    }
   }
   std::size_t fields = 0;
   std::size_t record_bytes = 0;
