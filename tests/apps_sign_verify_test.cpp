@@ -425,5 +425,28 @@ TEST_F(Apps, TestPolicyDefaultIsNamedInTheMismatch) {
   EXPECT_NE(message.find("policy_oids of a profile file"), std::string::npos) << message;
 }
 
+
+// Issue 9, item 9: CLI11's raw messages rewritten; "did you mean" for flags and commands.
+TEST_F(Apps, UsageMessagesSayWhatWasExpected) {
+  struct Case {
+    std::vector<std::string> argv;
+    std::string says;
+  };
+  for (const auto& c : std::vector<Case>{
+           {{app("mam-certid").string(), "chek"}, "unknown command chek (did you mean check?): the commands are check or show"},
+           {{app("mam-certid").string()}, "a command is required: check or show"},
+           {{app("mam-sign").string(), "-j", "abc", "x"}, "--jobs takes a whole number from 1 to 1024, not \"abc\""},
+           {{app("mam-sign").string(), "--pass-file", "a", "--pass-file", "b", "x"}, "--pass-file may be given only once"},
+           {{app("mam-verify").string(), "--trusst", "x"}, "unknown option --trusst (did you mean --trust?)"},
+           {{app("mam-sign").string(), "--format", "xyz", "x"}, "--format takes cms|raw, not \"xyz\""},
+       }) {
+    auto r = test::run(c.argv);
+    EXPECT_EQ(r.exit_code, 2) << c.says;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+  }
+  auto help = test::run({app("mam-sign").string(), "--help"});
+  EXPECT_NE(help.out.find("(required) the signer's private key"), std::string::npos) << help.out;
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -6,11 +6,98 @@
 #include "mamsign/profile.h"
 #include "mamsign/times.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
 namespace mamsign::app {
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The flags and commands a user may have meant: "--trust", "check".
+std::vector<std::string> known_words(CLI::App& app) {
+  std::vector<std::string> words;
+  for (CLI::App* level : {&app, app.get_subcommands().empty() ? nullptr : app.get_subcommands().front()}) {
+    if (level == nullptr) continue;
+    for (const CLI::Option* opt : level->get_options()) {
+      for (const auto& l : opt->get_lnames()) words.push_back("--" + l);
+    }
+  }
+  for (const CLI::App* sub : app.get_subcommands({})) words.push_back(sub->get_name());
+  return words;
+}
+
+// " (did you mean --trust?)" when one known word is close to `word`.
+std::string did_you_mean(CLI::App& app, std::string_view word) {
+  const std::string_view bare = word.substr(0, word.find('='));
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const auto& known : known_words(app)) {
+    const std::size_t d = edit_distance(bare, known);
+    if (d < best_distance) {
+      best_distance = d;
+      best = known;
+    }
+  }
+  return best.empty() ? std::string() : " (did you mean " + best + "?)";
+}
+
+// CLI11's messages, said as this project says things: what was expected, what was found.
+std::string plain_message(CLI::App& app, const CLI::ParseError& e) {
+  const std::string what = e.what();
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    const std::size_t colon = what.find(": ");
+    const std::string extras = colon == std::string::npos ? what : what.substr(colon + 2);
+    const std::string first = extras.substr(0, extras.find(' '));
+    if (!first.empty() && first.front() == '-') return "unknown option " + first + did_you_mean(app, first);
+    return "unexpected argument " + first + did_you_mean(app, first);
+  }
+  if (what == "A subcommand is required") {
+    std::string commands;
+    for (const CLI::App* sub : app.get_subcommands({})) commands += (commands.empty() ? "" : " or ") + sub->get_name();
+    const auto& rest = app.remaining();
+    if (!rest.empty()) return "unknown command " + rest.front() + did_you_mean(app, rest.front()) + ": the commands are " + commands;
+    return "a command is required: " + commands;
+  }
+  if (what.find("At Most 1 required but received") != std::string::npos) {
+    return what.substr(0, what.find(':')) + " may be given only once";
+  }
+  if (what.find("not in range") != std::string::npos) {
+    // "--jobs: Value abc not in range 1 to 1024"
+    const std::string flag = what.substr(0, what.find(':'));
+    const std::size_t v = what.find("Value ");
+    const std::size_t r = what.find(" not in range ");
+    const std::string value = v == std::string::npos ? "" : what.substr(v + 6, r - v - 6);
+    return flag + " takes a whole number from " + what.substr(r + 14) + ", not " + printable(value, 40);
+  }
+  if (const std::size_t in = what.find(" not in {"); in != std::string::npos) {
+    // "--format: xyz not in {cms,raw}"
+    const std::string flag = what.substr(0, what.find(':'));
+    const std::string value = what.substr(flag.size() + 2, in - flag.size() - 2);
+    std::string choices = what.substr(in + 9, what.find('}', in) - in - 9);
+    std::replace(choices.begin(), choices.end(), ',', '|');
+    return flag + " takes " + choices + ", not " + printable(value, 40);
+  }
+  return what;
+}
+
+}  // namespace
 
 std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   try {
@@ -22,7 +109,7 @@ std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << app.get_name() << ": " << e.what() << "\nRun '" << app.get_name() << " --help' for usage.\n";
+    complain_usage(app.get_name(), plain_message(app, e), app.get_name());
     return kExitUsage;
   }
   return std::nullopt;

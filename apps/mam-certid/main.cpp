@@ -170,10 +170,10 @@ int main(int argc, char** argv) {
   Flags f;
 
   auto* check = app.add_subcommand("check", "check the certificate IDs of MA files; report every finding");
-  check->add_option("--store", f.store, "the certificate store: a folder (searched recursively) of PEM, DER or bundles; repeatable")
+  check->add_option("--store", f.store, "(required) the certificate store: a folder (searched recursively) of PEM, DER or bundles; repeatable")
       ->allow_extra_args(false)
       ->option_text("DIR");
-  check->add_option("--trust", f.trust, "SMKI root and OCA certificates: files, bundles or folders; repeatable")
+  check->add_option("--trust", f.trust, "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates: files, bundles or folders; repeatable")
       ->allow_extra_args(false)
       ->option_text("PATH");
   check->add_option("--crl", f.crl, "CRL files or folders; repeatable")->allow_extra_args(false)->option_text("PATH");
@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
       "1 at least one error finding, 2 usage error (also a missing column), 3 an input could not be read.");
 
   auto* show = app.add_subcommand("show", "whose certificate is this ID? serial, EUI-64, role, usage, validity, chain");
-  show->add_option("--store", f.store, "the certificate store; repeatable")->allow_extra_args(false)->option_text("DIR");
+  show->add_option("--store", f.store, "(required) the certificate store; repeatable")->allow_extra_args(false)->option_text("DIR");
   show->add_option("--trust", f.trust, "trust anchors, to say whether each chains; repeatable")
       ->allow_extra_args(false)
       ->option_text("PATH");

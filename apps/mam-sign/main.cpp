@@ -98,9 +98,9 @@ int main(int argc, char** argv) {
       kProgram};
   app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
   Flags f;
-  app.add_option("--key", f.key, "the signer's private key: PEM or DER, PKCS#8 (encrypted or not) or traditional EC")
+  app.add_option("--key", f.key, "(required) the signer's private key: PEM or DER, PKCS#8 (encrypted or not) or traditional EC")
       ->option_text("KEY");
-  app.add_option("--cert", f.cert, "the signer's Organisation Certificate (PEM or DER)")->option_text("CERT");
+  app.add_option("--cert", f.cert, "(required) the signer's Organisation Certificate (PEM or DER)")->option_text("CERT");
   app.add_option("--chain", f.chain, "certificates to embed after the signer's (the OCA); repeatable")
       ->allow_extra_args(false)->option_text("PEM");
   app.add_option("--trust", f.trust,

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       kProgram};
   app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
   Flags f;
-  app.add_option("--trust", f.trust, "SMKI root and OCA certificates (and their CRLs): PEM/DER files, bundles or folders; repeatable (default: /etc/mamsign/trust)")
+  app.add_option("--trust", f.trust, "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates (and their CRLs): PEM/DER files, bundles or folders; repeatable (default: /etc/mamsign/trust)")
       ->allow_extra_args(false)
       ->option_text("PATH");
   app.add_option("--crl", f.crl, "CRL file or folder from the OCA or root; a revoked signer is CERT_REVOKED; repeatable (default: /etc/mamsign/crl)")
