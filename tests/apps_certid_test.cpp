@@ -170,5 +170,18 @@ TEST_F(CertIdApp, EmptyStoreIsOneMessageNotAFindingPerRow) {
   EXPECT_NE(r.err.find("the certificate store holds no certificate"), std::string::npos) << r.err;
 }
 
+
+// Issue 9, item 8: "reason" as in the other apps, a schema in every object, --cert-store as in mam-verify.
+TEST_F(CertIdApp, OneVocabularyWithTheOtherApps) {
+  auto r = test::run({test::app("mam-certid").string(), "check", "--cert-store", (test::keys_dir() / "store").string(), "--trust",
+                      (test::keys_dir() / "trust").string(), "--json", planted_});
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j["schema"], "mamsign/certid-file/1");
+  ASSERT_FALSE(j["findings"].empty());
+  EXPECT_EQ(j["findings"][0]["reason"], j["findings"][0]["code"]);
+  auto show = test::run({test::app("mam-certid").string(), "show", "--cert-store", (test::keys_dir() / "store").string(), "--json", "1234"});
+  EXPECT_EQ(json::parse(show.out)["schema"], "mamsign/certid-show/1");
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -176,7 +176,11 @@ TEST_F(Apps, UnreadableInputsAreExitThree) {
   EXPECT_EQ(trust.exit_code, 3);
   auto missing = verify({(dir_ / "missing.csv").string()});
   EXPECT_EQ(missing.exit_code, 3);
-  EXPECT_NE(missing.out.find("FAILED IO_ERROR"), std::string::npos);
+  // Issue 9, item 8: one vocabulary: an unreadable input is ERROR / "error" in every app.
+  EXPECT_NE(missing.out.find("ERROR IO_ERROR"), std::string::npos) << missing.out;
+  auto missing_json = verify({"--json", (dir_ / "missing.csv").string()});
+  EXPECT_EQ(lines(missing_json.out).at(0)["result"], "error");
+  EXPECT_EQ(lines(missing_json.out).at(0)["schema"], "mamsign/verify-result/1");
   auto no_sig = verify({file_.string()});
   EXPECT_EQ(no_sig.exit_code, 1);
   EXPECT_NE(no_sig.out.find("FAILED SIGNATURE_MISSING"), std::string::npos);

@@ -231,6 +231,13 @@ std::string signer_text(const OrgCert& cert) {
   return s;
 }
 
+nlohmann::ordered_json json_object(std::string_view kind) {
+  nlohmann::ordered_json j;
+  j["schema"] = "mamsign/" + std::string(kind) + "/1";
+  j["version"] = MAMSIGN_VERSION;
+  return j;
+}
+
 std::string json_line(const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace); }
 
 std::string exit_code_help(bool interrupts) {

@@ -33,12 +33,13 @@ std::string cell(const std::string& text, std::size_t width) {
 }
 
 json finding_json(const Finding& f) {
-  json j;
+  json j;  // inside the file's object, which carries the schema
   j["line"] = f.line;
   j["mpxn"] = f.mpxn;
   j["column"] = f.column;
   j["id"] = f.id;
-  j["code"] = std::string(reason_name(f.code));
+  j["reason"] = std::string(reason_name(f.code));
+  j["code"] = std::string(reason_name(f.code));  // the same as "reason", kept for scripts written before it
   j["severity"] = std::string(severity_name(f.severity));
   j["message"] = f.message;
   return j;
@@ -46,7 +47,7 @@ json finding_json(const Finding& f) {
 
 void render_file_error(const std::string& file, const Error& e, bool as_json) {
   if (as_json) {
-    json j;
+    json j = app::json_object("certid-file");
     app::path_json(j, "file", file);
     j["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
     app::print_json(j);
@@ -87,7 +88,7 @@ class ReportWriter {
 
   // `{"file":...,"findings":[`, the start of the file's JSON object.
   std::string opening() const {
-    json j;
+    json j = app::json_object("certid-file");
     app::path_json(j, "file", file_);
     const std::string head = app::json_line(j);
     return head.substr(0, head.size() - 1) + ",\"findings\":[";
@@ -170,7 +171,7 @@ int main(int argc, char** argv) {
   Flags f;
 
   auto* check = app.add_subcommand("check", "check the certificate IDs of MA files; report every finding");
-  check->add_option("--store", f.store, "(required) the certificate store: a folder (searched recursively) of PEM, DER or bundles; repeatable")
+  check->add_option("--store,--cert-store", f.store, "(required) the certificate store: a folder (searched recursively) of PEM, DER or bundles; repeatable")
       ->allow_extra_args(false)
       ->option_text("DIR");
   check->add_option("--trust", f.trust, "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates: files, bundles or folders; repeatable")
@@ -189,7 +190,9 @@ int main(int argc, char** argv) {
   check->add_option("--group-column", f.columns.group, "header of the GroupID column (optional in the file)")
       ->capture_default_str();
   check->add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
-  check->add_flag("--json", f.json_output, "one JSON object per file: {file, rows_checked, findings, counts}");
+  check->add_flag("--json", f.json_output,
+                  "one JSON object per file: {schema, version, file, findings: [{line, mpxn, column, id, reason, severity, "
+                  "message}], rows_checked, rows_with_errors, counts, revocation}");
   check->add_option("files", f.files, "the MA files (CSV) to check")->option_text("FILE.csv...");
   check->footer(
       "Example:\n"
@@ -199,7 +202,7 @@ int main(int argc, char** argv) {
       "1 at least one error finding, 2 usage error (also a missing column), 3 an input could not be read.");
 
   auto* show = app.add_subcommand("show", "whose certificate is this ID? serial, EUI-64, role, usage, validity, chain");
-  show->add_option("--store", f.store, "(required) the certificate store; repeatable")->allow_extra_args(false)->option_text("DIR");
+  show->add_option("--store,--cert-store", f.store, "(required) the certificate store; repeatable")->allow_extra_args(false)->option_text("DIR");
   show->add_option("--trust", f.trust, "trust anchors, to say whether each chains; repeatable")
       ->allow_extra_args(false)
       ->option_text("PATH");
@@ -207,7 +210,9 @@ int main(int argc, char** argv) {
   app::add_revocation_flags(*show, f.revocation);
   show->add_option("--at", f.at, "judge at this ISO 8601 time instead of now")->option_text("TIME");
   show->add_flag("--decimal", f.decimal, "the IDs are decimal serial numbers");
-  show->add_flag("--json", f.json_output, "one JSON object per ID");
+  show->add_flag("--json", f.json_output,
+                 "one JSON object per certificate: {schema, version, id, found, certificate: {eui64, role, role_name, serial, "
+                 "subject, issuer, key_usage, not_before, not_after, revocation, chain, chain_message, profile_problems}}");
   show->add_option("ids", f.ids, "certificate IDs (hex; ':' or ' ' between octets and leading zeros optional)")
       ->option_text("ID...");
   show->footer(
@@ -267,7 +272,11 @@ int main(int argc, char** argv) {
         exit_code = app::kExitFailed;
         const std::string message = id ? "no certificate with ID " + *id + " in the store" : id.error().message;
         if (f.json_output) {
-          app::print_json(json{{"id", text}, {"found", false}, {"message", message}});
+          json j = app::json_object("certid-show");
+          j["id"] = text;
+          j["found"] = false;
+          j["message"] = message;
+          app::print_json(j);
         } else {
           app::print(text + ": " + message);
         }
@@ -281,7 +290,9 @@ int main(int argc, char** argv) {
           chain = trust->verify(*c, at, {}, &*revocation);
         }
         if (f.json_output) {
-          json j{{"id", text}, {"found", true}};
+          json j = app::json_object("certid-show");
+          j["id"] = text;
+          j["found"] = true;
           j["certificate"] = cert_json(*c, chain, revocation);
           app::print_json(j);
           continue;

@@ -37,7 +37,7 @@ struct FileReport {
 // The result's line on standard output: JSON, or text made safe.
 std::string render(const FileReport& r, const Signer* signer, SignatureFormat format, bool as_json) {
   if (as_json) {
-    json j;
+    json j = app::json_object("sign-result");
     app::path_json(j, "file", r.file);
     j["format"] = std::string(format_name(format));
     if (r.outcome) {

@@ -27,7 +27,7 @@ struct Flags {
 // The result's line on standard output: JSON, or text made safe.
 std::string render(const VerifyResult& r, bool as_json) {
   if (as_json) {
-    json j;
+    json j = app::json_object("verify-result");
     app::path_json(j, "file", r.file.string());
     if (r.signature.empty()) {
       j["signature"] = nullptr;
@@ -35,7 +35,8 @@ std::string render(const VerifyResult& r, bool as_json) {
       app::path_json(j, "signature", r.signature.string());
     }
     j["format"] = r.format ? json(std::string(format_name(*r.format))) : json(nullptr);
-    j["result"] = r.valid() ? "valid" : "invalid";
+    // One vocabulary with mam-sign: an input that cannot be read is "error" (exit 3), whatever the app.
+    j["result"] = r.valid() ? "valid" : r.error->reason == Reason::IoError ? "error" : "invalid";
     j["reason"] = r.valid() ? json(nullptr) : json(std::string(reason_name(r.error->reason)));
     j["message"] = r.valid() ? "valid" : r.error->message;
     j["signer"] = r.signer ? app::signer_json(*r.signer) : json(nullptr);
@@ -51,7 +52,8 @@ std::string render(const VerifyResult& r, bool as_json) {
   if (r.valid()) {
     line += "OK";
   } else {
-    line += "FAILED " + std::string(reason_name(r.error->reason)) + ": " + r.error->message;
+    line += std::string(r.error->reason == Reason::IoError ? "ERROR " : "FAILED ") + std::string(reason_name(r.error->reason)) +
+            ": " + r.error->message;
   }
   if (r.signer) line += " [signer " + app::signer_text(*r.signer);
   if (r.signer && r.signing_time) line += ", signed " + format_iso8601(*r.signing_time);
@@ -100,8 +102,9 @@ int main(int argc, char** argv) {
       "Batches: files, folders (-r to descend) and --from lists are verified on --jobs threads; results come in\n"
       "input order, a summary on standard error. The trust anchors, CRLs and every certificate's checks are\n"
       "loaded and computed once.\n\n"
-      "Text output: one line per file, 'FILE: OK' or 'FILE: FAILED <REASON>: <message>', then the signer.\n"
-      "JSON output (--json): {file, signature, format, result: valid|invalid, reason, message, signer,\n"
+      "Text output: one line per file, 'FILE: OK', 'FILE: FAILED <REASON>: <message>' or 'FILE: ERROR IO_ERROR: <message>'\n"
+      "(the file could not be read), then the signer and notes.\n"
+      "JSON output (--json): {schema, version, file, signature, format, result: valid|invalid|error, reason, message, signer,\n"
       "signing_time, sha256, diagnosis, bound_name, notes, revocation: {checked, crl_issuer, crl, this_update,\n"
       "next_update, stale, issuer_checked}}.\n\n" +
       app::exit_code_help(true));
