@@ -2,6 +2,8 @@
 
 #include "common/output.h"
 
+#include <openssl/crypto.h>
+
 #include "mamsign/eui64.h"
 #include "mamsign/profile.h"
 #include "mamsign/times.h"
@@ -98,6 +100,10 @@ std::string plain_message(CLI::App& app, const CLI::ParseError& e) {
 }
 
 }  // namespace
+
+std::string version_text(const std::string& program) {
+  return program + " " + MAMSIGN_VERSION + " (commit " + MAMSIGN_GIT_COMMIT + ", " + OpenSSL_version(OPENSSL_VERSION) + ")";
+}
 
 std::optional<int> parse(CLI::App& app, int argc, char** argv) {
   try {

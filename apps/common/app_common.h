@@ -31,6 +31,10 @@ enum ExitCode : int {
   kExitTerminated = 143,
 };
 
+// "mam-sign 0.1.0 (commit 0123456789ab, OpenSSL 3.0.x 1 Jan 2025)": the version, the commit built from and
+// the OpenSSL it runs with.
+std::string version_text(const std::string& program);
+
 // Parses the command line the CLI11 way; returns an exit code when the program should stop now
 // (help, version: 0; a usage error: 2, said on standard error with a pointer to --help).
 std::optional<int> parse(CLI::App& app, int argc, char** argv);

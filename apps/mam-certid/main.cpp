@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
       "digitalSignature, KA column: keyAgreement), both of the row's network operator User ID, valid, unrevoked,\n"
       "chaining to the SMKI root and OCA, and (with --registration) registered for the row's MPxN.",
       kProgram};
-  app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
+  app.set_version_flag("--version", app::version_text(kProgram));
   app.require_subcommand(1);
   Flags f;
 

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       "the signer's party. The signature goes beside the file (FILE.p7s, or FILE.sig with --format raw), written\n"
       "atomically; an existing signature is never replaced without --force.",
       kProgram};
-  app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
+  app.set_version_flag("--version", app::version_text(kProgram));
   Flags f;
   app.add_option("--key", f.key, "(required) the signer's private key: PEM or DER, PKCS#8 (encrypted or not) or traditional EC")
       ->option_text("KEY");

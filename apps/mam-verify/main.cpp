@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       "name is a migration file name naming the signer's party. A failure names one reason code\n"
       "(docs/reason-codes.md) and says what was expected and what was found.",
       kProgram};
-  app.set_version_flag("--version", std::string(kProgram) + " " + MAMSIGN_VERSION);
+  app.set_version_flag("--version", app::version_text(kProgram));
   Flags f;
   app.add_option("--trust", f.trust, "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates (and their CRLs): PEM/DER files, bundles or folders; repeatable (default: /etc/mamsign/trust)")
       ->allow_extra_args(false)

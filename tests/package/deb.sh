@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the Debian packages (cpack -G DEB), unpacks them into a scratch root with dpkg -x, and checks
+# what a user gets: the three tools (not mam-testpki), a man page for each naming every flag its --help
+# names, bash completion, the docs; then runs each installed tool's --version and a real sign and verify
+# with the example keys.
+set -euo pipefail
+build=$1 source=$2
+work=$(mktemp -d /tmp/mamsign-deb.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/out" >/dev/null)
+tools=$(ls "$work"/out/mamsign_*.deb)
+dev=$(ls "$work"/out/mamsign-dev_*.deb)
+root="$work/root"
+dpkg -x "$tools" "$root"
+dpkg -x "$dev" "$root"
+fail() { echo "package: $*" >&2; exit 1; }
+
+dpkg-deb -f "$tools" Depends | grep -q libssl3 || fail "mamsign does not depend on libssl3"
+[ ! -e "$root/usr/bin/mam-testpki" ] || fail "mam-testpki must not be installed"
+[ -f "$root/usr/include/mamsign/signer.h" ] || fail "mamsign-dev lacks the headers"
+[ -f "$root/usr/lib/x86_64-linux-gnu/cmake/mamsign/mamsignConfig.cmake" ] || [ -f "$root/usr/lib/cmake/mamsign/mamsignConfig.cmake" ] ||
+  ls "$root"/usr/lib*/*/cmake/mamsign/mamsignConfig.cmake >/dev/null 2>&1 || fail "mamsign-dev lacks the CMake package"
+[ -f "$root/usr/share/doc/mamsign/reason-codes.md" ] || fail "the docs are not installed"
+for app in mam-sign mam-verify mam-certid; do
+  bin="$root/usr/bin/$app"
+  [ -x "$bin" ] || fail "$app is not installed"
+  [ -f "$root/usr/share/bash-completion/completions/$app" ] || fail "no bash completion for $app"
+  man=$(ls "$root"/usr/share/man/man1/"$app".1* 2>/dev/null | head -1)
+  [ -n "$man" ] || fail "no man page for $app"
+  page=$(if [[ "$man" == *.gz ]]; then gzip -dc "$man"; else cat "$man"; fi)
+  helps=$("$bin" --help)
+  [ "$app" != mam-certid ] || helps+=$("$bin" check --help; "$bin" show --help)
+  for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$helps" | sort -u); do
+    grep -qF -- "$flag" <<<"$page" || fail "the man page of $app does not name $flag"
+  done
+  version=$("$bin" --version)
+  [[ "$version" == "$app "*"(commit "*", OpenSSL 3"* ]] || fail "unexpected --version: $version"
+  echo "$version"
+done
+
+# A real run of the installed tools.
+cp "$source/testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv" "$work/"
+"$root/usr/bin/mam-sign" --quiet --key "$source/keys-example/keys/supplier-ds.key" \
+  --cert "$source/keys-example/store/supplier-ds.pem" "$work"/MA_*.csv 2>/dev/null || fail "the installed mam-sign failed"
+"$root/usr/bin/mam-verify" --trust "$source/keys-example/trust" --crl "$source/keys-example/crl" "$work"/MA_*.csv |
+  grep -q ': OK \[signer' || fail "the installed mam-verify did not verify"
+echo "the packages install and run: $(basename "$tools") $(basename "$dev")"
