@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh -DMAMSIGN_BUILD_TESTS=OFF  # the apps only: the test suite is scripts/test.sh's
 
 bin=build/apps
 keys=keys-example

@@ -129,8 +129,9 @@ int main(int argc, char** argv) {
   app::add_batch_flags(app, f.batch, "files to sign, or folders of them");
   app.footer(
       "Examples:\n"
+      "  mkdir -p /tmp/outbox && cp testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv /tmp/outbox/\n"
       "  mam-sign --key keys-example/keys/supplier-ds.key --cert keys-example/store/supplier-ds.pem \\\n"
-      "           testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
+      "           /tmp/outbox/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
       "  mam-sign --key supplier.key --pass-file supplier.pass --cert supplier.pem --chain oca.pem --json MA_*.csv\n"
       "  find outbox -name 'MA_*.csv' -print0 | mam-sign --key k.pem --cert c.pem --skip-signed --from - --null\n\n"
       "Batches: files, folders (-r to descend) and --from lists are signed on --jobs threads; results come in input\n"

@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   app::add_batch_flags(app, f.batch, "data files to verify (not their signatures), or folders of them");
   app.footer(
       "Examples:\n"
-      "  mam-verify --trust keys-example/trust testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
+      "  mam-verify --trust keys-example/trust --crl keys-example/crl --require-crl \\\n"
+      "             /tmp/outbox/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv   # signed by mam-sign's example\n"
       "  mam-verify --trust root.pem --trust oca.pem --crl oca.crl --json incoming/MA_*.csv\n"
       "  mam-verify --trust keys-example/trust --cert-store keys-example/store MA_file.csv   # raw .sig\n"
       "  mam-verify --trust smki/ --crl smki/crl --json -r inbox/ > results.jsonl\n\n"

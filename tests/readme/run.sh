@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the README's quick starts as written (supplier, DCC, certificate-ID check), from the repository
+# root, with the build's apps and a scratch folder in place of /tmp/outbox: the README's commands must
+# stay true.
+set -euo pipefail
+build=$1 source=$2
+work=$(mktemp -d /tmp/mamsign-readme.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# The indented command lines of a README section, continuation lines joined.
+section() {
+  awk -v title="$1" '
+    /^## / { inside = ($0 == "## " title) ; next }
+    inside && /^    / { line = substr($0, 5); if (cmd != "") cmd = cmd " " line; else cmd = line;
+                        if (cmd ~ /\\$/) { sub(/\\$/, "", cmd); next } print cmd; cmd = "" }
+  ' "$source/README.md"
+}
+cd "$source"
+for title in "Quick start for a supplier" "Quick start for the DCC side" "The certificate-ID check"; do
+  commands=$(section "$title")
+  [ -n "$commands" ] || { echo "README has no commands under '$title'" >&2; exit 1; }
+  while IFS= read -r cmd; do
+    cmd=${cmd//\/tmp\/outbox/$work/outbox}
+    cmd=${cmd//build\/apps\//$build/apps/}
+    echo "\$ $cmd"
+    code=0
+    bash -c "$cmd" || code=$?
+    # The planted-errors example shows findings on purpose: exit 1 there, 0 everywhere else.
+    expected=0
+    [[ "$cmd" != *testdata/certid/* ]] || expected=1
+    [ "$code" -eq "$expected" ] || { echo "README command exited $code, not $expected: $cmd" >&2; exit 1; }
+  done <<<"$commands"
+done
+echo "the README's quick starts run as written"
