@@ -452,5 +452,14 @@ TEST_F(Apps, UsageMessagesSayWhatWasExpected) {
   EXPECT_NE(help.out.find("(required) the signer's private key"), std::string::npos) << help.out;
 }
 
+
+// Issue 9, item 6: trust anchors without the OCA are said once, at setup.
+TEST_F(Apps, TrustWithoutTheOcaIsSaidOnce) {
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  auto r = test::run({app("mam-verify").string(), "--trust", (test::keys_dir() / "trust/root.pem").string(), file_.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("warning: --trust holds a root but no issuing CA (OCA)"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -326,6 +326,11 @@ std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::ve
       return nullptr;
     }
   }
+  if ((*store)->ca_count() == 0) {
+    // Said once, not as one UNTRUSTED_CHAIN per file with no hint why.
+    complain(program, "warning: --trust holds a root but no issuing CA (OCA): only signatures that carry their OCA can "
+                      "verify; give the OCA's certificate with --trust too");
+  }
   return *store;
 }
 
