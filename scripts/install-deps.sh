@@ -10,6 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev    # flags and JSON
   libgtest-dev                       # the test suite
   time                               # /usr/bin/time: peak memory in the benchmarks
+  python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/
 )
 
 # scripts/fuzz.sh: clang and its libFuzzer runtime (`install-deps.sh --fuzz`).

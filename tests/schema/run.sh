@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Real output of every app, in every result shape, validated against its JSON Schema in docs/schema/;
+# and a changed object rejected, so that the check can fail.
+set -euo pipefail
+build=$1 source=$2
+bin="$build/apps"
+keys="$source/keys-example"
+schemas="$source/docs/schema"
+work=$(mktemp -d /tmp/mamsign-schema.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+check() { python3 "$source/tests/schema/validate.py" "$schemas" "$@"; }
+ma="$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv"
+cp "$source/testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv" "$ma"
+cp "$ma" "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv"
+sign=("$bin/mam-sign" --quiet --json --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem")
+{
+  "${sign[@]}" "$ma" 2>/dev/null || true                                         # signed
+  "${sign[@]}" --skip-signed "$ma" 2>/dev/null || true                           # skipped
+  "${sign[@]}" "$ma" 2>/dev/null || true                                         # refused: SIGNATURE_EXISTS
+  "${sign[@]}" "$work/missing.csv" 2>/dev/null || true                           # error
+  "${sign[@]}" --format raw "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv" 2>/dev/null || true
+} > "$work/sign.jsonl"
+check sign-result < "$work/sign.jsonl"
+printf 'x' >> "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv"
+verify=("$bin/mam-verify" --quiet --json --trust "$keys/trust" --crl "$keys/crl")
+{
+  "${verify[@]}" "$ma" || true                                                    # valid
+  "${verify[@]}" --cert "$keys/store/supplier-ds.pem" "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv" || true
+  "${verify[@]}" "$work/missing.csv" 2>/dev/null || true                         # error
+  "${verify[@]}" "$work/unsigned.csv" 2>/dev/null || true
+} > "$work/verify.jsonl"
+check verify-result < "$work/verify.jsonl"
+certid=("$bin/mam-certid" check --json --store "$keys/store" --trust "$keys/trust" --crl "$keys/crl"
+        --registration "$source/testdata/registration.json" --at 2026-06-01T00:00:00Z)
+printf '"unterminated\r\n' > "$work/broken.csv"
+{
+  "${certid[@]}" "$ma" "$source"/testdata/certid/*.csv "$work/broken.csv" "$work/missing.csv" 2>/dev/null || true
+} > "$work/certid.jsonl"
+check certid-file < "$work/certid.jsonl"
+"$bin/mam-certid" show --json --store "$keys/store" --trust "$keys/trust" --crl "$keys/crl" 1234 FFFF 2>/dev/null > "$work/show.jsonl" || true
+check certid-show < "$work/show.jsonl"
+# The schemas are strict: an object with a key they do not know, or a result they do not know, fails.
+head -1 "$work/verify.jsonl" | sed 's/^{/{"surprise": 1, /' | check verify-result --expect-invalid
+head -1 "$work/sign.jsonl" | sed 's/"result":"signed"/"result":"maybe"/' | check sign-result --expect-invalid
+echo "every JSON output matches its schema"
