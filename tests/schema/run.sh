@@ -8,7 +8,8 @@ keys="$source/keys-example"
 schemas="$source/docs/schema"
 work=$(mktemp -d /tmp/mamsign-schema.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-check() { python3 "$source/tests/schema/validate.py" "$schemas" "$@"; }
+# Debian's python3 and python3-jsonschema (install-deps.sh), whatever else is on PATH.
+check() { /usr/bin/python3 "$source/tests/schema/validate.py" "$schemas" "$@"; }
 ma="$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv"
 cp "$source/testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv" "$ma"
 cp "$ma" "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv"
