@@ -183,5 +183,28 @@ TEST_F(CertIdApp, OneVocabularyWithTheOtherApps) {
   EXPECT_EQ(json::parse(show.out)["schema"], "mamsign/certid-show/1");
 }
 
+
+// Issue 9, item 8: mam-certid takes files the way the other apps do, and its summary goes to standard error.
+TEST_F(CertIdApp, SameInputFlagsAndSummaryOnStandardError) {
+  std::filesystem::create_directories(dir_ / "in" / "sub");
+  std::filesystem::copy_file(test::testdata_dir() / test::kMaName, dir_ / "in" / test::kMaName);
+  std::filesystem::copy_file(planted_, dir_ / "in" / "sub" / "planted.csv");
+  auto flat = check({"--quiet", (dir_ / "in").string()});
+  EXPECT_EQ(flat.exit_code, 0) << flat.out << flat.err;
+  auto deep = check({"--quiet", "-r", (dir_ / "in").string()});
+  EXPECT_EQ(deep.exit_code, 1);
+  EXPECT_NE(deep.err.find("mam-certid: 2 files: 1 clean, 1 with findings"), std::string::npos) << deep.err;
+  EXPECT_EQ(deep.out.find("2 files"), std::string::npos) << "the summary is not on standard output";
+  test::write_file(dir_ / "list", (dir_ / "in" / "sub" / "planted.csv").string() + "\n");
+  auto listed = check({"--from", (dir_ / "list").string()});
+  EXPECT_EQ(listed.exit_code, 1);
+  EXPECT_NE(listed.out.find("planted.csv"), std::string::npos);
+  test::write_file(dir_ / "clean-list", (test::testdata_dir() / test::kMaName).string() + "\n");
+  auto fail_fast = check({"--fail-fast", planted_, "--from", (dir_ / "clean-list").string()});  // arguments first, then lists
+  EXPECT_NE(fail_fast.err.find("stopped: 1 file not processed"), std::string::npos) << fail_fast.err;
+  auto empty = check({"--from", "-"});
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -25,13 +25,15 @@ std::string files_text(std::size_t n) { return std::to_string(n) + (n == 1 ? " f
 
 }  // namespace
 
-void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help) {
+void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help, bool with_jobs) {
   app.add_option("--from", flags.from, "read more FILEs from LIST, one path a line ('-': standard input); repeatable")
       ->allow_extra_args(false)
       ->option_text("LIST");
   app.add_flag("--null", flags.null_separated, "--from lists are NUL-separated, as find -print0 writes");
   app.add_flag("-r,--recursive", flags.recursive, "descend into the sub-folders of folder arguments");
-  app.add_option("-j,--jobs", flags.jobs, "threads (default: the cores available)")->check(CLI::Range(1u, 1024u))->option_text("N");
+  if (with_jobs) {
+    app.add_option("-j,--jobs", flags.jobs, "threads (default: the cores available)")->check(CLI::Range(1u, 1024u))->option_text("N");
+  }
   app.add_flag("--fail-fast", flags.fail_fast, "stop taking new files after the first failure");
   app.add_flag("-q,--quiet", flags.quiet, "no progress line");
   app.add_option("files", flags.files, files_help)->option_text("FILE|DIR...");

@@ -30,8 +30,9 @@ struct BatchFlags {
   bool quiet = false;
 };
 
-// --recursive, --from, --null, --jobs, --fail-fast, --quiet and the FILE... positionals.
-void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help);
+// --recursive, --from, --null, --jobs (unless `with_jobs` is false), --fail-fast, --quiet and the
+// FILE... positionals.
+void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_help, bool with_jobs = true);
 
 // Expands the flags into files; warnings about skipped paths go to standard error. An error is said
 // there too and gives the exit code to return: no input named at all, or --null without --from, is a

@@ -1,12 +1,14 @@
 // mam-certid: proves the Network Operator certificate IDs in migration files (TMAD 4.47/4.48) against an
 // SMKI certificate store and the trust anchors, and answers "whose certificate is this ID?".
 #include "common/app_common.h"
+#include "common/batch_ui.h"
 #include "common/output.h"
 
 #include "mamsign/certid_check.h"
 #include "mamsign/certificate_id.h"
 #include "mamsign/times.h"
 
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -19,7 +21,8 @@ using json = nlohmann::ordered_json;
 const char* const kProgram = "mam-certid";
 
 struct Flags {
-  std::vector<std::string> store, trust, crl, files, ids;
+  std::vector<std::string> store, trust, crl, ids;
+  app::BatchFlags batch;
   std::string registration, at, profile;
   CertIdColumns columns;
   bool json_output = false, decimal = false;
@@ -193,7 +196,8 @@ int main(int argc, char** argv) {
   check->add_flag("--json", f.json_output,
                   "one JSON object per file: {schema, version, file, findings: [{line, mpxn, column, id, reason, severity, "
                   "message}], rows_checked, rows_with_errors, counts, revocation}");
-  check->add_option("files", f.files, "the MA files (CSV) to check")->option_text("FILE.csv...");
+  // Files are checked one after the other, each file's findings streamed as they are found.
+  app::add_batch_flags(*check, f.batch, "the MA files (CSV) to check, or folders of them", false);
   check->footer(
       "Example:\n"
       "  mam-certid check --store keys-example/store --trust keys-example/trust --crl keys-example/crl \\\n"
@@ -244,10 +248,6 @@ int main(int argc, char** argv) {
   if (check->parsed()) {
     if (f.trust.empty()) {
       app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates (or put them in " + app::config_dir().string() + "/trust)");
-      return app::kExitUsage;
-    }
-    if (f.files.empty()) {
-      app::complain_usage(kProgram, "no files to check", "mam-certid check");
       return app::kExitUsage;
     }
   } else if (f.ids.empty()) {
@@ -335,20 +335,43 @@ int main(int argc, char** argv) {
     }
     options.registration = std::move(*reg);
   }
-  const CertIdChecker checker(store, trust, profile, options);
   int exit_code = app::kExitOk;
-  for (const auto& file : f.files) {
-    if (app::Output::standard().failed()) break;  // nothing more is checked whose result would be lost
+  const auto files = app::collect(kProgram, f.batch, exit_code);
+  if (!files) return exit_code;
+  if (files->empty()) {
+    app::complain(kProgram, "0 files: the folders and lists given hold no file to check");
+    return app::kExitOk;
+  }
+  const CertIdChecker checker(store, trust, profile, options);
+  const auto& stop = app::install_stop_handlers();
+  const auto started = std::chrono::steady_clock::now();
+  app::Tally tally;
+  for (const auto& path : *files) {
+    // Nothing more is checked whose result would be lost, after a signal, or (--fail-fast) a failure.
+    if (app::Output::standard().failed() || stop.load() || (f.batch.fail_fast && exit_code != app::kExitOk)) break;
+    const std::string file = path.string();
+    ++tally.files;
     ReportWriter writer(file, f.json_output);
     auto report = checker.check_file(file, [&](const Finding& finding) { writer.finding(finding); });
     if (!report) {
       // Findings already written stay (a CSV error further down the file ends its check there).
       writer.fail(report.error());
       exit_code = std::max(exit_code, report.error().reason == Reason::ColumnMissing || report.error().reason == Reason::ColumnDuplicated ? int(app::kExitUsage) : int(app::kExitUnreadable));
+      ++tally.failures[report.error().reason];
       continue;
     }
     writer.end(*report);
-    if (report->errors() > 0) exit_code = std::max(exit_code, int(app::kExitFailed));
+    if (report->errors() > 0) {
+      exit_code = std::max(exit_code, int(app::kExitFailed));
+      ++tally.outcomes["with findings"];
+    } else {
+      ++tally.outcomes["clean"];
+    }
   }
+  if (files->size() > 1 || app::interrupted_exit_code() != 0) {
+    app::print_summary(kProgram, tally, files->size(),
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "not checked");
+  }
+  if (const int code = app::interrupted_exit_code(); code != 0 && !app::Output::standard().failed()) return code;
   return app::with_output_checked(kProgram, exit_code);
 }
