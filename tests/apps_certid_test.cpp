@@ -3,6 +3,7 @@
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 namespace mamsign {
@@ -200,10 +201,27 @@ TEST_F(CertIdApp, SameInputFlagsAndSummaryOnStandardError) {
   EXPECT_EQ(listed.exit_code, 1);
   EXPECT_NE(listed.out.find("planted.csv"), std::string::npos);
   test::write_file(dir_ / "clean-list", (test::testdata_dir() / test::kMaName).string() + "\n");
-  auto fail_fast = check({"--fail-fast", planted_, "--from", (dir_ / "clean-list").string()});  // arguments first, then lists
+  auto fail_fast = check({"--fail-fast", "--jobs", "1", planted_, "--from", (dir_ / "clean-list").string()});  // arguments first, then lists
   EXPECT_NE(fail_fast.err.find("stopped: 1 file not processed"), std::string::npos) << fail_fast.err;
   auto empty = check({"--from", "-"});
   EXPECT_EQ(empty.exit_code, 0) << empty.err;
+}
+
+
+TEST_F(CertIdApp, JobsKeepTheInputOrder) {
+  std::vector<std::string> args{"--json", "--jobs", "2"};
+  for (int i = 0; i < 6; ++i) {
+    args.push_back(i % 2 == 0 ? planted_ : (test::testdata_dir() / test::kMaName).string());
+  }
+  auto r = check(args);
+  EXPECT_EQ(r.exit_code, 1);
+  std::istringstream in(r.out);
+  int n = 0;
+  for (std::string line; std::getline(in, line); ++n) {
+    const auto j = json::parse(line);
+    EXPECT_EQ(j["file"], args[3 + static_cast<std::size_t>(n)]) << n;
+  }
+  EXPECT_EQ(n, 6);
 }
 
 }  // namespace

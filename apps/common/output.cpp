@@ -62,6 +62,13 @@ bool Output::end_line() {
   return ok;
 }
 
+bool Output::end_block() {
+  in_line_ = false;
+  if (failed()) return false;
+  ++lines_;
+  return true;
+}
+
 bool Output::line(std::string_view text) {
   if (failed()) return false;
   begin_line();

@@ -22,6 +22,8 @@ class Output {
   void begin_line();
   bool part(std::string_view text);
   bool end_line();
+  // Ends a block written with begin_line() and part() whose parts carried their own newlines.
+  bool end_block();
 
   bool failed() const noexcept { return !error_.empty(); }
   // "No space left on device"

@@ -9,6 +9,9 @@
 #include "mamsign/times.h"
 
 #include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -48,14 +51,61 @@ json finding_json(const Finding& f) {
   return j;
 }
 
-void render_file_error(const std::string& file, const Error& e, bool as_json) {
+// Where one file's report goes: straight to standard output (written as it is found), or, when several
+// files are checked at once, to an unnamed temporary file that is copied out in input order. Either way
+// memory does not grow with the findings, and the report is one block: whole on standard output, or
+// (a failed write) cut back to where it began.
+class ReportSink {
+ public:
+  // `spooled`: to a temporary file (several jobs); else straight out.
+  explicit ReportSink(bool spooled) : spool_(spooled ? std::tmpfile() : nullptr) {
+    if (!spooled) app::Output::standard().begin_line();
+  }
+  ReportSink(const ReportSink&) = delete;
+  ReportSink& operator=(const ReportSink&) = delete;
+  ~ReportSink() {
+    if (spool_ != nullptr) std::fclose(spool_);
+  }
+
+  void put(std::string_view bytes) {
+    if (spool_ == nullptr) {
+      app::Output::standard().part(bytes);
+    } else if (std::fwrite(bytes.data(), 1, bytes.size(), spool_) != bytes.size()) {
+      spool_failed_ = true;
+    }
+  }
+  void text(std::string_view line) { put(app::safe_text(line) + "\n"); }
+
+  // The report is complete: a spool is copied to standard output. False when the output failed.
+  bool finish() {
+    app::Output& out = app::Output::standard();
+    if (spool_ == nullptr) return out.end_block();
+    if (spool_failed_ || std::fflush(spool_) != 0) {
+      app::complain(kProgram, "cannot write a temporary file for a report (is /tmp full?)");
+      return false;
+    }
+    std::rewind(spool_);
+    out.begin_line();
+    char buffer[64 * 1024];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, spool_)) > 0;) {
+      if (!out.part(std::string_view(buffer, n))) return false;
+    }
+    return out.end_block();
+  }
+
+ private:
+  std::FILE* spool_;
+  bool spool_failed_ = false;
+};
+
+void render_file_error(ReportSink& out, const std::string& file, const Error& e, bool as_json) {
   if (as_json) {
     json j = app::json_object("certid-file");
     app::path_json(j, "file", file);
     j["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
-    app::print_json(j);
+    out.put(app::json_line(j) + "\n");
   } else {
-    app::print(file + ": " + std::string(reason_name(e.reason)) + ": " + e.message);
+    out.text(file + ": " + std::string(reason_name(e.reason)) + ": " + e.message);
   }
 }
 
@@ -63,28 +113,25 @@ void render_file_error(const std::string& file, const Error& e, bool as_json) {
 // whole in memory (a file of a million bad rows streams).
 class ReportWriter {
  public:
-  ReportWriter(const std::string& file, bool as_json) : file_(file), json_(as_json) {}
+  ReportWriter(ReportSink& out, const std::string& file, bool as_json) : out_(out), file_(file), json_(as_json) {}
 
   void finding(const Finding& f) {
     if (json_) {
-      if (count_ == 0) {
-        out_.begin_line();
-        out_.part(opening());
-      }
-      out_.part((count_ == 0 ? "" : ",") + app::json_line(finding_json(f)));
+      if (count_ == 0) out_.put(opening());
+      out_.put((count_ == 0 ? "" : ",") + app::json_line(finding_json(f)));
     } else {
       if (count_ == 0) {
-        app::print(file_);
+        out_.text(file_);
         std::ostringstream header;
         header << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23) << "COLUMN"
                << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE";
-        app::print(header.str());
+        out_.text(header.str());
       }
       std::ostringstream row;
       row << std::left << "  " << std::setw(6) << f.line << std::setw(14) << cell(f.mpxn, 13) << " " << std::setw(22)
           << cell(f.column, 21) << " " << std::setw(33) << cell(f.id, 32) << " " << std::setw(23)
           << (std::string(reason_name(f.code)) + (f.severity == Severity::Note ? " (note)" : "")) << " " << f.message;
-      app::print(row.str());
+      out_.text(row.str());
     }
     ++count_;
   }
@@ -100,21 +147,17 @@ class ReportWriter {
   // The check of the file ended early: its JSON object, if begun, is closed with the error.
   void fail(const Error& e) {
     if (count_ == 0 || !json_) {
-      render_file_error(file_, e, json_);
+      render_file_error(out_, file_, e, json_);
       return;
     }
     json tail;
     tail["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
-    out_.part("]," + app::json_line(tail).substr(1));
-    out_.end_line();
+    out_.put("]," + app::json_line(tail).substr(1) + "\n");
   }
 
   void end(const CertIdReport& r) {
     if (json_) {
-      if (count_ == 0) {
-        out_.begin_line();
-        out_.part(opening());
-      }
+      if (count_ == 0) out_.put(opening());
       json tail;
       tail["rows_checked"] = r.rows_checked;
       tail["rows_with_errors"] = r.rows_with_errors;
@@ -123,29 +166,46 @@ class ReportWriter {
       tail["revocation"] = {{"checked", r.revocation_unchecked == 0},
                             {"certificates_unchecked", r.revocation_unchecked},
                             {"certificates_stale_crl", r.revocation_stale}};
-      out_.part("]," + app::json_line(tail).substr(1));  // the tail's members close the file's object
-      out_.end_line();
+      out_.put("]," + app::json_line(tail).substr(1) + "\n");  // the tail's members close the file's object
       return;
     }
-    if (count_ == 0) app::print(file_);
+    if (count_ == 0) out_.text(file_);
     std::string summary = "  " + std::to_string(r.rows_checked) + " rows checked, " + std::to_string(r.rows_with_errors) + " with errors";
     for (const auto& [code, n] : r.counts) summary += "; " + std::string(reason_name(code)) + " " + std::to_string(n);
-    app::print(summary + (r.errors() == 0 ? ": clean" : ""));
+    out_.text(summary + (r.errors() == 0 ? ": clean" : ""));
     if (r.revocation_unchecked > 0) {
-      app::print("  note: revocation not checked for " + std::to_string(r.revocation_unchecked) +
-                 " certificate(s): no CRL of their issuing CA was given (--crl; --require-crl makes this an error)");
+      out_.text("  note: revocation not checked for " + std::to_string(r.revocation_unchecked) +
+                " certificate(s): no CRL of their issuing CA was given (--crl; --require-crl makes this an error)");
     }
     if (r.revocation_stale > 0) {
-      app::print("  note: " + std::to_string(r.revocation_stale) + " certificate(s) were checked against a CRL past its nextUpdate");
+      out_.text("  note: " + std::to_string(r.revocation_stale) + " certificate(s) were checked against a CRL past its nextUpdate");
     }
   }
 
  private:
+  ReportSink& out_;
   std::string file_;
   bool json_;
   std::size_t count_ = 0;
-  app::Output& out_ = app::Output::standard();
 };
+
+// What checking one file came to.
+struct FileVerdict {
+  std::optional<Reason> failure;  // the file could not be checked
+  bool findings = false;          // error findings
+};
+
+FileVerdict check_one(const CertIdChecker& checker, ReportSink& out, const std::string& file, bool as_json) {
+  ReportWriter writer(out, file, as_json);
+  auto report = checker.check_file(file, [&](const Finding& finding) { writer.finding(finding); });
+  if (!report) {
+    // Findings already written stay (a CSV error further down the file ends its check there).
+    writer.fail(report.error());
+    return {report.error().reason, false};
+  }
+  writer.end(*report);
+  return {std::nullopt, report->errors() > 0};
+}
 
 json cert_json(const OrgCert& c, const std::optional<Status>& chain, const std::optional<RevocationStatus>& revocation) {
   json j = app::signer_json(c);
@@ -196,8 +256,8 @@ int main(int argc, char** argv) {
   check->add_flag("--json", f.json_output,
                   "one JSON object per file: {schema, version, file, findings: [{line, mpxn, column, id, reason, severity, "
                   "message}], rows_checked, rows_with_errors, counts, revocation}");
-  // Files are checked one after the other, each file's findings streamed as they are found.
-  app::add_batch_flags(*check, f.batch, "the MA files (CSV) to check, or folders of them", false);
+  // One file's findings stream as they are found; several files are checked on --jobs threads.
+  app::add_batch_flags(*check, f.batch, "the MA files (CSV) to check, or folders of them");
   check->footer(
       "Example:\n"
       "  mam-certid check --store keys-example/store --trust keys-example/trust --crl keys-example/crl \\\n"
@@ -346,28 +406,46 @@ int main(int argc, char** argv) {
   const auto& stop = app::install_stop_handlers();
   const auto started = std::chrono::steady_clock::now();
   app::Tally tally;
-  for (const auto& path : *files) {
-    // Nothing more is checked whose result would be lost, after a signal, or (--fail-fast) a failure.
-    if (app::Output::standard().failed() || stop.load() || (f.batch.fail_fast && exit_code != app::kExitOk)) break;
-    const std::string file = path.string();
-    ++tally.files;
-    ReportWriter writer(file, f.json_output);
-    auto report = checker.check_file(file, [&](const Finding& finding) { writer.finding(finding); });
-    if (!report) {
-      // Findings already written stay (a CSV error further down the file ends its check there).
-      writer.fail(report.error());
-      exit_code = std::max(exit_code, report.error().reason == Reason::ColumnMissing || report.error().reason == Reason::ColumnDuplicated ? int(app::kExitUsage) : int(app::kExitUnreadable));
-      ++tally.failures[report.error().reason];
-      continue;
+  const unsigned jobs = std::min<std::size_t>(f.batch.jobs != 0 ? f.batch.jobs : available_cores(), files->size());
+  // Each file's report is delivered in input order; with several jobs it waits in a spool file.
+  struct Checked {
+    std::unique_ptr<ReportSink> sink;
+    FileVerdict verdict;
+  };
+  const std::function<Checked(std::size_t)> work = [&](std::size_t i) {
+    Checked c;
+    c.sink = std::make_unique<ReportSink>(jobs > 1);
+    try {
+      c.verdict = check_one(checker, *c.sink, (*files)[i].string(), f.json_output);
+    } catch (const std::exception& e) {
+      render_file_error(*c.sink, (*files)[i].string(), make_error(Reason::IoError, std::string("internal error: ") + e.what()), f.json_output);
+      c.verdict = {Reason::IoError, false};
     }
-    writer.end(*report);
-    if (report->errors() > 0) {
+    return c;
+  };
+  const std::function<bool(std::size_t, Checked&)> deliver = [&](std::size_t, Checked& c) {
+    ++tally.files;
+    const bool written = c.sink->finish();
+    if (c.verdict.failure) {
+      const Reason r = *c.verdict.failure;
+      exit_code = std::max(exit_code, r == Reason::ColumnMissing || r == Reason::ColumnDuplicated ? int(app::kExitUsage)
+                                                                                                  : int(app::kExitUnreadable));
+      ++tally.failures[r];
+    } else if (c.verdict.findings) {
       exit_code = std::max(exit_code, int(app::kExitFailed));
       ++tally.outcomes["with findings"];
     } else {
       ++tally.outcomes["clean"];
     }
-  }
+    // Nothing more is checked whose result would be lost, or (--fail-fast) after a failure.
+    return written && !(f.batch.fail_fast && exit_code != app::kExitOk);
+  };
+  BatchOptions batch;
+  batch.jobs = jobs;
+  batch.stop = &stop;
+  if (f.batch.fail_fast) batch.read_ahead = jobs;
+  batch.on_tick = [](std::size_t) { app::end_if_stop_is_overdue(); };
+  run_ordered(files->size(), work, deliver, batch);
   if (files->size() > 1 || app::interrupted_exit_code() != 0) {
     app::print_summary(kProgram, tally, files->size(),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "not checked");
