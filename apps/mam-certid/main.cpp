@@ -443,7 +443,9 @@ int main(int argc, char** argv) {
   BatchOptions batch;
   batch.jobs = jobs;
   batch.stop = &stop;
-  if (f.batch.fail_fast) batch.read_ahead = jobs;
+  // One job writes straight to standard output from its thread: it may not run ahead of the delivery of
+  // the file before (nor may anything, with --fail-fast, run far past a failure).
+  if (jobs == 1 || f.batch.fail_fast) batch.read_ahead = jobs;
   batch.on_tick = [](std::size_t) { app::end_if_stop_is_overdue(); };
   run_ordered(files->size(), work, deliver, batch);
   if (files->size() > 1 || app::interrupted_exit_code() != 0) {
