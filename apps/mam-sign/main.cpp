@@ -1,6 +1,7 @@
 // mam-sign: signs SMETS1 migration files with a supplier's SMKI Organisation Certificate (MAM 7.5.3).
 #include "common/app_common.h"
 #include "common/batch_ui.h"
+#include "common/vocabulary.h"
 
 #include "mamsign/atomic_file.h"
 #include "mamsign/key_source.h"
@@ -42,7 +43,7 @@ std::string render(const FileReport& r, const Signer* signer, SignatureFormat fo
     j["format"] = std::string(format_name(format));
     if (r.outcome) {
       app::path_json(j, "signature", r.outcome->signature.string());
-      j["result"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped";
+      j["result"] = r.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped;
       j["reason"] = nullptr;
       j["message"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
       j["sha256"] = to_hex(r.outcome->sha256);
@@ -51,7 +52,7 @@ std::string render(const FileReport& r, const Signer* signer, SignatureFormat fo
                               : json(nullptr);
     } else {
       j["signature"] = nullptr;
-      j["result"] = r.outcome.error().reason == Reason::IoError ? "error" : "refused";
+      j["result"] = app::failure_result(app::Verb::Sign, r.outcome.error().reason);
       j["reason"] = std::string(reason_name(r.outcome.error().reason));
       j["message"] = r.outcome.error().message;
       j["sha256"] = nullptr;
@@ -68,9 +69,9 @@ std::string render(const FileReport& r, const Signer* signer, SignatureFormat fo
     return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" + std::string(format_name(format)) +
                           ", sha256 " + to_hex(r.outcome->sha256) + ")");
   }
-  const bool io = r.outcome.error().reason == Reason::IoError;
-  return app::safe_text(r.file + ": " + (io ? "ERROR " : "REFUSED ") + std::string(reason_name(r.outcome.error().reason)) +
-                        ": " + r.outcome.error().message);
+  const Reason reason = r.outcome.error().reason;
+  return app::safe_text(r.file + ": " + std::string(app::failure_word(app::Verb::Sign, reason)) + " " +
+                        std::string(reason_name(reason)) + ": " + r.outcome.error().message);
 }
 
 PassphraseSource passphrase_source(const Flags& f) {
@@ -265,7 +266,8 @@ int main(int argc, char** argv) {
   const std::function<app::Verdict(const FileReport&)> show = [&](const FileReport& report) {
     std::string line = render(report, signer ? &*signer : nullptr, format, f.json_output);
     if (!report.outcome) return app::Verdict{"", report.outcome.error().reason, std::move(line)};
-    return app::Verdict{report.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "skipped", std::nullopt, std::move(line)};
+    return app::Verdict{std::string(report.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped), std::nullopt,
+                        std::move(line)};
   };
   return app::run_batch(kProgram, *files, f.batch, "refused", work, show);
 }

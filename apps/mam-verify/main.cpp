@@ -2,6 +2,7 @@
 // signing profile (docs/signing-profile.md), and says exactly why a file fails.
 #include "common/app_common.h"
 #include "common/batch_ui.h"
+#include "common/vocabulary.h"
 
 #include "mamsign/cert_store.h"
 #include "mamsign/times.h"
@@ -36,7 +37,7 @@ std::string render(const VerifyResult& r, bool as_json) {
     }
     j["format"] = r.format ? json(std::string(format_name(*r.format))) : json(nullptr);
     // One vocabulary with mam-sign: an input that cannot be read is "error" (exit 3), whatever the app.
-    j["result"] = r.valid() ? "valid" : r.error->reason == Reason::IoError ? "error" : "invalid";
+    j["result"] = r.valid() ? app::kValid : app::failure_result(app::Verb::Verify, r.error->reason);
     j["reason"] = r.valid() ? json(nullptr) : json(std::string(reason_name(r.error->reason)));
     j["message"] = r.valid() ? "valid" : r.error->message;
     j["signer"] = r.signer ? app::signer_json(*r.signer) : json(nullptr);
@@ -50,9 +51,9 @@ std::string render(const VerifyResult& r, bool as_json) {
   }
   std::string line = r.file.string() + ": ";
   if (r.valid()) {
-    line += "OK";
+    line += app::kOk;
   } else {
-    line += std::string(r.error->reason == Reason::IoError ? "ERROR " : "FAILED ") + std::string(reason_name(r.error->reason)) +
+    line += std::string(app::failure_word(app::Verb::Verify, r.error->reason)) + " " + std::string(reason_name(r.error->reason)) +
             ": " + r.error->message;
   }
   if (r.signer) line += " [signer " + app::signer_text(*r.signer);
@@ -171,7 +172,7 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<app::Verdict(const VerifyResult&)> show = [&](const VerifyResult& r) {
-    return r.valid() ? app::Verdict{"OK", std::nullopt, render(r, f.json_output)}
+    return r.valid() ? app::Verdict{std::string(app::kOk), std::nullopt, render(r, f.json_output)}
                      : app::Verdict{"", r.error->reason, render(r, f.json_output)};
   };
   return app::run_batch(kProgram, *files, f.batch, "failed", work, show);
