@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <unistd.h>
 #include <functional>
 #include <memory>
 #include <iomanip>
@@ -423,7 +424,12 @@ int main(int argc, char** argv) {
     }
     return c;
   };
-  const std::function<bool(std::size_t, Checked&)> deliver = [&](std::size_t, Checked& c) {
+  // One job writes its report to standard output as it goes: a progress line on the same terminal would
+  // cut into it, so then it is shown only when standard output goes elsewhere.
+  app::Progress progress(files->size(), !f.batch.quiet && (jobs > 1 || ::isatty(STDOUT_FILENO) == 0));
+  const std::function<bool(std::size_t, Checked&)> deliver = [&](std::size_t i, Checked& c) {
+    progress.before_output();
+    progress.update(i + 1);
     ++tally.files;
     const bool written = c.sink->finish();
     if (c.verdict.failure) {
@@ -446,8 +452,12 @@ int main(int argc, char** argv) {
   // One job writes straight to standard output from its thread: it may not run ahead of the delivery of
   // the file before (nor may anything, with --fail-fast, run far past a failure).
   if (jobs == 1 || f.batch.fail_fast) batch.read_ahead = jobs;
-  batch.on_tick = [](std::size_t) { app::end_if_stop_is_overdue(); };
+  batch.on_tick = [&](std::size_t done) {
+    progress.update(done);
+    app::end_if_stop_is_overdue();
+  };
   run_ordered(files->size(), work, deliver, batch);
+  progress.clear();
   if (files->size() > 1 || app::interrupted_exit_code() != 0) {
     app::print_summary(kProgram, tally, files->size(),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "not checked");
