@@ -19,13 +19,15 @@ mkdir -p "$work"
 best_time() {  # best wall seconds of 3 runs of "$@" (exit codes ignored)
   local best=999999
   for _ in 1 2 3; do
-    local t
-    t=$( { /usr/bin/time -f '%e' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    best=$(awk "BEGIN{print ($t < $best) ? $t : $best}")
+    /usr/bin/time -f '%e' -o "$work/time.txt" "$@" >/dev/null 2>&1 || true
+    best=$(awk -v t="$(tail -1 "$work/time.txt")" -v b="$best" 'BEGIN{print (t < b) ? t : b}')
   done
   echo "$best"
 }
-peak_kib() { { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1; }
+peak_kib() {
+  /usr/bin/time -f '%M' -o "$work/rss.txt" "$@" >/dev/null 2>&1 || true
+  tail -1 "$work/rss.txt"
+}
 
 # 1. Diagnosis of a changed file.
 big="$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv"
