@@ -59,8 +59,9 @@ json finding_json(const Finding& f) {
 class ReportSink {
  public:
   // `spooled`: to a temporary file (several jobs); else straight out.
-  explicit ReportSink(bool spooled) : spool_(spooled ? std::tmpfile() : nullptr) {
+  explicit ReportSink(bool spooled) : spooled_(spooled), spool_(spooled ? std::tmpfile() : nullptr) {
     if (!spooled) app::Output::standard().begin_line();
+    spool_failed_ = spooled && spool_ == nullptr;
   }
   ReportSink(const ReportSink&) = delete;
   ReportSink& operator=(const ReportSink&) = delete;
@@ -69,9 +70,9 @@ class ReportSink {
   }
 
   void put(std::string_view bytes) {
-    if (spool_ == nullptr) {
+    if (!spooled_) {
       app::Output::standard().part(bytes);
-    } else if (std::fwrite(bytes.data(), 1, bytes.size(), spool_) != bytes.size()) {
+    } else if (spool_ == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), spool_) != bytes.size()) {
       spool_failed_ = true;
     }
   }
@@ -80,9 +81,11 @@ class ReportSink {
   // The report is complete: a spool is copied to standard output. False when the output failed.
   bool finish() {
     app::Output& out = app::Output::standard();
-    if (spool_ == nullptr) return out.end_block();
+    if (!spooled_) return out.end_block();
     if (spool_failed_ || std::fflush(spool_) != 0) {
-      app::complain(kProgram, "cannot write a temporary file for a report (is /tmp full?)");
+      // Said, and the run ends with exit 3: a report that was not kept is never passed off as written.
+      app::complain(kProgram, "cannot write a temporary file for a report (is $TMPDIR or /tmp full or read-only?)");
+      failed_ = true;
       return false;
     }
     std::rewind(spool_);
@@ -95,8 +98,12 @@ class ReportSink {
   }
 
  private:
+  bool spooled_;
   std::FILE* spool_;
   bool spool_failed_ = false;
+
+ public:
+  bool failed_ = false;  // the report was lost before it reached standard output
 };
 
 void render_file_error(ReportSink& out, const std::string& file, const Error& e, bool as_json) {
@@ -432,6 +439,7 @@ int main(int argc, char** argv) {
     progress.update(i + 1);
     ++tally.files;
     const bool written = c.sink->finish();
+    if (c.sink->failed_) exit_code = std::max(exit_code, int(app::kExitUnreadable));
     if (c.verdict.failure) {
       const Reason r = *c.verdict.failure;
       exit_code = std::max(exit_code, r == Reason::ColumnMissing || r == Reason::ColumnDuplicated ? int(app::kExitUsage)
