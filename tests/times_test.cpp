@@ -27,5 +27,25 @@ TEST(Times, RejectedForms) {
   }
 }
 
+
+// --crl-grace and the profile's crl_grace: a whole number with a unit, at most 366 days.
+TEST(Durations, AtAndPastTheLimit) {
+  EXPECT_EQ(*parse_duration("0"), 0);
+  EXPECT_EQ(*parse_duration("90s"), 90);
+  EXPECT_EQ(*parse_duration("30m"), 1800);
+  EXPECT_EQ(*parse_duration("12h"), 43200);
+  EXPECT_EQ(*parse_duration("366d"), 366 * 86400);
+  EXPECT_EQ(*parse_duration("31622400s"), 366 * 86400);
+  for (const char* bad : {"367d", "31622401s", "99999999999d", "", "h", "12", "-1h", "1.5h", "12 h", "1w"}) {
+    auto d = parse_duration(bad);
+    ASSERT_FALSE(d) << bad;
+    EXPECT_NE(d.error().message.find("at most 366d"), std::string::npos) << d.error().message;
+  }
+  EXPECT_EQ(format_duration(0), "0s");
+  EXPECT_EQ(format_duration(90), "90s");
+  EXPECT_EQ(format_duration(7200), "2h");
+  EXPECT_EQ(format_duration(366 * 86400), "366d");
+}
+
 }  // namespace
 }  // namespace mamsign
