@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config   # the toolchain
   libssl-dev openssl                 # OpenSSL 3: the library and the stock CLI the interop tests run
   libcli11-dev nlohmann-json3-dev    # flags and JSON
+  libp11-kit-dev                     # the PKCS#11 C header (modules are loaded at run time, nothing linked)
+  softhsm2 opensc                    # a real PKCS#11 token for the HSM tests; pkcs11-tool to fill it
   libgtest-dev                       # the test suite
   time                               # /usr/bin/time: peak memory in the benchmarks
   python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/

@@ -1,6 +1,7 @@
 // mam-sign: signs SMETS1 migration files with a supplier's SMKI Organisation Certificate (MAM 7.5.3).
 #include "common/app_common.h"
 #include "common/batch_ui.h"
+#include "common/key_flags.h"
 #include "common/vocabulary.h"
 
 #include "mamsign/atomic_file.h"
@@ -22,7 +23,8 @@ using json = nlohmann::ordered_json;
 const char* const kProgram = "mam-sign";
 
 struct Flags {
-  std::string key, cert, format = "cms", out, pass_file, pass_env, profile;
+  std::string cert, format = "cms", out, profile;
+  app::KeyFlags keys;
   std::vector<std::string> chain, trust, crl;
   bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false, print_profile = false;
   app::RevocationFlags revocation;
@@ -74,18 +76,6 @@ std::string render(const FileReport& r, const Signer* signer, SignatureFormat fo
                         std::string(reason_name(reason)) + ": " + r.outcome.error().message);
 }
 
-PassphraseSource passphrase_source(const Flags& f) {
-  if (!f.pass_file.empty()) return {PassphraseSource::Kind::File, f.pass_file};
-  if (!f.pass_env.empty()) return {PassphraseSource::Kind::Env, f.pass_env};
-  // Ask on the terminal only when there is one; a script gets an error saying how to give it.
-  const int tty = ::open("/dev/tty", O_RDONLY | O_CLOEXEC);
-  if (tty >= 0) {
-    ::close(tty);
-    return {PassphraseSource::Kind::Prompt, ""};
-  }
-  return {};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,10 +89,13 @@ int main(int argc, char** argv) {
       kProgram};
   app.set_version_flag("--version", app::version_text(kProgram));
   Flags f;
-  app.add_option("--key", f.key, "(required) the signer's private key: PEM or DER, PKCS#8 (encrypted or not) or traditional EC")
-      ->option_text("KEY");
-  app.add_option("--cert", f.cert, "(required) the signer's Organisation Certificate (PEM or DER)")->option_text("CERT");
-  app.add_option("--chain", f.chain, "certificates to embed after the signer's (the OCA); repeatable")
+  app::add_key_flags(app, f.keys, true);
+  app.add_option("--cert", f.cert,
+                 "the signer's Organisation Certificate: PEM or DER, or a pkcs11: URI with type=cert (default: the "
+                 "PKCS#12 bundle's, or the token's certificate with the key's id; required with a key file)")
+      ->option_text("CERT");
+  app.add_option("--chain", f.chain, "certificates to embed after the signer's (the OCA); repeatable (a PKCS#12 "
+                                     "bundle's chain comes first)")
       ->allow_extra_args(false)->option_text("PEM");
   app.add_option("--trust", f.trust,
                  "SMKI root and OCA: refuse to sign unless the certificate chains to them (as the DCC will check); "
@@ -122,8 +115,6 @@ int main(int argc, char** argv) {
   app.add_flag("--no-name-check", f.no_name_check,
                "sign files that are not migration files: skip the file-name and signer-party checks");
   app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
-  app.add_option("--pass-file", f.pass_file, "read the key's passphrase from the first line of FILE")->option_text("FILE");
-  app.add_option("--pass-env", f.pass_env, "read the key's passphrase from environment variable VAR")->option_text("VAR");
   app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else /etc/mamsign/profile.json; docs/profile.md)")->option_text("FILE");
   app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON (its $comment says where it came from) and exit");
   app.add_flag("--sync", f.sync, "fsync every signature before reporting it (survives power loss; slower)");
@@ -134,12 +125,14 @@ int main(int argc, char** argv) {
       "  mam-sign --key keys-example/keys/supplier-ds.key --cert keys-example/store/supplier-ds.pem \\\n"
       "           /tmp/outbox/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n"
       "  mam-sign --key supplier.key --pass-file supplier.pass --cert supplier.pem --chain oca.pem --json MA_*.csv\n"
-      "  find outbox -name 'MA_*.csv' -print0 | mam-sign --key k.pem --cert c.pem --skip-signed --from - --null\n\n"
+      "  find outbox -name 'MA_*.csv' -print0 | mam-sign --key k.pem --cert c.pem --skip-signed --from - --null\n"
+      "  mam-sign --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --list-keys\n"
+      "  mam-sign --key 'pkcs11:token=SMKI;object=supplier-ds' --pin-file pin.txt --jobs 2 MA_*.csv\n"
+      "  mam-sign --key supplier.p12 --pass-file p12.pass MA_*.csv\n\n"
       "Batches: files, folders (-r to descend) and --from lists are signed on --jobs threads; results come in input\n"
       "order on standard output, a summary on standard error. --skip-signed makes a re-run sign only what is left.\n"
-      "SIGINT/SIGTERM finish the files in flight and stop; no partial signature is ever left.\n\n"
-      "The passphrase of an encrypted key never goes on the command line: --pass-file, --pass-env, or the\n"
-      "terminal prompt.\n\n" +
+      "SIGINT/SIGTERM finish the files in flight and stop; no partial signature is ever left.\n\n" +
+      app::key_help() + "\n" +
       app::exit_code_help(true));
 
   if (auto code = app::parse(app, argc, argv)) return *code;
@@ -152,8 +145,11 @@ int main(int argc, char** argv) {
     app::Output::standard().line(app::profile_text(profile));
     return app::with_output_checked(kProgram, app::kExitOk);
   }
-  if (f.key.empty() || f.cert.empty()) {
-    app::complain_usage(kProgram, "--key and --cert are required", kProgram);
+  if (!app::check_key_flags(kProgram, f.keys)) return app::kExitUsage;
+  if (f.keys.list_keys_given()) return app::list_keys(kProgram, f.keys, f.json_output);
+  if (f.keys.key.empty()) {
+    app::complain_usage(kProgram, "--key is required (a key file, a PKCS#12 bundle or a pkcs11: URI; --list-keys "
+                                  "shows the keys on a token)", kProgram);
     return app::kExitUsage;
   }
   int exit_code = app::kExitOk;
@@ -172,18 +168,33 @@ int main(int argc, char** argv) {
                                 " is a folder; give a file name, or leave --out out to write FILE.p7s beside FILE");
     return app::kExitUsage;
   }
-  if (!f.pass_file.empty() && !f.pass_env.empty()) {
-    app::complain(kProgram, "give the passphrase one way: --pass-file or --pass-env, not both");
-    return app::kExitUsage;
-  }
   const SignatureFormat format = *parse_format(f.format);
 
-  auto cert = OrgCert::load(f.cert);
+  // The certificate first when it is named: a token key takes its public key from it.
+  OrgCertPtr cert;
+  if (!f.cert.empty()) {
+    auto loaded = app::load_certificate(kProgram, "certificate", f.cert, f.keys);
+    if (!loaded) return app::kExitUnreadable;
+    cert = *loaded;
+  }
+  auto key = app::open_key(kProgram, f.keys, cert ? cert->x509() : nullptr);
+  if (!key) return app::kExitUnreadable;
   if (!cert) {
-    app::complain(kProgram, "certificate: " + cert.error().message);
-    return app::kExitUnreadable;
+    if (key->certificate.empty()) {
+      app::complain_usage(kProgram, "--cert is required: " + key->description + " holds no certificate for its key",
+                          kProgram);
+      return app::kExitUsage;
+    }
+    cert = OrgCert::from_der(key->certificate);
+    if (!cert) {
+      app::complain(kProgram, "certificate: the certificate in " + key->description + " is not an X.509 certificate");
+      return app::kExitUnreadable;
+    }
   }
   std::vector<OrgCertPtr> chain;
+  for (const auto& der : key->chain) {
+    if (auto c = OrgCert::from_der(der)) chain.push_back(c);
+  }
   for (const auto& path : f.chain) {
     auto loaded = OrgCert::load(path);
     if (!loaded) {
@@ -191,16 +202,6 @@ int main(int argc, char** argv) {
       return app::kExitUnreadable;
     }
     chain.push_back(*loaded);
-  }
-  bool encrypted = false;
-  auto key = load_private_key(f.key, passphrase_source(f), &encrypted);
-  if (!key) {
-    app::complain(kProgram, "key: " + key.error().message);
-    return app::kExitUnreadable;
-  }
-  if (!encrypted && (!f.pass_file.empty() || !f.pass_env.empty())) {
-    app::complain(kProgram, std::string("warning: ") + (f.pass_file.empty() ? "--pass-env" : "--pass-file") + " was given, but " +
-                                f.key + " is not encrypted: the passphrase was not used (store the key encrypted)");
   }
 
   f.trust = app::trust_or_default(f.trust);
@@ -218,7 +219,7 @@ int main(int argc, char** argv) {
   }
 
   // The key and certificate are checked once; a refusal here refuses every file, each with its line.
-  auto signer = Signer::create(std::move(*key), *cert, std::move(chain), profile, std::time(nullptr), trust.get());
+  auto signer = Signer::create(std::move(key->key), cert, std::move(chain), profile, std::time(nullptr), trust.get());
   // Setup mistakes are said once, before any file: a key that is not the certificate's, or trust
   // anchors that cannot validate the certificate's chain at all. (A certificate the profile refuses is
   // each file's refusal, as before.)

@@ -3,17 +3,55 @@
 #include "mamsign/io.h"
 
 #include <openssl/decoder.h>
+#include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 #include <openssl/err.h>
 #include <openssl/ui.h>
 
 #include <cstdlib>
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace mamsign {
 namespace {
 
 constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
-constexpr std::size_t kMaxPassphraseBytes = 1024;
+constexpr std::size_t kMaxPkcs12Bytes = 256 * 1024;  // a key and a chain of three are ~3 KiB
+
+Result<SecretString> read_file_secretly(const std::filesystem::path& path, const char* what, std::size_t limit) {
+  auto file = SequentialFile::open(path, what);
+  if (!file) return std::move(file).error();
+  SecretString bytes;
+  bytes.mutable_value().resize(limit + 1);
+  auto n = file->read(std::span(reinterpret_cast<std::uint8_t*>(bytes.mutable_value().data()), bytes.value().size()));
+  if (!n) return std::move(n).error();
+  if (*n > limit) {
+    return make_error(Reason::InvalidInput, std::string(what) + " " + path.string() + " is larger than " +
+                                                std::to_string(limit / 1024) + " KiB");
+  }
+  bytes.mutable_value().resize(*n);
+  return bytes;
+}
+
+using Pkcs12Ptr = OsslPtr<PKCS12, PKCS12_free>;
+
+Pkcs12Ptr parse_pkcs12_der(const std::string& bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  Pkcs12Ptr p12(d2i_PKCS12(nullptr, &p, static_cast<long>(bytes.size())));
+  ERR_clear_error();
+  if (p12 && p != reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size()) return nullptr;
+  return p12;
+}
+
+std::string der_of(X509* cert) {
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(cert, &der);
+  if (n <= 0) return {};
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
+  return out;
+}
 
 struct PassphraseState {
   const PassphraseSource* source;
@@ -22,60 +60,15 @@ struct PassphraseState {
   std::optional<Error> error;  // why no passphrase could be had
 };
 
-// The passphrase, as told by its source. Errors name the source, never the secret.
-Result<SecretString> fetch_passphrase(const PassphraseSource& source, const std::filesystem::path& key_path) {
-  switch (source.kind) {
-    case PassphraseSource::Kind::None:
-      return make_error(Reason::InvalidInput, "the key " + key_path.string() +
-                                                  " is encrypted: give its passphrase with --pass-file FILE or "
-                                                  "--pass-env VAR (or run on a terminal to be asked)");
-    case PassphraseSource::Kind::File: {
-      // A pipe is fine for a secret (`--pass-file <(vault read ...)`); the read is bounded either way.
-      auto file = SequentialFile::open(source.where, "passphrase file", Readable::RegularFileOrPipe);
-      if (!file) return std::move(file).error();
-      SecretString text;
-      text.mutable_value().resize(kMaxPassphraseBytes + 1);
-      auto n = file->read(std::span(reinterpret_cast<std::uint8_t*>(text.mutable_value().data()), text.value().size()));
-      if (!n) return std::move(n).error();
-      text.mutable_value().resize(*n);
-      const std::size_t eol = text.value().find_first_of("\r\n");
-      if (eol != std::string::npos) {
-        OPENSSL_cleanse(text.mutable_value().data() + eol, text.value().size() - eol);
-        text.mutable_value().resize(eol);
-      }
-      if (text.value().size() > kMaxPassphraseBytes) {
-        return make_error(Reason::InvalidInput, "the passphrase in " + source.where + " is longer than 1024 bytes");
-      }
-      return text;
-    }
-    case PassphraseSource::Kind::Env: {
-      const char* value = std::getenv(source.where.c_str());
-      if (value == nullptr) {
-        return make_error(Reason::InvalidInput, "the environment variable " + source.where +
-                                                    " (named by --pass-env) is not set");
-      }
-      return SecretString(value);
-    }
-    case PassphraseSource::Kind::Prompt: {
-      SecretString text;
-      text.mutable_value().resize(kMaxPassphraseBytes + 1);
-      const std::string prompt = "Passphrase for " + key_path.string() + ": ";
-      if (EVP_read_pw_string_min(text.mutable_value().data(), 1, static_cast<int>(kMaxPassphraseBytes), prompt.c_str(),
-                                 0) != 0) {
-        ERR_clear_error();
-        return make_error(Reason::InvalidInput, "no passphrase was entered for " + key_path.string());
-      }
-      text.mutable_value().resize(std::strlen(text.value().c_str()));
-      return text;
-    }
-  }
-  return make_error(Reason::InvalidInput, "no passphrase source");
+SecretPurpose key_passphrase(const std::filesystem::path& key_path) {
+  return {"the key " + key_path.string() + " is encrypted", "Passphrase for " + key_path.string() + ": ",
+          "--pass-file FILE or --pass-env VAR", "passphrase"};
 }
 
 int passphrase_callback(char* pass, size_t pass_size, size_t* pass_len, const OSSL_PARAM*, void* arg) {
   auto* state = static_cast<PassphraseState*>(arg);
   state->asked = true;
-  auto secret = fetch_passphrase(*state->source, *state->key_path);
+  auto secret = read_secret(*state->source, key_passphrase(*state->key_path));
   if (!secret) {
     state->error = std::move(secret).error();
     return 0;
@@ -91,9 +84,124 @@ int passphrase_callback(char* pass, size_t pass_size, size_t* pass_len, const OS
 
 }  // namespace
 
-void SecretString::wipe() noexcept {
-  if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
-  value_.clear();
+bool is_pkcs12_file(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext == ".p12" || ext == ".pfx") return true;
+  auto bytes = read_file_secretly(path, "private key", kMaxPkcs12Bytes);
+  return bytes && !bytes->value().empty() && bytes->value()[0] == 0x30 && parse_pkcs12_der(bytes->value()) != nullptr;
+}
+
+Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const PassphraseSource& passphrase) {
+  auto bytes = read_file_secretly(path, "PKCS#12 bundle", kMaxPkcs12Bytes);
+  if (!bytes) return std::move(bytes).error();
+  Pkcs12Ptr p12 = parse_pkcs12_der(bytes->value());
+  if (!p12) {
+    return make_error(Reason::InvalidInput, path.string() + " is not a PKCS#12 bundle (expected DER, as .p12/.pfx "
+                                                            "exports are)");
+  }
+  Pkcs12Contents out;
+  SecretString pass;
+  const auto ask = [&]() -> Status {
+    auto secret = read_secret(passphrase, {"the PKCS#12 bundle " + path.string() + " is protected by a passphrase",
+                                           "Passphrase for " + path.string() + ": ", "--pass-file FILE or --pass-env VAR",
+                                           "passphrase"});
+    if (!secret) return std::move(secret).error();
+    pass = std::move(*secret);
+    out.passphrase_used = true;
+    return Status::ok();
+  };
+  // Which passphrase: none, the empty one, or the one its source gives, asked for only when needed.
+  // The MAC says which is right without decrypting anything.
+  std::optional<const char*> chosen;
+  if (PKCS12_mac_present(p12.get()) == 1) {
+    for (const char* candidate : {static_cast<const char*>(nullptr), ""}) {
+      if (PKCS12_verify_mac(p12.get(), candidate, 0) == 1) {
+        chosen = candidate;
+        break;
+      }
+    }
+    ERR_clear_error();
+    if (!chosen) {
+      if (auto st = ask(); !st) return std::move(st).error();
+      if (PKCS12_verify_mac(p12.get(), pass.value().c_str(), static_cast<int>(pass.value().size())) != 1) {
+        ERR_clear_error();
+        return make_error(Reason::InvalidInput, "cannot open the PKCS#12 bundle " + path.string() +
+                                                    ": the passphrase is wrong (its integrity check fails)");
+      }
+      chosen = pass.value().c_str();
+    }
+  }
+  const auto parse = [&](const char* pw) {
+    EVP_PKEY* key = nullptr;
+    X509* cert = nullptr;
+    STACK_OF(X509)* ca = nullptr;
+    const bool ok = PKCS12_parse(p12.get(), pw, &key, &cert, &ca) == 1 && key != nullptr;
+    EvpPkeyPtr key_holder(key);
+    X509Ptr cert_holder(cert);
+    X509StackPtr ca_holder(ca);
+    if (!ok) return false;
+    out.key = std::move(key_holder);
+    if (cert != nullptr) out.certificate = der_of(cert);
+    out.chain.clear();
+    for (int i = 0; ca != nullptr && i < sk_X509_num(ca); ++i) out.chain.push_back(der_of(sk_X509_value(ca, i)));
+    return true;
+  };
+  // Old exports encrypt with RC2 or similar: OpenSSL 3 reads them only through its legacy provider.
+  const auto parse_any = [&](const char* pw) {
+    if (parse(pw)) return true;
+    ERR_clear_error();
+    if (OSSL_PROVIDER_available(nullptr, "legacy") == 0 && OSSL_PROVIDER_try_load(nullptr, "legacy", 1) != nullptr) {
+      if (parse(pw)) return true;
+    }
+    ERR_clear_error();
+    return false;
+  };
+  if (chosen) {
+    if (parse_any(*chosen)) return out;
+    return make_error(Reason::InvalidInput, "cannot open the PKCS#12 bundle " + path.string() +
+                                                ": it holds no private key it can decrypt (or uses an algorithm "
+                                                "OpenSSL does not offer)");
+  }
+  // No MAC: try without a passphrase, then with one.
+  if (parse_any(nullptr) || parse_any("")) return out;
+  if (auto st = ask(); !st) return std::move(st).error();
+  if (parse_any(pass.value().c_str())) return out;
+  return make_error(Reason::InvalidInput, "cannot open the PKCS#12 bundle " + path.string() +
+                                              ": the passphrase is wrong, or it holds no private key");
+}
+
+Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptions& options,
+                                    const X509* certificate) {
+  SigningKey out;
+  if (is_pkcs11_uri(key)) {
+    auto uri = parse_pkcs11_uri(key);
+    if (!uri) return std::move(uri).error();
+    auto token_key = open_token_key(*uri, options.pkcs11, certificate);
+    if (!token_key) return std::move(token_key).error();
+    out.kind = SigningKey::Kind::Token;
+    out.key = std::move(token_key->key);
+    out.certificate = std::move(token_key->certificate);
+    out.description = std::move(token_key->description);
+    out.uri = std::move(token_key->uri);
+    return out;
+  }
+  if (is_pkcs12_file(key)) {
+    auto bundle = load_pkcs12(key, options.passphrase);
+    if (!bundle) return std::move(bundle).error();
+    out.kind = SigningKey::Kind::Pkcs12;
+    out.key = std::move(bundle->key);
+    out.certificate = std::move(bundle->certificate);
+    out.chain = std::move(bundle->chain);
+    out.passphrase_used = bundle->passphrase_used;
+    out.description = "the PKCS#12 bundle " + key;
+    return out;
+  }
+  auto file_key = load_private_key(key, options.passphrase, &out.passphrase_used);
+  if (!file_key) return std::move(file_key).error();
+  out.key = std::move(*file_key);
+  out.description = key;
+  return out;
 }
 
 Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const PassphraseSource& passphrase,

@@ -1,52 +1,17 @@
-// Private keys and their passphrases. Secrets never come from the command line, are never part of a
-// message, and are wiped from memory when they are no longer needed.
+// Private keys: files (PEM or DER), PKCS#12 bundles and keys on PKCS#11 tokens. Secrets never come from
+// the command line, are never part of a message, and are wiped from memory when no longer needed.
 #pragma once
 
 #include "mamsign/error.h"
 #include "mamsign/ossl.h"
+#include "mamsign/pkcs11_token.h"
+#include "mamsign/secret.h"
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace mamsign {
-
-// A string wiped (OPENSSL_cleanse) when it goes; cannot be copied.
-class SecretString {
- public:
-  SecretString() = default;
-  explicit SecretString(std::string value) : value_(std::move(value)) {}
-  SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) { other.wipe(); }
-  SecretString& operator=(SecretString&& other) noexcept {
-    if (this != &other) {
-      wipe();
-      value_ = std::move(other.value_);
-      other.wipe();
-    }
-    return *this;
-  }
-  SecretString(const SecretString&) = delete;
-  SecretString& operator=(const SecretString&) = delete;
-  ~SecretString() { wipe(); }
-
-  const std::string& value() const noexcept { return value_; }
-  std::string& mutable_value() noexcept { return value_; }
-  void wipe() noexcept;
-
- private:
-  std::string value_;
-};
-
-// Where the passphrase of an encrypted key comes from. Asked for only when the key is encrypted.
-struct PassphraseSource {
-  enum class Kind {
-    None,    // an encrypted key is an error that says how to give the passphrase
-    File,    // the first line of a file (mode 0600 recommended)
-    Env,     // an environment variable
-    Prompt,  // asked on the terminal, without echo
-  };
-  Kind kind = Kind::None;
-  std::string where;  // the file's path or the variable's name
-};
 
 // A private key file: PEM or DER; PKCS#8 (encrypted or not) or the traditional EC and RSA forms.
 // IoError when the file (or the passphrase file) cannot be read; InvalidInput when it holds no key or
@@ -55,5 +20,42 @@ struct PassphraseSource {
 // unencrypted key deserves a word).
 Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const PassphraseSource& passphrase,
                                     bool* encrypted = nullptr);
+
+// A PKCS#12 bundle (.p12/.pfx; DER): its private key, the certificate that matches it and the other
+// certificates (the chain). The passphrase is asked for only when the bundle is protected by one; a
+// wrong one is INVALID_INPUT. Old exports (RC2, 3DES with SHA-1 MACs) are read through OpenSSL's legacy
+// provider, loaded only for them.
+struct Pkcs12Contents {
+  EvpPkeyPtr key;
+  std::string certificate;          // DER; empty when the bundle has no certificate for its key
+  std::vector<std::string> chain;   // DER, as the bundle lists them
+  bool passphrase_used = false;
+};
+Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const PassphraseSource& passphrase);
+
+// Whether `path` is a PKCS#12 bundle: by its extension (.p12, .pfx) or, failing that, by its content.
+bool is_pkcs12_file(const std::filesystem::path& path);
+
+// Where a signing key comes from, all behind one flag (--key): a key file, a PKCS#12 bundle or a
+// pkcs11: URI. Whatever the source, the result is an EVP_PKEY, so nothing above this changes.
+struct KeySourceOptions {
+  PassphraseSource passphrase;  // key files and PKCS#12 bundles
+  Pkcs11Options pkcs11;         // tokens: the module and the PIN
+};
+
+struct SigningKey {
+  enum class Kind { File, Pkcs12, Token };
+  Kind kind = Kind::File;
+  EvpPkeyPtr key;
+  std::string certificate;          // DER, when the source holds the key's certificate (bundle, token)
+  std::vector<std::string> chain;   // DER, from a PKCS#12 bundle
+  std::string description;          // the file, or the key and token
+  std::string uri;                  // for a token key: the URI that names it alone
+  bool passphrase_used = false;     // a passphrase (not a PIN) was needed
+};
+
+// `certificate`, when the caller already has it, gives a token key its public key.
+Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptions& options,
+                                    const X509* certificate = nullptr);
 
 }  // namespace mamsign
