@@ -117,7 +117,9 @@ std::optional<SigningKey> open_key(const std::string& program, const KeyFlags& f
   options.pkcs11 = pkcs11_options(f);
   auto key = open_signing_key(f.key, options, certificate);
   if (!key) {
-    complain(program, "key: " + key.error().message);
+    const bool named = key.error().reason == Reason::KeyMismatch || key.error().reason == Reason::UnsupportedAlgorithm;
+    complain(program, "key: " + (named ? std::string(reason_name(key.error().reason)) + ": " : std::string()) +
+                          key.error().message + (key.error().reason == Reason::KeyMismatch ? "; nothing was signed" : ""));
     return std::nullopt;
   }
   if (!key->passphrase_used && (!f.pass_file.empty() || !f.pass_env.empty())) {

@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -696,6 +697,27 @@ std::string point_from_attribute(const std::string& value) {
   return value;
 }
 
+// Signs a random digest with `key` (on the token) and verifies it with the public key it carries.
+Status prove_key_pair(EVP_PKEY* key, const std::string& description, bool from_certificate) {
+  std::array<unsigned char, 32> digest{};
+  std::array<unsigned char, 80> signature{};
+  std::size_t length = signature.size();
+  EvpPkeyCtxPtr sign_ctx(EVP_PKEY_CTX_new(key, nullptr));
+  if (RAND_bytes(digest.data(), digest.size()) != 1 || !sign_ctx || EVP_PKEY_sign_init(sign_ctx.get()) != 1 ||
+      EVP_PKEY_sign(sign_ctx.get(), signature.data(), &length, digest.data(), digest.size()) != 1) {
+    return make_error(Reason::IoError, "the " + description + " could not make a test signature: " + take_openssl_errors());
+  }
+  EvpPkeyCtxPtr verify_ctx(EVP_PKEY_CTX_new(key, nullptr));
+  const bool ok = verify_ctx && EVP_PKEY_verify_init(verify_ctx.get()) == 1 &&
+                  EVP_PKEY_verify(verify_ctx.get(), signature.data(), length, digest.data(), digest.size()) == 1;
+  ERR_clear_error();
+  if (ok) return Status::ok();
+  return make_error(Reason::KeyMismatch,
+                    "the " + description + " does not belong to " +
+                        (from_certificate ? "the certificate" : "the public key stored with it") +
+                        ": a test signature made on the token does not verify with its public key");
+}
+
 Status refuse_pin_value(const Pkcs11Uri& uri) {
   if (!uri.has_pin_value) return Status::ok();
   return make_error(Reason::InvalidInput,
@@ -879,6 +901,9 @@ Result<TokenKey> open_token_key(const Pkcs11Uri& uri, const Pkcs11Options& optio
   holder->adopt_session((*session)->release());  // the logged-in session stays open for the run
   auto pkey = evp_key_on_token(std::move(holder), point);
   if (!pkey) return std::move(pkey).error();
+  // The public key came from a certificate or an object beside the key, not from the key: one signature
+  // made on the token and checked against it proves they belong together before anything is signed.
+  if (auto st = prove_key_pair(pkey->get(), description, cert != nullptr); !st) return std::move(st).error();
   out.key = std::move(*pkey);
   return out;
 }
