@@ -36,6 +36,8 @@ Result<SecretString> read_file_secretly(const std::filesystem::path& path, const
 
 using Pkcs12Ptr = OsslPtr<PKCS12, PKCS12_free>;
 
+void unload_provider(OSSL_PROVIDER* p) noexcept { OSSL_PROVIDER_unload(p); }
+
 Pkcs12Ptr parse_pkcs12_der(const std::string& bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   Pkcs12Ptr p12(d2i_PKCS12(nullptr, &p, static_cast<long>(bytes.size())));
@@ -147,12 +149,15 @@ Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const Pass
     for (int i = 0; ca != nullptr && i < sk_X509_num(ca); ++i) out.chain.push_back(der_of(sk_X509_value(ca, i)));
     return true;
   };
-  // Old exports encrypt with RC2 or similar: OpenSSL 3 reads them only through its legacy provider.
+  // Old exports encrypt with RC2 or similar: OpenSSL 3 reads them only through its legacy provider,
+  // loaded for this bundle and unloaded once its key is out.
+  OsslPtr<OSSL_PROVIDER, unload_provider> legacy;
   const auto parse_any = [&](const char* pw) {
     if (parse(pw)) return true;
     ERR_clear_error();
-    if (OSSL_PROVIDER_available(nullptr, "legacy") == 0 && OSSL_PROVIDER_try_load(nullptr, "legacy", 1) != nullptr) {
-      if (parse(pw)) return true;
+    if (!legacy && OSSL_PROVIDER_available(nullptr, "legacy") == 0) {
+      legacy.reset(OSSL_PROVIDER_try_load(nullptr, "legacy", 1));
+      if (legacy && parse(pw)) return true;
     }
     ERR_clear_error();
     return false;
