@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <openssl/pkcs12.h>
+
 #include <cstdlib>
 #include <fstream>
 
@@ -422,6 +424,28 @@ TEST_F(Pkcs12, AWrongOrMissingPassphraseIsSaid) {
             std::string::npos)
       << missing.err;
   EXPECT_FALSE(std::filesystem::exists(file_.string() + ".p7s"));
+}
+
+TEST_F(Pkcs12, AHostileWorkFactorIsRefusedNotWaitedFor) {
+  // A bundle whose MAC asks for 2^31 PBKDF iterations (hours of work): the count is set in a real bundle
+  // through OpenSSL and the bundle re-encoded.
+  const auto p12 = bundle("slow.p12", {"-passout", "file:" + (dir_ / "pass").string()});
+  const std::string der = test::read_file(p12);
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  OsslPtr<PKCS12, PKCS12_free> parsed(d2i_PKCS12(nullptr, &p, static_cast<long>(der.size())));
+  ASSERT_TRUE(parsed);
+  const ASN1_INTEGER* iterations = nullptr;
+  PKCS12_get0_mac(nullptr, nullptr, nullptr, &iterations, parsed.get());
+  ASSERT_NE(iterations, nullptr);
+  ASSERT_EQ(ASN1_INTEGER_set_int64(const_cast<ASN1_INTEGER*>(iterations), 2147483647), 1);
+  unsigned char* out = nullptr;
+  const int n = i2d_PKCS12(parsed.get(), &out);
+  ASSERT_GT(n, 0);
+  test::write_file(p12, std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n)));
+  OPENSSL_free(out);
+  auto r = sign({"--key", p12.string(), "--pass-file", (dir_ / "pass").string()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("asks for more than 10,000,000 MAC iterations; refused"), std::string::npos) << r.err;
 }
 
 TEST(KeyFlags, PinAndPassphraseFlagsBelongToTheirSources) {

@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
 constexpr std::size_t kMaxPkcs12Bytes = 256 * 1024;  // a key and a chain of three are ~3 KiB
+constexpr std::int64_t kMaxPkcs12Iterations = 10'000'000;
 
 Result<SecretString> read_file_secretly(const std::filesystem::path& path, const char* what, std::size_t limit) {
   auto file = SequentialFile::open(path, what);
@@ -117,6 +118,16 @@ Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const Pass
   // The MAC says which is right without decrypting anything.
   std::optional<const char*> chosen;
   if (PKCS12_mac_present(p12.get()) == 1) {
+    // The bundle sets its own work factor: a hostile one could ask for hours of PBKDF rounds.
+    const ASN1_INTEGER* iterations = nullptr;
+    PKCS12_get0_mac(nullptr, nullptr, nullptr, &iterations, p12.get());
+    std::int64_t n = 1;
+    if (iterations != nullptr && (ASN1_INTEGER_get_int64(&n, iterations) != 1 || n > kMaxPkcs12Iterations)) {
+      ERR_clear_error();
+      return make_error(Reason::InvalidInput, "the PKCS#12 bundle " + path.string() +
+                                                  " asks for more than 10,000,000 MAC iterations; refused (exports use "
+                                                  "2,048 to 600,000)");
+    }
     for (const char* candidate : {static_cast<const char*>(nullptr), ""}) {
       if (PKCS12_verify_mac(p12.get(), candidate, 0) == 1) {
         chosen = candidate;

@@ -1,11 +1,12 @@
 // Every identifier parser of outside text: EUI-64s, migration file names, MPxNs, certificate IDs,
-// times and durations.
+// times and durations, PKCS#11 URIs.
 #include "fuzz_support.h"
 
 #include "mamsign/certificate_id.h"
 #include "mamsign/eui64.h"
 #include "mamsign/file_name.h"
 #include "mamsign/mpxn.h"
+#include "mamsign/pkcs11_uri.h"
 #include "mamsign/raw_signature.h"
 #include "mamsign/times.h"
 
@@ -16,6 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto e = Eui64::parse(text)) (void)e->party_string(kDefaultPartyOctets);
   (void)parse_migration_file_name(text, {"MA", "MAPASSWORD"});
   (void)parse_mpxn(text);
+  if (auto uri = parse_pkcs11_uri(text)) {
+    // What it prints must read back as the same URI (when percent-encoding kept it within the 4 KiB bound).
+    const std::string printed = uri->to_string();
+    auto again = parse_pkcs11_uri(printed);
+    if (printed.size() <= 4096 && (!again || again->to_string() != printed)) __builtin_trap();
+    (void)uri->describe();
+  }
   (void)parse_certificate_id(text, IdBase::Hex);
   (void)parse_certificate_id(text, IdBase::Decimal);
   (void)parse_iso8601(text);

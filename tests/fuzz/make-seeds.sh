@@ -33,7 +33,9 @@ printf 'a,"b ""quoted"", c"\r\n"multi\nline",x\r\n' > "$c/csv/quoted.csv"
 head -n 6 "$ma" > "$c/certid/ma-5-rows.csv"
 head -n 12 testdata/certid/MA_*.csv > "$c/certid/planted-errors.csv"
 for s in 70-B3-D5-1F-30-00-A0-08 70b3d51f3000a008 MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv \
-         1400000000017 1234567 0A1B2C3D4E5F60718293A4B5C6D7E8F9 2026-11-28T12:00:00Z 12h; do
+         1400000000017 1234567 0A1B2C3D4E5F60718293A4B5C6D7E8F9 2026-11-28T12:00:00Z 12h \
+         'pkcs11:token=SMKI%20HSM;object=supplier-ds;id=%01;type=private?module-path=/usr/lib/x.so&pin-source=/p' \
+         'pkcs11:slot-id=3;serial=7838599ce7239779'; do
   printf '%s' "$s" > "$c/identifiers/$(printf '%s' "$s" | sha256sum | cut -c1-12)"
 done
 build/apps/mam-verify --print-profile > "$c/profile/default.json"
