@@ -37,13 +37,13 @@ Status add_extension(X509* cert, int nid, bool critical, void* value) {
   return Status::ok();
 }
 
-Status add_eui(X509_NAME* name, const CertSpec& spec) {
-  const auto& o = spec.eui64.octets();
-  switch (spec.eui_encoding) {
+Status add_eui(X509_NAME* name, const Eui64& eui64, EuiEncoding encoding) {
+  const auto& o = eui64.octets();
+  switch (encoding) {
     case EuiEncoding::Absent:
       return Status::ok();
     case EuiEncoding::Utf8String: {
-      const std::string text = spec.eui64.to_string();
+      const std::string text = eui64.to_string();
       if (X509_NAME_add_entry_by_NID(name, NID_x500UniqueIdentifier, MBSTRING_UTF8,
                                      reinterpret_cast<const unsigned char*>(text.data()),
                                      static_cast<int>(text.size()), -1, 0) != 1) {
@@ -53,7 +53,7 @@ Status add_eui(X509_NAME* name, const CertSpec& spec) {
     }
     case EuiEncoding::BitString64:
     case EuiEncoding::BitString56: {
-      const int len = spec.eui_encoding == EuiEncoding::BitString64 ? 8 : 7;
+      const int len = encoding == EuiEncoding::BitString64 ? 8 : 7;
       OsslPtr<X509_NAME_ENTRY, X509_NAME_ENTRY_free> entry(
           X509_NAME_ENTRY_create_by_NID(nullptr, NID_x500UniqueIdentifier, V_ASN1_BIT_STRING, o.data(), len));
       if (!entry) return build_error("cannot make x500UniqueIdentifier");
@@ -84,6 +84,34 @@ Result<Asn1IntegerPtr> make_serial(const std::vector<std::uint8_t>& wanted) {
 
 }  // namespace
 
+Result<X509NamePtr> build_subject(const std::optional<std::string>& common_name, const std::optional<std::string>& ou,
+                                  const Eui64& eui64, EuiEncoding encoding) {
+  X509NamePtr name(X509_NAME_new());
+  if (!name) return build_error("cannot make a name");
+  if (common_name &&
+      X509_NAME_add_entry_by_NID(name.get(), NID_commonName, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(common_name->c_str()), -1, -1, 0) != 1) {
+    return build_error("cannot add CN");
+  }
+  if (ou && X509_NAME_add_entry_by_NID(name.get(), NID_organizationalUnitName, MBSTRING_UTF8,
+                                       reinterpret_cast<const unsigned char*>(ou->c_str()), -1, -1, 0) != 1) {
+    return build_error("cannot add OU");
+  }
+  if (auto st = add_eui(name.get(), eui64, encoding); !st) return std::move(st).error();
+  return name;
+}
+
+Result<Asn1BitStringPtr> key_usage_bits(std::uint32_t key_usage) {
+  Asn1BitStringPtr ku(ASN1_BIT_STRING_new());
+  if (!ku) return build_error("cannot make keyUsage");
+  for (int bit = 0; bit < 9; ++bit) {
+    // KU_* values put bit 0 (digitalSignature) at 0x80 and bit 8 (decipherOnly) at 0x8000.
+    const std::uint32_t mask = bit < 8 ? (0x80u >> bit) : 0x8000u;
+    if ((key_usage & mask) && ASN1_BIT_STRING_set_bit(ku.get(), bit, 1) != 1) return build_error("cannot set keyUsage");
+  }
+  return ku;
+}
+
 Result<EvpPkeyPtr> generate_key(KeyType type) {
   EvpPkeyPtr key;
   switch (type) {
@@ -102,19 +130,10 @@ Result<X509Ptr> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X
   if (!serial) return std::move(serial).error();
   X509_set_serialNumber(cert.get(), serial->get());
 
-  X509NamePtr name(X509_NAME_new());
-  if (spec.common_name &&
-      X509_NAME_add_entry_by_NID(name.get(), NID_commonName, MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(spec.common_name->c_str()), -1, -1, 0) != 1) {
-    return build_error("cannot add CN");
-  }
-  if (spec.ou && X509_NAME_add_entry_by_NID(name.get(), NID_organizationalUnitName, MBSTRING_UTF8,
-                                            reinterpret_cast<const unsigned char*>(spec.ou->c_str()), -1, -1, 0) != 1) {
-    return build_error("cannot add OU");
-  }
-  if (auto st = add_eui(name.get(), spec); !st) return std::move(st).error();
-  X509_set_subject_name(cert.get(), name.get());
-  X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name.get());
+  auto name = build_subject(spec.common_name, spec.ou, spec.eui64, spec.eui_encoding);
+  if (!name) return std::move(name).error();
+  X509_set_subject_name(cert.get(), name->get());
+  X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name->get());
 
   Asn1TimePtr nb(ASN1_TIME_set(nullptr, spec.not_before));
   Asn1TimePtr na(ASN1_TIME_set(nullptr, spec.not_after));
@@ -129,15 +148,9 @@ Result<X509Ptr> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X
     if (auto st = add_extension(cert.get(), NID_basic_constraints, true, bc.get()); !st) return std::move(st).error();
   }
   if (spec.key_usage_present) {
-    Asn1BitStringPtr ku(ASN1_BIT_STRING_new());
-    for (int bit = 0; bit < 9; ++bit) {
-      // KU_* values put bit 0 (digitalSignature) at 0x80 and bit 8 (decipherOnly) at 0x8000.
-      const std::uint32_t mask = bit < 8 ? (0x80u >> bit) : 0x8000u;
-      if ((spec.key_usage & mask) && ASN1_BIT_STRING_set_bit(ku.get(), bit, 1) != 1) {
-        return build_error("cannot set keyUsage");
-      }
-    }
-    if (auto st = add_extension(cert.get(), NID_key_usage, spec.key_usage_critical, ku.get()); !st) {
+    auto ku = key_usage_bits(spec.key_usage);
+    if (!ku) return std::move(ku).error();
+    if (auto st = add_extension(cert.get(), NID_key_usage, spec.key_usage_critical, ku->get()); !st) {
       return std::move(st).error();
     }
   }

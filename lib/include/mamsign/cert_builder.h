@@ -42,6 +42,13 @@ struct CertSpec {
   std::vector<std::uint8_t> serial;  // big-endian; empty: 16 random octets, positive
 };
 
+// A subject as SMKI writes it: CN (optional), OU = the role code, x500UniqueIdentifier = the EUI-64 (as
+// `encoding` says, so tests can break it). Shared by certificates and certificate requests.
+Result<X509NamePtr> build_subject(const std::optional<std::string>& common_name, const std::optional<std::string>& ou,
+                                  const Eui64& eui64, EuiEncoding encoding);
+// The keyUsage BIT STRING for KU_* bits, as DER wants it (no trailing zero bits).
+Result<Asn1BitStringPtr> key_usage_bits(std::uint32_t key_usage);
+
 // Signs with ecdsa-with-SHA256 by `issuer_key`; `issuer` null makes a self-signed certificate.
 // Subject and authority key identifiers are 8 octets, as in SMKI.
 Result<X509Ptr> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
