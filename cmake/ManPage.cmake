@@ -27,6 +27,6 @@ ${body}
 /etc/mamsign/profile.json, /etc/mamsign/trust/, /etc/mamsign/crl/ (or \\$MAMSIGN_CONFIG_DIR): the host's profile,
 trust anchors and CRLs, used when no flag names them.
 .SH SEE ALSO
-mam-sign(1), mam-verify(1), mam-certid(1); /usr/share/doc/mamsign/ for the signing profile, every reason code and
+mam-sign(1), mam-verify(1), mam-certid(1), mam-csr(1); /usr/share/doc/mamsign/ for the signing profile, every reason code and
 every file format.
 ")

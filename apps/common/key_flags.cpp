@@ -42,9 +42,9 @@ json certificate_json(const TokenObject& o) {
 
 }  // namespace
 
-void add_key_flags(CLI::App& app, KeyFlags& f, bool with_list_keys) {
+void add_key_flags(CLI::App& app, KeyFlags& f, bool with_list_keys, const std::string& key_role) {
   app.add_option("--key", f.key,
-                 "(required) the signer's private key: a key file (PEM or DER, PKCS#8 encrypted or not, or traditional EC), a "
+                 key_role + ": a key file (PEM or DER, PKCS#8 encrypted or not, or traditional EC), a "
                  "PKCS#12 bundle (.p12/.pfx), or a PKCS#11 URI such as 'pkcs11:token=SMKI;object=supplier-ds'")
       ->option_text("KEY");
   app.add_option("--pass-file", f.pass_file, "read the passphrase of a key file or PKCS#12 bundle from the first line of FILE")

@@ -20,8 +20,8 @@ struct KeyFlags {
   bool list_keys_given() const { return list_keys_option != nullptr && list_keys_option->count() > 0; }
 };
 
-// --key's help names what it takes; `required` marks it in --help.
-void add_key_flags(CLI::App& app, KeyFlags& flags, bool with_list_keys);
+// --key's help starts with `key_role` ("(required) the signer's private key"), then says what it takes.
+void add_key_flags(CLI::App& app, KeyFlags& flags, bool with_list_keys, const std::string& key_role);
 
 // Usage mistakes in the key flags (two passphrase sources, a PIN and a key file, ...): said on standard
 // error; false means exit 2.

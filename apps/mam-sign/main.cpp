@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
       kProgram};
   app.set_version_flag("--version", app::version_text(kProgram));
   Flags f;
-  app::add_key_flags(app, f.keys, true);
+  app::add_key_flags(app, f.keys, true, "(required) the signer's private key");
   app.add_option("--cert", f.cert,
                  "the signer's Organisation Certificate: PEM or DER, or a pkcs11: URI with type=cert (default: the "
                  "PKCS#12 bundle's, or the token's certificate with the key's id; required with a key file)")

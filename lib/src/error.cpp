@@ -7,7 +7,7 @@
 namespace mamsign {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 39> kNames{{
+constexpr std::array<std::pair<Reason, std::string_view>, 41> kNames{{
     {Reason::MalformedSignature, "MALFORMED_SIGNATURE"},
     {Reason::SignatureMissing, "SIGNATURE_MISSING"},
     {Reason::UnsupportedAlgorithm, "UNSUPPORTED_ALGORITHM"},
@@ -47,6 +47,8 @@ constexpr std::array<std::pair<Reason, std::string_view>, 39> kNames{{
     {Reason::CsvMalformed, "CSV_MALFORMED"},
     {Reason::GroupNotMigrated, "GROUP_NOT_MIGRATED"},
     {Reason::NoRegistration, "NO_REGISTRATION"},
+    {Reason::CsrInvalid, "CSR_INVALID"},
+    {Reason::SubjectMismatch, "SUBJECT_MISMATCH"},
 }};
 
 constexpr std::array<Reason, kNames.size()> make_all() {

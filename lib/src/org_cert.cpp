@@ -18,14 +18,6 @@ constexpr std::size_t kMaxCertificateFileBytes = 1024 * 1024;
 constexpr std::size_t kMaxSerialOctets = 16;
 constexpr std::size_t kSerialHexDigits = 32;
 
-std::string name_text(const X509_NAME* name) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ) < 0) return "?";
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
 std::optional<std::string> entry_text(const X509_NAME_ENTRY* entry) {
   unsigned char* utf8 = nullptr;
   const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
@@ -92,6 +84,14 @@ std::string serial_text(const ASN1_INTEGER* serial) {
   if (digits == "0") digits.clear();
   if (digits.size() < kSerialHexDigits) digits.insert(0, kSerialHexDigits - digits.size(), '0');
   return (negative ? "-" : "") + digits;
+}
+
+std::string name_text(const X509_NAME* name) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ) < 0) return "?";
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
 }
 
 std::optional<Eui64> subject_eui64(const X509_NAME* subject, std::string* problem) {

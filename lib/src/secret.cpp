@@ -62,7 +62,7 @@ Result<SecretString> read_secret(const PassphraseSource& source, const SecretPur
       SecretString text;
       text.mutable_value().resize(kMaxSecretBytes + 1);
       if (EVP_read_pw_string_min(text.mutable_value().data(), 1, static_cast<int>(kMaxSecretBytes), purpose.prompt.c_str(),
-                                 0) != 0) {
+                                 purpose.confirm ? 1 : 0) != 0) {
         ERR_clear_error();
         return make_error(Reason::InvalidInput, "no " + purpose.noun + " was entered (" + purpose.needed_for + ")");
       }

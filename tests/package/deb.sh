@@ -21,7 +21,7 @@ dpkg-deb -f "$tools" Depends | grep -q libssl3 || fail "mamsign does not depend 
 [ -f "$root/usr/lib/x86_64-linux-gnu/cmake/mamsign/mamsignConfig.cmake" ] || [ -f "$root/usr/lib/cmake/mamsign/mamsignConfig.cmake" ] ||
   ls "$root"/usr/lib*/*/cmake/mamsign/mamsignConfig.cmake >/dev/null 2>&1 || fail "mamsign-dev lacks the CMake package"
 [ -f "$root/usr/share/doc/mamsign/reason-codes.md" ] || fail "the docs are not installed"
-for app in mam-sign mam-verify mam-certid; do
+for app in mam-sign mam-verify mam-certid mam-csr; do
   bin="$root/usr/bin/$app"
   [ -x "$bin" ] || fail "$app is not installed"
   [ -f "$root/usr/share/bash-completion/completions/$app" ] || fail "no bash completion for $app"
@@ -30,6 +30,7 @@ for app in mam-sign mam-verify mam-certid; do
   page=$(if [[ "$man" == *.gz ]]; then gzip -dc "$man"; else cat "$man"; fi)
   helps=$("$bin" --help)
   [ "$app" != mam-certid ] || helps+=$("$bin" check --help; "$bin" show --help)
+  [ "$app" != mam-csr ] || helps+=$("$bin" new --help; "$bin" check --help; "$bin" accept --help; "$bin" show --help)
   for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$helps" | sort -u); do
     grep -qF -- "$flag" <<<"$page" || fail "the man page of $app does not name $flag"
   done

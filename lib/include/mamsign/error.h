@@ -43,6 +43,10 @@ enum class Reason {
   InvalidCertificate,
   // Signing: the private key is not the certificate's.
   KeyMismatch,
+  // mam-csr: a CSR departs from SEC Appendix M Appendix F; an issued certificate's subject (EUI-64) is not
+  // what its CSR asked for.
+  CsrInvalid,
+  SubjectMismatch,
   // Signing: a signature file is already there and may not be replaced.
   SignatureExists,
   // A configuration or input file that was read but does not make sense (profile, registration data).

@@ -54,6 +54,7 @@ struct SecretPurpose {
   std::string prompt;      // "Passphrase for supplier.key: "
   std::string flags;       // "--pass-file FILE or --pass-env VAR", "--pin-file FILE or --pin-env VAR"
   std::string noun;        // "passphrase", "PIN"
+  bool confirm = false;    // at the prompt, ask twice (a new secret that nothing can check yet)
 };
 
 // Reads the secret from its source: a file's first line (CR/LF and what follows dropped; a pipe is fine),
