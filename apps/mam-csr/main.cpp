@@ -333,7 +333,7 @@ int run_show(const Flags& f) {
         j["kind"] = "request";
         j["encoding"] = csr->encoding();
         j["subject"] = csr->subject();
-        j["request"] = subject_json(*csr);
+        j["smki"] = subject_json(*csr);
         j["usage"] = csr->usage() ? json(std::string(usage_name(*csr->usage()))) : json(nullptr);
         j["key"] = csr->key_text();
         j["self_signature"] = csr->self_signature_verifies();
@@ -364,7 +364,10 @@ int run_show(const Flags& f) {
       j["kind"] = "certificate";
       j["encoding"] = nullptr;
       j["subject"] = c.subject();
-      j["request"] = nullptr;
+      j["smki"] = {{"cn", c.common_name() ? json(*c.common_name()) : json(nullptr)},
+                   {"role", c.role() ? json(role_code(*c.role())) : json(nullptr)},
+                   {"role_name", c.role() ? json(std::string(role_name(*c.role()))) : json(nullptr)},
+                   {"eui64", c.eui64() ? json(c.eui64()->to_string()) : json(nullptr)}};
       j["usage"] = c.key_usage_text();
       j["key"] = c.key_algorithm();
       j["self_signature"] = nullptr;
