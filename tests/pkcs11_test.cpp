@@ -205,6 +205,34 @@ TEST_F(Token, AKeyGeneratedOnTheTokenSignsWithItsIssuedCertificate) {
   EXPECT_FALSE(std::filesystem::exists(file_.string() + ".p7s"));
 }
 
+// Issue 11's lifecycle with a key that never leaves the token: its CSR made by mam-csr on the token,
+// checked, issued by the example CA, accepted against the token key, then used to sign.
+TEST_F(Token, FromAKeyOnTheTokenToASignedFile) {
+  const std::string uri = "pkcs11:token=mamsign-test;object=generated";
+  const auto csr_file = work_ / "generated.csr";
+  auto made = test::run({app("mam-csr").string(), "new", "--role", "supplier", "--eui", "70-B3-D5-1F-30-00-A0-08", "--usage", "ds",
+                         "--cn", "Token Supplier", "--pkcs11-module", kSoftHsm, "--pin-file", (*dir_ / "pin").string(), "--key", uri,
+                         "--out", csr_file.string()});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto checked = test::run({app("mam-csr").string(), "check", csr_file.string()});
+  EXPECT_EQ(checked.exit_code, 0) << checked.out;
+  EXPECT_EQ(test::run({"/usr/bin/openssl", "req", "-in", csr_file.string(), "-verify", "-noout"}).exit_code, 0);
+  const auto cert = work_ / "generated-issued.pem";
+  auto issued = test::run({app("mam-testpki").string(), "issue", "--csr", csr_file.string(), "--ca-cert",
+                           (keys_dir() / "trust/oca.pem").string(), "--ca-key", (keys_dir() / "ca/oca.key").string(), "--out",
+                           cert.string()});
+  ASSERT_EQ(issued.exit_code, 0) << issued.err;
+  auto accepted = test::run({app("mam-csr").string(), "accept", "--csr", csr_file.string(), "--cert", cert.string(), "--trust",
+                             (keys_dir() / "trust").string(), "--pkcs11-module", kSoftHsm, "--pin-file", (*dir_ / "pin").string(),
+                             "--key", uri});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.out << accepted.err;
+  EXPECT_EQ(accepted.out.rfind("ACCEPT: ", 0), 0u) << accepted.out;
+  auto r = test::run(sign_argv({"--key", uri, "--cert", cert.string(), "--trust", (keys_dir() / "trust").string(), file_.string()}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(verify(file_).exit_code, 0);
+  EXPECT_EQ(openssl_verify(file_).exit_code, 0);
+}
+
 TEST_F(Token, TheCertificateCanBeNamedByItsOwnUri) {
   auto r = test::run(sign_argv({"--key", "pkcs11:token=mamsign-test;id=%01", "--cert",
                                 "pkcs11:token=mamsign-test;object=supplier-ds;type=cert", file_.string()}));

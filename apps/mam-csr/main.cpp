@@ -263,7 +263,7 @@ int run_accept(const Flags& f) {
   if (!app::check_key_flags(kProgram, f.keys)) return app::kExitUsage;
   auto csr = CertificateRequest::load(f.csr);
   if (!csr) {
-    app::complain(kProgram, "--csr: " + csr.error().message);
+    app::complain(kProgram, "--csr " + f.csr + ": " + csr.error().message);
     return app::kExitUnreadable;
   }
   auto cert = OrgCert::load(f.cert);

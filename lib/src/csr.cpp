@@ -242,9 +242,7 @@ Result<CertificateRequest> CertificateRequest::read(std::string_view bytes) {
 Result<CertificateRequest> CertificateRequest::load(const std::filesystem::path& path) {
   auto bytes = read_small_file(path, kMaxCsrBytes, "CSR");
   if (!bytes) return std::move(bytes).error();
-  auto csr = read(*bytes);
-  if (!csr) return make_error(csr.error().reason, path.string() + ": " + csr.error().message);
-  return csr;
+  return read(*bytes);
 }
 
 EVP_PKEY* CertificateRequest::public_key() const {
