@@ -57,8 +57,28 @@ pkcs11-tool --module "$softhsm" --token-label schema --login --pin 1234 --write-
 "$bin/mam-sign" --pkcs11-module "$softhsm" --pin-file "$work/pin" --list-keys --json > "$work/keys.json"
 "$bin/mam-sign" --pkcs11-module "$softhsm" --list-keys --json >> "$work/keys.json"   # not logged in
 check key-list < "$work/keys.json"
+# mam-csr: a conforming CSR, a broken one, not a CSR, a missing file; accept and reject; show both kinds.
+csr=("$bin/mam-csr")
+"${csr[@]}" new --role 02 --eui 70-B3-D5-1F-30-00-A0-08 --usage ds --key "$keys/keys/supplier-ds.key" --out "$work/s.csr" 2>/dev/null
+openssl req -new -key "$keys/keys/supplier-ds.key" -subj /OU=2 -outform PEM -out "$work/bad.csr"
+printf 'junk' > "$work/junk.csr"
+{
+  "${csr[@]}" check --json "$work/s.csr" "$work/bad.csr" "$work/junk.csr" "$work/missing.csr" 2>/dev/null || true
+} > "$work/csr-check.jsonl"
+check csr-check < "$work/csr-check.jsonl"
+"$bin/mam-testpki" issue --csr "$work/s.csr" --ca-cert "$keys/trust/oca.pem" --ca-key "$keys/ca/oca.key" --out "$work/s.pem" >/dev/null
+"$bin/mam-testpki" issue --csr "$work/s.csr" --ca-cert "$keys/trust/oca.pem" --ca-key "$keys/ca/oca.key" --out "$work/wrong.pem" \
+  --usage ka >/dev/null
+{
+  "${csr[@]}" accept --json --csr "$work/s.csr" --cert "$work/s.pem" --trust "$keys/trust" --crl "$keys/crl" || true
+  "${csr[@]}" accept --json --csr "$work/s.csr" --cert "$work/wrong.pem" || true
+} > "$work/csr-accept.jsonl"
+check csr-accept < "$work/csr-accept.jsonl"
+"${csr[@]}" show --json "$work/s.csr" "$work/bad.csr" "$work/s.pem" > "$work/csr-show.jsonl"
+check csr-show < "$work/csr-show.jsonl"
 # The schemas are strict: an object with a key they do not know, or a result they do not know, fails.
 head -1 "$work/verify.jsonl" | sed 's/^{/{"surprise": 1, /' | check verify-result --expect-invalid
 head -1 "$work/sign.jsonl" | sed 's/"result":"signed"/"result":"maybe"/' | check sign-result --expect-invalid
 head -1 "$work/keys.json" | sed 's/"key_type":"EC P-256"/"key_type":256/' | check key-list --expect-invalid
+sed -n 2p "$work/csr-accept.jsonl" | sed 's/"result":"reject"/"result":"accept"/' | check csr-accept --expect-invalid
 echo "every JSON output matches its schema"
