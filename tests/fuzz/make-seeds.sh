@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 c=tests/fuzz/corpus
-rm -rf "$c" && mkdir -p "$c"/{cms_signature,raw_signature,certificate,crl,trust_bundle,pem,csv,certid,identifiers,profile,registration}
+rm -rf "$c" && mkdir -p "$c"/{cms_signature,raw_signature,certificate,crl,trust_bundle,pem,csv,certid,identifiers,profile,registration,csr}
 k=keys-example
 ma=testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv
 tmp=$(mktemp -d)
@@ -41,4 +41,9 @@ done
 build/apps/mam-verify --print-profile > "$c/profile/default.json"
 printf '{"require_crl": true, "crl_grace": "6h", "signature_formats": ["cms"], "$comment": [1, {"a": null}]}' > "$c/profile/revocation.json"
 cp testdata/registration.json "$c/registration/example.json"
+cp $k/csr/supplier-ds.csr "$c/csr/supplier-ds.pem"
+openssl req -in $k/csr/supplier-ka.csr -outform DER -out "$c/csr/supplier-ka.der"
+sed -e 's/BEGIN CERTIFICATE REQUEST/BEGIN NEW CERTIFICATE REQUEST/' -e 's/END CERTIFICATE REQUEST/END NEW CERTIFICATE REQUEST/' \
+  -e 's/$/\r/' $k/csr/network-operator-ds.csr > "$c/csr/new-label-crlf.pem"
+grep -v -- ----- $k/csr/network-operator-ka.csr | tr -d '\n' > "$c/csr/base64-one-line.txt"
 echo "seeds written to $c"

@@ -31,7 +31,7 @@ openssl pkcs12 -export -inkey "$keys/keys/supplier-ds.key" -in "$keys/store/supp
   -certfile "$keys/trust/oca.pem" -passout file:"$work/p12.pass" -out "$work/supplier.p12"
 cd "$source"
 for title in "Quick start for a supplier" "Keys in an HSM, on a token, or in a PKCS#12 bundle" \
-             "Quick start for the DCC side" "The certificate-ID check"; do
+             "Getting the certificate: \`mam-csr\`" "Quick start for the DCC side" "The certificate-ID check"; do
   commands=$(section "$title")
   [ -n "$commands" ] || { echo "README has no commands under '$title'" >&2; exit 1; }
   while IFS= read -r cmd; do
