@@ -13,6 +13,7 @@ packages=(
   libgtest-dev                       # the test suite
   time                               # /usr/bin/time: peak memory in the benchmarks
   python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/
+  python3-cryptography               # bench/perfile.sh: the pyca loop the signer is measured against
 )
 
 # scripts/fuzz.sh: clang and its libFuzzer runtime (`install-deps.sh --fuzz`).

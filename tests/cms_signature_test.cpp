@@ -91,3 +91,68 @@ TEST_F(CmsSignatureTest, NotSignedData) {
 
 }  // namespace
 }  // namespace mamsign
+
+namespace mamsign {
+namespace {
+
+// Issue 12: the fast maker writes what OpenSSL's CMS API writes. With the same digest, name and time,
+// the two signatures differ only in the ECDSA value: once one's signature value is put into the other,
+// the two encodings are byte for byte the same (signed attributes, their order, the SignerInfo, the
+// certificates and their order, every length).
+TEST(CmsSignatureMaker, WritesWhatTheCmsApiWrites) {
+  const auto cert = test::example_cert("supplier-ds");
+  auto key = test::example_private_key("supplier-ds");
+  auto oca = OrgCert::load(test::keys_dir() / "trust/oca.pem");
+  ASSERT_TRUE(oca);
+  for (const std::vector<OrgCertPtr>& chain : {std::vector<OrgCertPtr>{}, std::vector<OrgCertPtr>{*oca}}) {
+    for (const std::string& name : std::vector<std::string>{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv", "x", std::string(200, 'n')}) {
+      Sha256 digest{};
+      for (std::size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<std::uint8_t>(i * 7 + name.size());
+      CmsSignRequest request;
+      request.digest = digest;
+      request.bound_name = name;
+      request.key = key.get();
+      request.signer = cert.get();
+      request.chain = chain;
+      request.signing_time = test::example_time();
+      auto reference = make_cms_signature(request);
+      ASSERT_TRUE(reference) << reference.error().message;
+      auto maker = CmsSignatureMaker::create(*cert, chain);
+      ASSERT_TRUE(maker) << maker.error().message;
+      auto fast = maker->sign(key.get(), digest, name, test::example_time());
+      ASSERT_TRUE(fast) << fast.error().message;
+
+      const auto parse = [](const std::string& der) {
+        const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+        return CmsPtr(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+      };
+      CmsPtr a = parse(*reference), b = parse(*fast);
+      ASSERT_TRUE(a && b);
+      CMS_SignerInfo* sa = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(a.get()), 0);
+      CMS_SignerInfo* sb = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(b.get()), 0);
+      ASSERT_TRUE(sa && sb);
+      const ASN1_OCTET_STRING* signature_b = CMS_SignerInfo_get0_signature(sb);
+      ASSERT_EQ(ASN1_STRING_set(CMS_SignerInfo_get0_signature(sa), ASN1_STRING_get0_data(signature_b),
+                                ASN1_STRING_length(signature_b)),
+                1);
+      unsigned char* da = nullptr;
+      unsigned char* db = nullptr;
+      const int la = i2d_CMS_ContentInfo(a.get(), &da);
+      const int lb = i2d_CMS_ContentInfo(b.get(), &db);
+      ASSERT_GT(la, 0);
+      EXPECT_EQ(std::string(reinterpret_cast<char*>(da), la), std::string(reinterpret_cast<char*>(db), lb))
+          << "chain " << chain.size() << ", name " << name.size();
+      // And the bytes written are exactly what OpenSSL re-encodes: DER throughout.
+      EXPECT_EQ(std::string(reinterpret_cast<char*>(db), lb), *fast);
+      OPENSSL_free(da);
+      OPENSSL_free(db);
+      // The fast signature verifies, by us and by OpenSSL's CMS code.
+      auto parsed = CmsSignature::parse(*fast);
+      ASSERT_TRUE(parsed) << parsed.error().message;
+      EXPECT_TRUE(parsed->verify_signature(*cert, digest));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mamsign

@@ -5,6 +5,8 @@
 
 #include <openssl/asn1t.h>
 #include <openssl/err.h>
+#include <openssl/ess.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 
@@ -62,6 +64,46 @@ ASN1_ITEM_TEMPLATE(MAMSIGN_SIGNED_ATTRS) =
     ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0, MAMSIGN_SIGNED_ATTRS, X509_ATTRIBUTE)
 ASN1_ITEM_TEMPLATE_END(MAMSIGN_SIGNED_ATTRS)
 
+// The same SET OF Attribute as a signer encodes it: sorted (DER), for CmsSignatureMaker.
+ASN1_ITEM_TEMPLATE(MAMSIGN_SIGNED_ATTRS_SORTED) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_OF, 0, MAMSIGN_SIGNED_ATTRS_SORTED, X509_ATTRIBUTE)
+ASN1_ITEM_TEMPLATE_END(MAMSIGN_SIGNED_ATTRS_SORTED)
+
+// SignerInfo (RFC 5652 section 5.3) as CmsSignatureMaker writes it: the parts that never change come
+// pre-encoded (ANY), the signed attributes and the signature per file.
+typedef struct mamsign_signer_info_out_st {
+  ASN1_INTEGER* version;
+  ASN1_TYPE* sid;
+  ASN1_TYPE* digest_algorithm;
+  STACK_OF(X509_ATTRIBUTE) * signed_attrs;
+  ASN1_TYPE* signature_algorithm;
+  ASN1_OCTET_STRING* signature;
+} MAMSIGN_SIGNER_INFO_OUT;
+
+ASN1_SEQUENCE(MAMSIGN_SIGNER_INFO_OUT) = {
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_OUT, version, ASN1_INTEGER),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_OUT, sid, ASN1_ANY),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_OUT, digest_algorithm, ASN1_ANY),
+    ASN1_IMP_SET_OF(MAMSIGN_SIGNER_INFO_OUT, signed_attrs, X509_ATTRIBUTE, 0),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_OUT, signature_algorithm, ASN1_ANY),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_OUT, signature, ASN1_OCTET_STRING),
+} ASN1_SEQUENCE_END(MAMSIGN_SIGNER_INFO_OUT)
+
+// IssuerAndSerialNumber (RFC 5652 section 10.2.4).
+typedef struct mamsign_issuer_serial_st {
+  X509_NAME* issuer;
+  ASN1_INTEGER* serial;
+} MAMSIGN_ISSUER_SERIAL;
+
+ASN1_SEQUENCE(MAMSIGN_ISSUER_SERIAL) = {
+    ASN1_SIMPLE(MAMSIGN_ISSUER_SERIAL, issuer, X509_NAME),
+    ASN1_SIMPLE(MAMSIGN_ISSUER_SERIAL, serial, ASN1_INTEGER),
+} ASN1_SEQUENCE_END(MAMSIGN_ISSUER_SERIAL)
+
+DECLARE_ASN1_FUNCTIONS(MAMSIGN_SIGNER_INFO_OUT)
+IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_SIGNER_INFO_OUT)
+DECLARE_ASN1_FUNCTIONS(MAMSIGN_ISSUER_SERIAL)
+IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_ISSUER_SERIAL)
 DECLARE_ASN1_FUNCTIONS(MAMSIGN_CONTENT_INFO)
 IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_CONTENT_INFO)
 DECLARE_ASN1_FUNCTIONS(MAMSIGN_SIGNED_DATA)
@@ -322,6 +364,189 @@ Result<std::string> make_cms_signature(const CmsSignRequest& request) {
   if (len <= 0) return fail("encoding");
   std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
   OPENSSL_free(der);
+  return out;
+}
+
+namespace {
+
+// The DER of an object, by its i2d function; empty when it cannot be encoded.
+template <typename T, typename I2d>
+std::string der_of(T* object, I2d i2d) {
+  unsigned char* der = nullptr;
+  const int len = i2d(object, &der);
+  if (len <= 0) return {};
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+// An ANY holding a whole pre-encoded SEQUENCE (tag and length included, as ASN1_ANY keeps it).
+ASN1_TYPE* any_sequence(const std::string& der) {
+  ASN1_TYPE* any = ASN1_TYPE_new();
+  ASN1_STRING* value = ASN1_STRING_type_new(V_ASN1_SEQUENCE);
+  if (any == nullptr || value == nullptr || ASN1_STRING_set(value, der.data(), static_cast<int>(der.size())) != 1) {
+    ASN1_TYPE_free(any);
+    ASN1_STRING_free(value);
+    return nullptr;
+  }
+  ASN1_TYPE_set(any, V_ASN1_SEQUENCE, value);
+  return any;
+}
+
+std::string algorithm_der(int nid) {
+  OsslPtr<X509_ALGOR, X509_ALGOR_free> alg(X509_ALGOR_new());
+  if (!alg || X509_ALGOR_set0(alg.get(), OBJ_nid2obj(nid), V_ASN1_UNDEF, nullptr) != 1) return {};
+  return der_of(alg.get(), i2d_X509_ALGOR);
+}
+
+using AttributePtr = OsslPtr<X509_ATTRIBUTE, X509_ATTRIBUTE_free>;
+using AttributeStackPtr = OsslPtr<STACK_OF(X509_ATTRIBUTE), detail::free_attribute_stack>;
+using SignerInfoOutPtr = OsslPtr<MAMSIGN_SIGNER_INFO_OUT, MAMSIGN_SIGNER_INFO_OUT_free>;
+
+AttributePtr attribute_from_der(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return AttributePtr(d2i_X509_ATTRIBUTE(nullptr, &p, static_cast<long>(der.size())));
+}
+
+}  // namespace
+
+Result<CmsSignatureMaker> CmsSignatureMaker::create(const OrgCert& signer, const std::vector<OrgCertPtr>& chain) {
+  const auto fail = [](const std::string& what) {
+    return make_error(Reason::UnsupportedAlgorithm, "cannot prepare CMS signing: " + what + ": " + take_openssl_errors());
+  };
+  CmsSignatureMaker m;
+  OsslPtr<MAMSIGN_ISSUER_SERIAL, MAMSIGN_ISSUER_SERIAL_free> sid(MAMSIGN_ISSUER_SERIAL_new());
+  if (!sid) return fail("SignerIdentifier");
+  X509_NAME_free(sid->issuer);
+  ASN1_INTEGER_free(sid->serial);
+  sid->issuer = X509_NAME_dup(X509_get_issuer_name(signer.x509()));
+  sid->serial = ASN1_INTEGER_dup(X509_get0_serialNumber(signer.x509()));
+  m.sid_ = sid->issuer != nullptr && sid->serial != nullptr ? der_of(sid.get(), i2d_MAMSIGN_ISSUER_SERIAL) : std::string();
+  if (m.sid_.empty()) return fail("SignerIdentifier");
+
+  AttributePtr content_type(X509_ATTRIBUTE_create(NID_pkcs9_contentType, V_ASN1_OBJECT, OBJ_nid2obj(NID_pkcs7_data)));
+  m.content_type_attribute_ = content_type ? der_of(content_type.get(), i2d_X509_ATTRIBUTE) : std::string();
+  // ESS signingCertificateV2 (RFC 5035): SHA-256 of the signer's certificate with its issuer and serial,
+  // made by OpenSSL's ESS code as CMS_add1_signer(CMS_CADES) makes it.
+  EssSigningCertV2Ptr ess(OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), signer.x509(), nullptr, 1));
+  const std::string ess_der = ess ? der_of(ess.get(), i2d_ESS_SIGNING_CERT_V2) : std::string();
+  Asn1OctetStringPtr ess_value(ASN1_STRING_type_new(V_ASN1_SEQUENCE));
+  if (ess_der.empty() || !ess_value || ASN1_STRING_set(ess_value.get(), ess_der.data(), static_cast<int>(ess_der.size())) != 1) {
+    return fail("signingCertificateV2");
+  }
+  AttributePtr signing_certificate(
+      X509_ATTRIBUTE_create(NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, ess_value.get()));
+  if (signing_certificate) ess_value.release();  // owned by the attribute now
+  m.signing_certificate_attribute_ = signing_certificate ? der_of(signing_certificate.get(), i2d_X509_ATTRIBUTE) : std::string();
+  if (m.content_type_attribute_.empty() || m.signing_certificate_attribute_.empty()) return fail("signed attributes");
+
+  m.certificates_.push_back(der_of(signer.x509(), i2d_X509));
+  for (const auto& c : chain) m.certificates_.push_back(der_of(c->x509(), i2d_X509));
+  for (const auto& c : m.certificates_) {
+    if (c.empty()) return fail("certificate");
+  }
+  return m;
+}
+
+Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest, std::string_view bound_name,
+                                             std::time_t signing_time) const {
+  const auto fail = [](const std::string& what) {
+    return make_error(Reason::UnsupportedAlgorithm, "cannot make the CMS signature: " + what + ": " + take_openssl_errors());
+  };
+  // The signed attributes: two encoded once, three per file.
+  SignerInfoOutPtr si(MAMSIGN_SIGNER_INFO_OUT_new());
+  if (!si) return fail("SignerInfo");
+  AttributeStackPtr attrs(sk_X509_ATTRIBUTE_new_null());
+  Asn1OctetStringPtr md(ASN1_OCTET_STRING_new());
+  Asn1TimePtr when(ASN1_TIME_set(nullptr, signing_time));
+  auto hints = content_hints_der(bound_name);
+  if (!hints) return std::move(hints).error();
+  Asn1OctetStringPtr hints_value(ASN1_STRING_type_new(V_ASN1_SEQUENCE));
+  if (!attrs || !md || !when || !hints_value ||
+      ASN1_OCTET_STRING_set(md.get(), digest.data(), static_cast<int>(digest.size())) != 1 ||
+      ASN1_STRING_set(hints_value.get(), hints->data(), static_cast<int>(hints->size())) != 1) {
+    return fail("signed attributes");
+  }
+  AttributePtr parts[] = {
+      attribute_from_der(content_type_attribute_),
+      AttributePtr(X509_ATTRIBUTE_create(NID_pkcs9_signingTime, ASN1_STRING_type(when.get()), when.get())),
+      AttributePtr(X509_ATTRIBUTE_create(NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, md.get())),
+      AttributePtr(X509_ATTRIBUTE_create(NID_id_smime_aa_contentHint, V_ASN1_SEQUENCE, hints_value.get())),
+      attribute_from_der(signing_certificate_attribute_),
+  };
+  // X509_ATTRIBUTE_create took the values it was given.
+  if (parts[1]) when.release();
+  if (parts[2]) md.release();
+  if (parts[3]) hints_value.release();
+  for (auto& part : parts) {
+    if (!part || sk_X509_ATTRIBUTE_push(attrs.get(), part.get()) == 0) return fail("signed attributes");
+    part.release();  // owned by the stack
+  }
+  // The signature covers the attributes as a DER SET OF, sorted: the encoding the SignerInfo carries.
+  unsigned char* signed_der = nullptr;
+  const int signed_len = ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(attrs.get()), &signed_der, ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS_SORTED));
+  if (signed_len <= 0) return fail("signed attributes");
+  Sha256 attrs_digest{};
+  const bool hashed = EVP_Digest(signed_der, static_cast<std::size_t>(signed_len), attrs_digest.data(), nullptr, EVP_sha256(), nullptr) == 1;
+  OPENSSL_free(signed_der);
+  if (!hashed) return fail("hashing the signed attributes");
+  unsigned char sig[80];
+  std::size_t sig_len = sizeof sig;
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      EVP_PKEY_sign(ctx.get(), sig, &sig_len, attrs_digest.data(), attrs_digest.size()) != 1) {
+    return fail("signing");
+  }
+
+  ASN1_INTEGER_set(si->version, 1);
+  ASN1_TYPE_free(si->sid);
+  ASN1_TYPE_free(si->digest_algorithm);
+  ASN1_TYPE_free(si->signature_algorithm);
+  sk_X509_ATTRIBUTE_pop_free(si->signed_attrs, X509_ATTRIBUTE_free);
+  si->sid = any_sequence(sid_);
+  si->digest_algorithm = any_sequence(algorithm_der(NID_sha256));
+  si->signature_algorithm = any_sequence(algorithm_der(NID_ecdsa_with_SHA256));
+  si->signed_attrs = attrs.release();
+  if (si->sid == nullptr || si->digest_algorithm == nullptr || si->signature_algorithm == nullptr ||
+      ASN1_OCTET_STRING_set(si->signature, sig, static_cast<int>(sig_len)) != 1) {
+    return fail("SignerInfo");
+  }
+  const std::string signer_info = der_of(si.get(), i2d_MAMSIGN_SIGNER_INFO_OUT);
+
+  SignedDataPtr sd(MAMSIGN_SIGNED_DATA_new());
+  if (!sd || signer_info.empty()) return fail("SignedData");
+  ASN1_INTEGER_set(sd->version, 1);
+  for (auto* field : {&sd->digest_algorithms, &sd->certificates, &sd->signer_infos}) {
+    sk_ASN1_TYPE_pop_free(*field, ASN1_TYPE_free);
+    *field = sk_ASN1_TYPE_new_null();
+  }
+  ASN1_TYPE_free(sd->encap_content_info);
+  OsslPtr<MAMSIGN_CONTENT_INFO, MAMSIGN_CONTENT_INFO_free> encap(MAMSIGN_CONTENT_INFO_new());
+  if (!encap) return fail("EncapsulatedContentInfo");
+  ASN1_OBJECT_free(encap->content_type);
+  encap->content_type = OBJ_nid2obj(NID_pkcs7_data);
+  sd->encap_content_info = any_sequence(der_of(encap.get(), i2d_MAMSIGN_CONTENT_INFO));
+  const auto push = [](STACK_OF(ASN1_TYPE) * stack, const std::string& der) {
+    ASN1_TYPE* any = any_sequence(der);
+    if (any == nullptr || stack == nullptr || sk_ASN1_TYPE_push(stack, any) == 0) {
+      ASN1_TYPE_free(any);
+      return false;
+    }
+    return true;
+  };
+  bool ok = sd->encap_content_info != nullptr && push(sd->digest_algorithms, algorithm_der(NID_sha256)) &&
+            push(sd->signer_infos, signer_info);
+  for (const auto& cert : certificates_) ok = ok && push(sd->certificates, cert);
+  if (!ok) return fail("SignedData");
+  const std::string signed_data = der_of(sd.get(), i2d_MAMSIGN_SIGNED_DATA);
+
+  OsslPtr<MAMSIGN_CONTENT_INFO, MAMSIGN_CONTENT_INFO_free> info(MAMSIGN_CONTENT_INFO_new());
+  if (!info || signed_data.empty()) return fail("ContentInfo");
+  ASN1_OBJECT_free(info->content_type);
+  info->content_type = OBJ_nid2obj(NID_pkcs7_signed);
+  info->content = any_sequence(signed_data);
+  const std::string out = info->content != nullptr ? der_of(info.get(), i2d_MAMSIGN_CONTENT_INFO) : std::string();
+  if (out.empty()) return fail("ContentInfo");
   return out;
 }
 

@@ -75,6 +75,9 @@ Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCe
     if (auto st = trust->verify(*cert, now, chain, &revocation); !st) return std::move(st).error();
     s.revocation_ = std::move(revocation);
   }
+  auto maker = CmsSignatureMaker::create(*cert, chain);
+  if (!maker) return std::move(maker).error();
+  s.maker_ = std::move(*maker);
   s.key_ = std::move(key);
   s.cert_ = std::move(cert);
   s.chain_ = std::move(chain);
@@ -85,14 +88,7 @@ Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCe
 Result<std::string> Signer::sign_digest(const Sha256& digest, std::string_view bound_name, SignatureFormat format,
                                         std::time_t signing_time) const {
   if (format == SignatureFormat::Raw) return make_raw_signature(key_.get(), digest);
-  CmsSignRequest request;
-  request.digest = digest;
-  request.bound_name = std::string(bound_name);
-  request.key = key_.get();
-  request.signer = cert_.get();
-  request.chain = chain_;
-  request.signing_time = signing_time;
-  return make_cms_signature(request);
+  return maker_->sign(key_.get(), digest, bound_name, signing_time);
 }
 
 bool Signer::signed_by_me(const std::filesystem::path& signature, SignatureFormat format, const Sha256& digest,

@@ -3,6 +3,7 @@
 // atomically beside it; it never modifies the input and never leaves a partial signature.
 #pragma once
 
+#include "mamsign/cms_signature.h"
 #include "mamsign/digest.h"
 #include "mamsign/error.h"
 #include "mamsign/org_cert.h"
@@ -70,6 +71,7 @@ class Signer {
   std::vector<OrgCertPtr> chain_;
   Profile profile_;
   std::optional<RevocationStatus> revocation_;
+  std::optional<CmsSignatureMaker> maker_;  // the per-signer part of every CMS signature, encoded once
 };
 
 // The certificate checks both sides share: WRONG_ROLE unless the certificate's role is one of the

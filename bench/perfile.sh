@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Per-file cost against the hardware floor and a Python loop (issue 12), all in one run:
+# 2,000 migration files of 2 KiB on tmpfs (/dev/shm); whole process each time; best of 3.
+#   floor sign    open+read, SHA-256, ECDSA P-256 of the digest, write a temporary + rename (bench/floor.c)
+#   pyca sign     a Python loop with pyca's PKCS7SignatureBuilder, detached DER CMS, temporary + rename
+#   mam-sign      --jobs 1 on one core (taskset), and --jobs 2 on two
+#   floor verify  read file and signature, SHA-256, ECDSA verification (bench/floor.c)
+#   mam-verify    CMS with signed attributes and the embedded certificate; --jobs 1 on one core, 2 on two
+# Targets: sign <= 1.5x floor and >= 2x faster than pyca; verify <= 1.4x floor; 2 jobs >= 1.8x 1 job.
+# Usage: bench/perfile.sh [build-dir] [work-dir]. Prints a table and writes work-dir/perfile.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+build=${1:-build}
+out=${2:-$(mktemp -d /tmp/mamsign-bench-perfile.XXXXXX)}
+bin="$repo/$build/apps"
+keys="$repo/keys-example"
+[ -x "$bin/mam-sign" ] || { echo "build first: scripts/build.sh" >&2; exit 2; }
+/usr/bin/python3 -c 'import cryptography.hazmat.primitives.serialization.pkcs7' 2>/dev/null ||
+  { echo "python3-cryptography is missing: bash scripts/install-deps.sh" >&2; exit 2; }
+mkdir -p "$out"
+work=$(mktemp -d /dev/shm/mamsign-perfile.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+files=2000
+cc -O2 -o "$work/floor" bench/floor.c -lcrypto
+key="$keys/keys/supplier-ds.key" cert="$keys/store/supplier-ds.pem"
+
+now() { date +%s.%N; }
+# Best wall time of 3 runs of a command that acts on a fresh folder: setup (not timed) makes it.
+declare -A best
+measure() {  # name cpus setup-kind command...
+  local name=$1 cpus=$2 kind=$3; shift 3
+  best[$name]=999999
+  for run in 1 2 3; do
+    local dir="$work/$name-$run"
+    "$bin/mam-testpki" files --out "$dir" --count "$files" --size 2048 >/dev/null
+    if [ "$kind" = verify-raw ]; then
+      "$work/floor" sign "$key" "$dir" >/dev/null
+    elif [ "$kind" = verify-cms ]; then
+      "$bin/mam-sign" -q --jobs 2 --key "$key" --cert "$cert" "$dir" >/dev/null 2>&1
+    fi
+    sync
+    local t0 t1
+    t0=$(now)
+    taskset -c "$cpus" "${@//DIR/$dir}" >/dev/null 2>&1
+    t1=$(now)
+    best[$name]=$(awk "BEGIN{t = $t1 - $t0; print (t < ${best[$name]}) ? t : ${best[$name]}}")
+    rm -rf "$dir"
+  done
+}
+echo "perfile: $files files of 2 KiB on tmpfs, best of 3 (whole process each)" >&2
+measure floor_sign 0 sign "$work/floor" sign "$key" DIR
+measure pyca_sign 0 sign /usr/bin/python3 bench/pyca_sign.py "$key" "$cert" DIR
+measure sign_1 0 sign "$bin/mam-sign" -q --jobs 1 --key "$key" --cert "$cert" DIR
+measure sign_2 0,1 sign "$bin/mam-sign" -q --jobs 2 --key "$key" --cert "$cert" DIR
+measure floor_verify 0 verify-raw "$work/floor" verify "$cert" DIR
+measure verify_1 0 verify-cms "$bin/mam-verify" -q --jobs 1 --trust "$keys/trust" DIR
+measure verify_2 0,1 verify-cms "$bin/mam-verify" -q --jobs 2 --trust "$keys/trust" DIR
+
+us() { awk "BEGIN{printf \"%.1f\", ${best[$1]} / $files * 1e6}"; }
+ratio() { awk "BEGIN{printf \"%.2f\", ${best[$1]} / ${best[$2]}}"; }
+{
+  printf '%-28s %10s   %s\n' "per file" "us/file" "ratio"
+  printf '%-28s %10s\n' "floor sign" "$(us floor_sign)"
+  printf '%-28s %10s   %sx floor (target <= 1.5)\n' "mam-sign --jobs 1" "$(us sign_1)" "$(ratio sign_1 floor_sign)"
+  printf '%-28s %10s   pyca/mam-sign %sx (target >= 2)\n' "pyca loop" "$(us pyca_sign)" "$(ratio pyca_sign sign_1)"
+  printf '%-28s %10s   1 job/2 jobs %sx (target >= 1.8)\n' "mam-sign --jobs 2" "$(us sign_2)" "$(ratio sign_1 sign_2)"
+  printf '%-28s %10s\n' "floor verify" "$(us floor_verify)"
+  printf '%-28s %10s   %sx floor (target <= 1.4)\n' "mam-verify --jobs 1" "$(us verify_1)" "$(ratio verify_1 floor_verify)"
+  printf '%-28s %10s   1 job/2 jobs %sx (target >= 1.8)\n' "mam-verify --jobs 2" "$(us verify_2)" "$(ratio verify_1 verify_2)"
+} >&2
+cat > "$out/perfile.json" <<JSON
+{"files": $files, "file_bytes": 2048,
+ "us_per_file": {"floor_sign": $(us floor_sign), "pyca_sign": $(us pyca_sign), "mam_sign_1": $(us sign_1), "mam_sign_2": $(us sign_2),
+                 "floor_verify": $(us floor_verify), "mam_verify_1": $(us verify_1), "mam_verify_2": $(us verify_2)},
+ "sign_over_floor": $(ratio sign_1 floor_sign), "pyca_over_sign": $(ratio pyca_sign sign_1), "sign_2_jobs_speedup": $(ratio sign_1 sign_2),
+ "verify_over_floor": $(ratio verify_1 floor_verify), "verify_2_jobs_speedup": $(ratio verify_1 verify_2)}
+JSON
+echo "written: $out/perfile.json" >&2
