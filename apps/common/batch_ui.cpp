@@ -86,6 +86,7 @@ void end_if_stop_is_overdue() {
   if (now - *stop_seen < kStopGrace) return;
   // A file in flight is stuck (a hung network mount, a device): the run ends anyway; every result
   // delivered was written already (results go straight to the file descriptor, unbuffered).
+  Output::standard().flush();  // results held for a batched write go out before the end
   std::cerr << "\nstopped by signal; files still in flight after " << kStopGrace.count()
             << " s were abandoned" << std::endl;
   _exit(interrupted_exit_code());

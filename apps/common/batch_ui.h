@@ -111,7 +111,12 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
     end_if_stop_is_overdue();
   };
   Output& out = Output::standard();
+  // Results leave in batches (see Output::hold): one write for a run of ready results, flushed before
+  // the batch waits, so a reader of the output still sees each result soon after it is known.
+  out.hold(true);
+  batch.before_wait = [&] { out.flush(); };
   const std::function<bool(std::size_t, R&)> deliver = [&](std::size_t i, R& result) {
+    if (out.failed()) return false;
     progress.before_output();
     const Verdict verdict = render(result);
     // A result that cannot be written ends the batch: no file is processed whose result would be lost.
@@ -127,6 +132,7 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
     return !verdict.failure || !flags.fail_fast;
   };
   run_ordered(files.size(), work, deliver, batch);
+  out.hold(false);
   progress.clear();
   if (files.size() > 1 || interrupted_exit_code() != 0 || out.failed()) {
     print_summary(program, tally, files.size(),

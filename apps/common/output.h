@@ -25,6 +25,13 @@ class Output {
   // Ends a block written with begin_line() and part() whose parts carried their own newlines.
   bool end_block();
 
+  // Held: whole lines wait in memory (up to kHeldLines or 64 KiB) and leave in one write at flush(); a
+  // batch holds while it has results ready and flushes before it waits. Never held on a terminal. A
+  // failed flush cuts a regular file back to where the held lines began: lines stay whole.
+  void hold(bool held);
+  bool flush();
+  static constexpr std::size_t kHeldLines = 32;
+
   bool failed() const noexcept { return !error_.empty(); }
   // "No space left on device"
   const std::string& error() const noexcept { return error_; }
@@ -39,6 +46,11 @@ class Output {
   bool in_line_ = false;
   std::string error_;
   std::uint64_t lines_ = 0;
+  bool held_ = false;
+  bool counting_lines_ = false;     // a held block is being written: track its whole lines
+  std::size_t whole_written_ = 0;   // bytes of whole lines of the current block already written
+  std::string pending_;
+  std::size_t pending_lines_ = 0;
 };
 
 }  // namespace mamsign::app

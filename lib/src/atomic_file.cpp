@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits>
 #include <string>
 #include <unistd.h>
@@ -21,15 +22,33 @@ Error write_error(const std::filesystem::path& target, const std::string& proble
   return make_error(Reason::IoError, "cannot write " + target.string() + ": " + problem);
 }
 
+// This process's id, asked once (and again in a forked child): temporaries carry it.
+pid_t own_pid() {
+  static pid_t pid = [] {
+    pthread_atfork(nullptr, nullptr, [] { pid = ::getpid(); });
+    return ::getpid();
+  }();
+  return pid;
+}
+
+// 48 random bits for a temporary's name: uniqueness, not secrecy, is what matters (O_EXCL catches any
+// collision), so a per-thread generator seeded once from the system's RNG does, without a trip to
+// OpenSSL's RNG (and its fork check) per file.
 std::string random_hex() {
-  unsigned char bytes[6];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // Uniqueness, not secrecy, is what matters here; O_EXCL catches any collision.
-    const auto v = static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&bytes)) ^ static_cast<unsigned long long>(getpid());
-    for (std::size_t i = 0; i < sizeof bytes; ++i) bytes[i] = static_cast<unsigned char>(v >> (8 * i));
-  }
+  thread_local std::uint64_t state = [] {
+    std::uint64_t seed = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1) {
+      seed = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&seed)) ^ static_cast<std::uint64_t>(own_pid());
+    }
+    return seed | 1;
+  }();
+  // xorshift64*
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  const std::uint64_t v = state * 0x2545F4914F6CDD1DULL;
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]);
+  std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(v >> 16));
   return buf;
 }
 
@@ -61,7 +80,7 @@ Status write_file_atomically(const std::filesystem::path& target, std::string_vi
   // ".<target>.mamsign-tmp.<pid>.<random>" must fit a file name (255 bytes) whenever the target does:
   // the target's part is cut to 200 bytes (the marker, pid and random part take at most 36).
   std::string temp_name(1, '.');
-  temp_name.append(target.filename().string().substr(0, 200)).append(kMarker).append(std::to_string(getpid()));
+  temp_name.append(target.filename().string().substr(0, 200)).append(kMarker).append(std::to_string(own_pid()));
   temp_name.append(1, '.').append(random_hex());
   const std::filesystem::path temp = folder / temp_name;
 
@@ -128,7 +147,7 @@ std::size_t remove_stale_temporaries(const std::filesystem::path& folder) {
     char* end = nullptr;
     const long pid = std::strtol(digits.c_str(), &end, 10);
     if (digits.empty() || *end != '\0' || pid <= 0 || pid > std::numeric_limits<pid_t>::max()) continue;
-    if (pid != getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+    if (pid != own_pid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
       if (std::filesystem::remove(entry.path(), ec)) ++removed;
     }
   }

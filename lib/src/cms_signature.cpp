@@ -440,6 +440,16 @@ Result<CmsSignatureMaker> CmsSignatureMaker::create(const OrgCert& signer, const
   m.signing_certificate_attribute_ = signing_certificate ? der_of(signing_certificate.get(), i2d_X509_ATTRIBUTE) : std::string();
   if (m.content_type_attribute_.empty() || m.signing_certificate_attribute_.empty()) return fail("signed attributes");
 
+  m.digest_algorithm_ = algorithm_der(NID_sha256);
+  m.signature_algorithm_ = algorithm_der(NID_ecdsa_with_SHA256);
+  OsslPtr<MAMSIGN_CONTENT_INFO, MAMSIGN_CONTENT_INFO_free> encap(MAMSIGN_CONTENT_INFO_new());
+  if (!encap) return fail("EncapsulatedContentInfo");
+  ASN1_OBJECT_free(encap->content_type);
+  encap->content_type = OBJ_nid2obj(NID_pkcs7_data);
+  m.encap_content_info_ = der_of(encap.get(), i2d_MAMSIGN_CONTENT_INFO);
+  if (m.digest_algorithm_.empty() || m.signature_algorithm_.empty() || m.encap_content_info_.empty()) {
+    return fail("algorithm identifiers");
+  }
   m.certificates_.push_back(der_of(signer.x509(), i2d_X509));
   for (const auto& c : chain) m.certificates_.push_back(der_of(c->x509(), i2d_X509));
   for (const auto& c : m.certificates_) {
@@ -487,7 +497,7 @@ Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest,
   const int signed_len = ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(attrs.get()), &signed_der, ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS_SORTED));
   if (signed_len <= 0) return fail("signed attributes");
   Sha256 attrs_digest{};
-  const bool hashed = EVP_Digest(signed_der, static_cast<std::size_t>(signed_len), attrs_digest.data(), nullptr, EVP_sha256(), nullptr) == 1;
+  const bool hashed = EVP_Digest(signed_der, static_cast<std::size_t>(signed_len), attrs_digest.data(), nullptr, sha256_md(), nullptr) == 1;
   OPENSSL_free(signed_der);
   if (!hashed) return fail("hashing the signed attributes");
   unsigned char sig[80];
@@ -504,8 +514,8 @@ Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest,
   ASN1_TYPE_free(si->signature_algorithm);
   sk_X509_ATTRIBUTE_pop_free(si->signed_attrs, X509_ATTRIBUTE_free);
   si->sid = any_sequence(sid_);
-  si->digest_algorithm = any_sequence(algorithm_der(NID_sha256));
-  si->signature_algorithm = any_sequence(algorithm_der(NID_ecdsa_with_SHA256));
+  si->digest_algorithm = any_sequence(digest_algorithm_);
+  si->signature_algorithm = any_sequence(signature_algorithm_);
   si->signed_attrs = attrs.release();
   if (si->sid == nullptr || si->digest_algorithm == nullptr || si->signature_algorithm == nullptr ||
       ASN1_OCTET_STRING_set(si->signature, sig, static_cast<int>(sig_len)) != 1) {
@@ -521,11 +531,7 @@ Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest,
     *field = sk_ASN1_TYPE_new_null();
   }
   ASN1_TYPE_free(sd->encap_content_info);
-  OsslPtr<MAMSIGN_CONTENT_INFO, MAMSIGN_CONTENT_INFO_free> encap(MAMSIGN_CONTENT_INFO_new());
-  if (!encap) return fail("EncapsulatedContentInfo");
-  ASN1_OBJECT_free(encap->content_type);
-  encap->content_type = OBJ_nid2obj(NID_pkcs7_data);
-  sd->encap_content_info = any_sequence(der_of(encap.get(), i2d_MAMSIGN_CONTENT_INFO));
+  sd->encap_content_info = any_sequence(encap_content_info_);
   const auto push = [](STACK_OF(ASN1_TYPE) * stack, const std::string& der) {
     ASN1_TYPE* any = any_sequence(der);
     if (any == nullptr || stack == nullptr || sk_ASN1_TYPE_push(stack, any) == 0) {
@@ -534,7 +540,7 @@ Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest,
     }
     return true;
   };
-  bool ok = sd->encap_content_info != nullptr && push(sd->digest_algorithms, algorithm_der(NID_sha256)) &&
+  bool ok = sd->encap_content_info != nullptr && push(sd->digest_algorithms, digest_algorithm_) &&
             push(sd->signer_infos, signer_info);
   for (const auto& cert : certificates_) ok = ok && push(sd->certificates, cert);
   if (!ok) return fail("SignedData");

@@ -12,13 +12,14 @@
 #include <span>
 
 namespace mamsign {
-namespace {
 
 // Fetched once: an explicit fetch keeps OpenSSL 3 from looking SHA-256 up again for every file.
 const EVP_MD* sha256_md() {
   static const std::unique_ptr<EVP_MD, OsslDeleter<EVP_MD_free>> md(EVP_MD_fetch(nullptr, "SHA256", nullptr));
   return md ? md.get() : EVP_sha256();
 }
+
+namespace {
 
 std::span<std::uint8_t> read_buffer() {
   thread_local std::unique_ptr<std::uint8_t[]> buffer(new std::uint8_t[kReadBufferBytes]);

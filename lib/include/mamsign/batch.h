@@ -50,7 +50,14 @@ struct BatchOptions {
   // How far past the next result to deliver work may run ahead; 0: a few items per thread. With
   // --fail-fast it is the number of threads, so that little runs on after the first failure.
   std::size_t read_ahead = 0;
+  // Called on the calling thread, outside the lock, before it waits for the next result: the moment to
+  // flush what it has buffered (results then leave in batches, not one system call each).
+  std::function<void()> before_wait;
 };
+
+// The calling thread is woken for a run of this many ready results (or sooner: when the workers are
+// done, would block, or are stopping), not once per result: fewer thread hand-offs per file.
+inline constexpr std::size_t kDeliverBatch = 16;
 
 // Runs `work(i)` for i in [0, n) on `jobs` threads and hands each result to `deliver(i, result)` on the
 // calling thread, in index order. `deliver` returns false to stop taking new items (--fail-fast). Items
@@ -69,7 +76,17 @@ std::size_t run_ordered(std::size_t n, const std::function<R(std::size_t)>& work
   std::size_t delivered = 0;  // items handed to deliver
   bool stopping = false;
 
+  bool deliverer_waiting = false;
+
   auto stop_requested = [&] { return stopping || (options.stop != nullptr && options.stop->load()); };
+  // Whether a worker that just filled a slot should wake the waiting deliverer (under the lock).
+  auto worth_waking = [&] {
+    if (!slots[delivered % window]) return false;
+    if (next >= n || stop_requested() || next >= delivered + window) return true;
+    std::size_t run = 0;
+    for (std::size_t j = delivered; j < next && run < kDeliverBatch && slots[j % window]; ++j) ++run;
+    return run >= kDeliverBatch;
+  };
   auto worker = [&] {
     std::unique_lock lock(mutex);
     for (;;) {
@@ -80,7 +97,7 @@ std::size_t run_ordered(std::size_t n, const std::function<R(std::size_t)>& work
       R result = work(i);
       lock.lock();
       slots[i % window].emplace(std::move(result));
-      ready.notify_all();
+      if (deliverer_waiting && worth_waking()) ready.notify_one();
     }
   };
   std::vector<std::thread> threads;
@@ -94,7 +111,16 @@ std::size_t run_ordered(std::size_t n, const std::function<R(std::size_t)>& work
       if (delivered == next && (next >= n || stop_requested())) break;
       auto& slot = slots[delivered % window];
       if (!slot) {
-        if (!ready.wait_for(lock, options.tick, [&] { return slot.has_value(); }) && options.on_tick) {
+        if (options.before_wait) {
+          lock.unlock();
+          options.before_wait();
+          lock.lock();
+          if (slot) continue;
+        }
+        deliverer_waiting = true;
+        const bool woken = ready.wait_for(lock, options.tick, [&] { return slot.has_value() && worth_waking(); });
+        deliverer_waiting = false;
+        if (!woken && options.on_tick) {
           const std::size_t done = delivered;
           lock.unlock();
           options.on_tick(done);

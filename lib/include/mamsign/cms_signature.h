@@ -43,6 +43,7 @@ class CmsSignatureMaker {
   std::string content_type_attribute_;     // Attribute contentType = id-data, DER
   std::string signing_certificate_attribute_;  // Attribute signingCertificateV2, DER
   std::vector<std::string> certificates_;  // DER: the signer's, then the chain's
+  std::string digest_algorithm_, signature_algorithm_, encap_content_info_;  // DER
 };
 
 // A parsed signature from anyone (ours, `openssl cms -sign`, other producers).

@@ -1,6 +1,8 @@
 // SHA-256 over a file's exact bytes, streamed through a fixed buffer: constant memory for any size.
 #pragma once
 
+#include <openssl/evp.h>
+
 #include "mamsign/error.h"
 
 #include <array>
@@ -12,6 +14,9 @@
 #include <vector>
 
 namespace mamsign {
+
+// SHA-256 as OpenSSL 3 wants it for speed: fetched once (EVP_sha256() is looked up again on every use).
+const EVP_MD* sha256_md();
 
 using Sha256 = std::array<std::uint8_t, 32>;
 
