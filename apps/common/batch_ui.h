@@ -90,8 +90,9 @@ struct Verdict {
 // Says on standard error that results could not be written (and how many were), for exit code 3.
 void report_output_failure(const std::string& program);
 
-// Runs `work` over the files on --jobs threads, hands each result to `render` (which writes it and says
-// what it counts as) in input order, shows progress, prints the summary, and returns the exit code:
+// Runs `work` over the files on --jobs threads, each result rendered by `render` on the same thread
+// (so rendering runs in parallel too; it must be thread-safe), writes the lines in input order, shows
+// progress, prints the summary, and returns the exit code:
 // 130/143 when interrupted, else the worst of the files' (3 for IO_ERROR, 1 for any other failure).
 template <class R>
 int run_batch(const std::string& program, const std::vector<std::filesystem::path>& files, const BatchFlags& flags,
@@ -115,10 +116,10 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
   // the batch waits, so a reader of the output still sees each result soon after it is known.
   out.hold(true);
   batch.before_wait = [&] { out.flush(); };
-  const std::function<bool(std::size_t, R&)> deliver = [&](std::size_t i, R& result) {
+  const std::function<Verdict(std::size_t)> work_and_render = [&](std::size_t i) { return render(work(i)); };
+  const std::function<bool(std::size_t, Verdict&)> deliver = [&](std::size_t i, Verdict& verdict) {
     if (out.failed()) return false;
     progress.before_output();
-    const Verdict verdict = render(result);
     // A result that cannot be written ends the batch: no file is processed whose result would be lost.
     if (!out.line(verdict.line)) return false;
     ++tally.files;
@@ -131,7 +132,7 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
     progress.update(i + 1);
     return !verdict.failure || !flags.fail_fast;
   };
-  run_ordered(files.size(), work, deliver, batch);
+  run_ordered(files.size(), work_and_render, deliver, batch);
   out.hold(false);
   progress.clear();
   if (files.size() > 1 || interrupted_exit_code() != 0 || out.failed()) {
