@@ -223,7 +223,7 @@ Error malformed(const std::string& what) { return make_error(Reason::MalformedSi
 // The signed attributes of one SignerInfo (its raw TLV) must be DER: the signature covers their DER
 // encoding, which a verifier re-creates, so BER there could never verify. MalformedSignature says so,
 // rather than the BAD_SIGNATURE it would otherwise become. Also checks the SignerInfo version (1 or 3).
-Status check_signer_info(std::string_view tlv) {
+Status check_signer_info(std::string_view tlv, std::string* signed_attributes) {
   const auto* const start = reinterpret_cast<const unsigned char*>(tlv.data());
   const unsigned char* p = start;
   const long total = static_cast<long>(tlv.size());
@@ -270,6 +270,7 @@ Status check_signer_info(std::string_view tlv) {
         return malformed("the signed attributes are not DER (a length not in its shortest form, or attributes out of "
                          "DER order); RFC 5652 section 5.4 requires DER, which is what the signature covers");
       }
+      *signed_attributes = std::move(received);  // exactly what the signature covers
       return Status::ok();
     }
     if ((flags & 0x01) != 0) return Status::ok();  // BER before the signed attributes: OpenSSL's parser judges it
@@ -401,6 +402,30 @@ std::string algorithm_der(int nid) {
 }
 
 using AttributePtr = OsslPtr<X509_ATTRIBUTE, X509_ATTRIBUTE_free>;
+
+}  // namespace
+
+// A verification context for `key`, kept per thread (see signing_context below): a batch verifies many
+// files of one signer. The context holds a reference to the key, so its address cannot be reused.
+EVP_PKEY_CTX* verifying_context(EVP_PKEY* key) {
+  struct Cached {
+    EVP_PKEY* key = nullptr;
+    EvpPkeyCtxPtr ctx;
+  };
+  thread_local Cached cached;
+  if (cached.key != key || !cached.ctx) {
+    cached.ctx.reset(EVP_PKEY_CTX_new(key, nullptr));
+    cached.key = nullptr;
+    if (!cached.ctx || EVP_PKEY_verify_init(cached.ctx.get()) != 1) {
+      cached.ctx.reset();
+      return nullptr;
+    }
+    cached.key = key;
+  }
+  return cached.ctx.get();
+}
+
+namespace {
 using SignerInfoOutPtr = OsslPtr<MAMSIGN_SIGNER_INFO_OUT, MAMSIGN_SIGNER_INFO_OUT_free>;
 
 // A signing context for `key`, kept per thread: setting one up fetches the signature method again
@@ -612,7 +637,7 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
   }
   s.si_ = sk_CMS_SignerInfo_value(signers, 0);
   if (split->signer_infos.size() == 1) {
-    if (auto st = check_signer_info(split->signer_infos[0]); !st) return std::move(st).error();
+    if (auto st = check_signer_info(split->signer_infos[0], &s.signed_attributes_); !st) return std::move(st).error();
   }
   s.ber_ = !split->outer_der;
 
@@ -718,13 +743,40 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
     if (verifies_content_digest(signer, content_digest)) return Status::ok();
     return make_error(Reason::BadSignature, "the signature does not verify");
   }
-  CMS_SignerInfo_set1_signer_cert(si_, signer.x509());
-  if (CMS_SignerInfo_verify(si_) != 1) {
-    ERR_clear_error();
+  // The signature covers the DER of the signed attributes, as received and checked to be DER by parse():
+  // SHA-256 of them, verified with the signer's key on a context kept per thread (what
+  // CMS_SignerInfo_verify does, without looking SHA-256 and ECDSA up again for every file).
+  const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si_);
+  EVP_PKEY* key = X509_get0_pubkey(signer.x509());
+  Sha256 attrs_digest{};
+  EVP_PKEY_CTX* ctx = key != nullptr ? verifying_context(key) : nullptr;
+  const bool verified =
+      sig != nullptr && ctx != nullptr && !signed_attributes_.empty() &&
+      EVP_Digest(signed_attributes_.data(), signed_attributes_.size(), attrs_digest.data(), nullptr, sha256_md(), nullptr) == 1 &&
+      EVP_PKEY_verify(ctx, ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig)), attrs_digest.data(),
+                      attrs_digest.size()) == 1;
+  ERR_clear_error();
+  if (!verified) {
     return make_error(Reason::BadSignature, "the ECDSA signature over the signed attributes does not verify with the key of " +
                                                 signer.describe());
   }
   // ESS signingCertificate(V2), when present, must name this very certificate.
+  // The check is a function of the attribute's bytes and the certificate alone, and a batch sees the
+  // same pair file after file: the last pair that passed is remembered per thread.
+  struct Passed {
+    std::string attributes;
+    Fingerprint signer{};
+  };
+  thread_local Passed passed;
+  std::string ess_attributes;
+  for (int nid : {NID_id_smime_aa_signingCertificateV2, NID_id_smime_aa_signingCertificate}) {
+    const int at = CMS_signed_get_attr_by_NID(si_, nid, -1);
+    X509_ATTRIBUTE* attr = at >= 0 ? CMS_signed_get_attr(si_, at) : nullptr;
+    ess_attributes += attr != nullptr ? encode(attr, i2d_X509_ATTRIBUTE) : std::string("-");
+  }
+  if (!ess_attributes.empty() && ess_attributes == passed.attributes && signer.fingerprint() == passed.signer) {
+    return Status::ok();
+  }
   ESS_SIGNING_CERT_V2* v2 = nullptr;
   ESS_SIGNING_CERT* v1 = nullptr;
   EssSigningCertV2Ptr v2_owner;
@@ -758,6 +810,8 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
                                                   signer.describe());
     }
   }
+  passed.attributes = std::move(ess_attributes);
+  passed.signer = signer.fingerprint();
   return Status::ok();
 }
 

@@ -89,7 +89,11 @@ class CmsSignature {
   std::optional<std::time_t> signing_time_;
   std::optional<std::string> bound_name_;
   std::vector<OrgCertPtr> certificates_;
+  std::string signed_attributes_;  // the signed attributes' DER (SET tag) as the signature covers them
   bool ber_ = false;
 };
+
+// A verification context for `key`, kept per thread for batches (EVP_PKEY_verify; no digest set).
+EVP_PKEY_CTX* verifying_context(EVP_PKEY* key);
 
 }  // namespace mamsign
