@@ -10,6 +10,7 @@ bash bench/batch.sh "$build" "$work/batch"
 bash bench/certid.sh "$build" "$work/certid"
 bash bench/hostile.sh "$build" "$work/hostile"
 bash bench/hsm.sh "$build" "$work/hsm"
+bash bench/perfile.sh "$build" "$work/perfile"
 mkdir -p bench/results
-{ echo "{\"batch\":"; cat "$work/batch/batch.json"; echo ", \"certid\":"; cat "$work/certid/certid.json"; echo ", \"hostile\":"; cat "$work/hostile/hostile.json"; echo ", \"hsm\":"; cat "$work/hsm/hsm.json"; echo "}"; } > bench/results/latest.json
+{ echo "{\"batch\":"; cat "$work/batch/batch.json"; echo ", \"certid\":"; cat "$work/certid/certid.json"; echo ", \"hostile\":"; cat "$work/hostile/hostile.json"; echo ", \"hsm\":"; cat "$work/hsm/hsm.json"; echo ", \"perfile\":"; cat "$work/perfile/perfile.json"; echo "}"; } > bench/results/latest.json
 echo "written: bench/results/latest.json"

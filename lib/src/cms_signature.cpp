@@ -101,6 +101,43 @@ ASN1_SEQUENCE(MAMSIGN_ISSUER_SERIAL) = {
     ASN1_SIMPLE(MAMSIGN_ISSUER_SERIAL, serial, ASN1_INTEGER),
 } ASN1_SEQUENCE_END(MAMSIGN_ISSUER_SERIAL)
 
+// SignerInfo as read (RFC 5652 section 5.3): the signer identifier is a CHOICE of issuer and serial or
+// [0] subject key identifier; the attributes are decoded by OpenSSL as X509_ATTRIBUTEs.
+typedef struct mamsign_signer_id_st {
+  int type;
+  union {
+    MAMSIGN_ISSUER_SERIAL* issuer_serial;
+    ASN1_OCTET_STRING* key_id;
+  } d;
+} MAMSIGN_SIGNER_ID;
+
+ASN1_CHOICE(MAMSIGN_SIGNER_ID) = {
+    ASN1_SIMPLE(MAMSIGN_SIGNER_ID, d.issuer_serial, MAMSIGN_ISSUER_SERIAL),
+    ASN1_IMP(MAMSIGN_SIGNER_ID, d.key_id, ASN1_OCTET_STRING, 0),
+} ASN1_CHOICE_END(MAMSIGN_SIGNER_ID)
+
+typedef struct mamsign_signer_info_in_st {
+  ASN1_INTEGER* version;
+  MAMSIGN_SIGNER_ID* sid;
+  X509_ALGOR* digest_algorithm;
+  STACK_OF(X509_ATTRIBUTE) * signed_attrs;
+  X509_ALGOR* signature_algorithm;
+  ASN1_OCTET_STRING* signature;
+  STACK_OF(X509_ATTRIBUTE) * unsigned_attrs;
+} MAMSIGN_SIGNER_INFO_IN;
+
+ASN1_SEQUENCE(MAMSIGN_SIGNER_INFO_IN) = {
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_IN, version, ASN1_INTEGER),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_IN, sid, MAMSIGN_SIGNER_ID),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_IN, digest_algorithm, X509_ALGOR),
+    ASN1_IMP_SET_OF_OPT(MAMSIGN_SIGNER_INFO_IN, signed_attrs, X509_ATTRIBUTE, 0),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_IN, signature_algorithm, X509_ALGOR),
+    ASN1_SIMPLE(MAMSIGN_SIGNER_INFO_IN, signature, ASN1_OCTET_STRING),
+    ASN1_IMP_SET_OF_OPT(MAMSIGN_SIGNER_INFO_IN, unsigned_attrs, X509_ATTRIBUTE, 1),
+} ASN1_SEQUENCE_END(MAMSIGN_SIGNER_INFO_IN)
+
+DECLARE_ASN1_FUNCTIONS(MAMSIGN_SIGNER_INFO_IN)
+IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_SIGNER_INFO_IN)
 DECLARE_ASN1_FUNCTIONS(MAMSIGN_SIGNER_INFO_OUT)
 IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_SIGNER_INFO_OUT)
 DECLARE_ASN1_FUNCTIONS(MAMSIGN_ISSUER_SERIAL)
@@ -129,7 +166,7 @@ std::string encode(T* value, Encode i2d) {
 }
 
 struct SplitSignature {
-  std::string without_certificates;      // the ContentInfo, certificates left out
+  std::string encap_content_info;         // EncapsulatedContentInfo as it came
   std::vector<std::string> certificates;  // DER of each X.509 certificate it carried
   std::vector<std::string> signer_infos;  // each SignerInfo as it came
   bool outer_der = true;                  // ContentInfo and SignedData themselves are DER
@@ -208,14 +245,13 @@ Result<SplitSignature> split_certificates(std::string_view der) {
       out.certificates.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cert)),
                                     static_cast<std::size_t>(ASN1_STRING_length(cert)));
     }
-    sk_ASN1_TYPE_pop_free(signed_data->certificates, ASN1_TYPE_free);
-    signed_data->certificates = nullptr;
   }
-  const std::string inner_der = encode(signed_data.get(), i2d_MAMSIGN_SIGNED_DATA);
-  if (inner_der.empty() || ASN1_STRING_set(info->content->value.sequence, inner_der.data(), static_cast<int>(inner_der.size())) != 1) {
-    return make_error(Reason::MalformedSignature, "the CMS SignedData cannot be re-encoded");
+  const ASN1_TYPE* encap = signed_data->encap_content_info;
+  if (encap == nullptr || encap->type != V_ASN1_SEQUENCE) {
+    return make_error(Reason::MalformedSignature, "the CMS EncapsulatedContentInfo is not a SEQUENCE");
   }
-  out.without_certificates = encode(info.get(), i2d_MAMSIGN_CONTENT_INFO);
+  out.encap_content_info.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(encap->value.sequence)),
+                                static_cast<std::size_t>(ASN1_STRING_length(encap->value.sequence)));
   return out;
 }
 Error malformed(const std::string& what) { return make_error(Reason::MalformedSignature, what); }
@@ -223,7 +259,7 @@ Error malformed(const std::string& what) { return make_error(Reason::MalformedSi
 // The signed attributes of one SignerInfo (its raw TLV) must be DER: the signature covers their DER
 // encoding, which a verifier re-creates, so BER there could never verify. MalformedSignature says so,
 // rather than the BAD_SIGNATURE it would otherwise become. Also checks the SignerInfo version (1 or 3).
-Status check_signer_info(std::string_view tlv, std::string* signed_attributes) {
+Status check_signer_info(std::string_view tlv, const STACK_OF(X509_ATTRIBUTE) * decoded, std::string* signed_attributes) {
   const auto* const start = reinterpret_cast<const unsigned char*>(tlv.data());
   const unsigned char* p = start;
   const long total = static_cast<long>(tlv.size());
@@ -258,13 +294,13 @@ Status check_signer_info(std::string_view tlv, std::string* signed_attributes) {
       // As signed: the same content under a SET tag, as OpenSSL would re-encode it.
       std::string received(reinterpret_cast<const char*>(at), static_cast<std::size_t>(p - at + len));
       received[0] = static_cast<char>(0x31);
-      const auto* r = reinterpret_cast<const unsigned char*>(received.data());
-      ASN1_VALUE* attrs = ASN1_item_d2i(nullptr, &r, static_cast<long>(received.size()), ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS));
+      // The attributes as the SignerInfo's decoding holds them, in the order received, encoded again.
       unsigned char* der = nullptr;
-      const int der_len = attrs != nullptr ? ASN1_item_i2d(attrs, &der, ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS)) : -1;
+      const int der_len = decoded != nullptr ? ASN1_item_i2d(reinterpret_cast<const ASN1_VALUE*>(decoded), &der,
+                                                             ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS))
+                                             : -1;
       const bool same = der_len > 0 && std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(der_len)) == received;
       OPENSSL_free(der);
-      ASN1_item_free(attrs, ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS));
       ERR_clear_error();
       if (!same) {
         return malformed("the signed attributes are not DER (a length not in its shortest form, or attributes out of "
@@ -302,13 +338,13 @@ Result<std::string> content_hints_der(std::string_view name) {
 
 // The single value of a signed attribute, or null when it is absent. MalformedSignature when it is
 // there more than once or does not hold exactly one value.
-Result<const ASN1_TYPE*> single_attribute(CMS_SignerInfo* si, int nid, std::string_view name) {
-  const int at = CMS_signed_get_attr_by_NID(si, nid, -1);
+Result<const ASN1_TYPE*> single_attribute(const STACK_OF(X509_ATTRIBUTE) * attrs, int nid, std::string_view name) {
+  const int at = X509at_get_attr_by_NID(attrs, nid, -1);
   if (at < 0) return static_cast<const ASN1_TYPE*>(nullptr);
-  if (CMS_signed_get_attr_by_NID(si, nid, at) >= 0) {
+  if (X509at_get_attr_by_NID(attrs, nid, at) >= 0) {
     return malformed("the signed attribute " + std::string(name) + " appears more than once");
   }
-  X509_ATTRIBUTE* attr = CMS_signed_get_attr(si, at);
+  X509_ATTRIBUTE* attr = X509at_get_attr(attrs, at);
   if (X509_ATTRIBUTE_count(attr) != 1) {
     return malformed("the signed attribute " + std::string(name) + " does not hold exactly one value");
   }
@@ -612,38 +648,49 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
   }
   auto split = split_certificates(der);
   if (!split) return std::move(split).error();
-  const std::string& rest = split->without_certificates;
-  const auto* p = reinterpret_cast<const unsigned char*>(rest.data());
-  s.cms_.reset(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(rest.size())));
-  if (!s.cms_) {
+  // EncapsulatedContentInfo: id-data, and no content of its own (detached).
+  {
+    const auto* e = reinterpret_cast<const unsigned char*>(split->encap_content_info.data());
+    ContentInfoPtr encap(d2i_MAMSIGN_CONTENT_INFO(nullptr, &e, static_cast<long>(split->encap_content_info.size())));
     ERR_clear_error();
-    return malformed("the signature file (" + std::to_string(der.size()) + " bytes) is not a DER CMS SignedData");
+    if (!encap) return malformed("the signature's EncapsulatedContentInfo cannot be parsed");
+    if (encap->content != nullptr) {
+      return malformed("the signature carries content of its own (attached); the profile requires a detached signature");
+    }
+    if (OBJ_obj2nid(encap->content_type) != NID_pkcs7_data) return malformed("the signed content type is not id-data");
+  }
+  if (split->signer_infos.size() != 1) {
+    return malformed("the signature has " + std::to_string(split->signer_infos.size()) +
+                     " signers; the profile requires exactly one");
+  }
+  {
+    const std::string& tlv = split->signer_infos[0];
+    const auto* q = reinterpret_cast<const unsigned char*>(tlv.data());
+    MAMSIGN_SIGNER_INFO_IN* decoded = d2i_MAMSIGN_SIGNER_INFO_IN(nullptr, &q, static_cast<long>(tlv.size()));
+    const bool whole = decoded != nullptr && q == reinterpret_cast<const unsigned char*>(tlv.data()) + tlv.size();
+    ERR_clear_error();
+    // The header walk says precisely what is wrong with a SignerInfo (BER in the signed attributes, a
+    // version RFC 5652 does not allow) before a generic word on one that does not decode.
+    if (auto st = check_signer_info(tlv, decoded != nullptr ? decoded->signed_attrs : nullptr, &s.signed_attributes_); !st) {
+      MAMSIGN_SIGNER_INFO_IN_free(decoded);
+      return std::move(st).error();
+    }
+    if (!whole) {
+      MAMSIGN_SIGNER_INFO_IN_free(decoded);
+      return malformed("the signature's SignerInfo cannot be parsed");
+    }
+    s.si_.reset(decoded, MAMSIGN_SIGNER_INFO_IN_free);
   }
   for (const auto& cert_der : split->certificates) {
     OrgCertPtr cert = cache != nullptr ? cache->get(cert_der) : OrgCert::from_der(cert_der);
     if (!cert) return malformed("a certificate in the signature cannot be parsed");
     s.certificates_.push_back(std::move(cert));
   }
-  if (CMS_is_detached(s.cms_.get()) != 1) {
-    return malformed("the signature carries content of its own (attached); the profile requires a detached signature");
-  }
-  if (OBJ_obj2nid(CMS_get0_eContentType(s.cms_.get())) != NID_pkcs7_data) {
-    return malformed("the signed content type is not id-data");
-  }
-  STACK_OF(CMS_SignerInfo)* signers = CMS_get0_SignerInfos(s.cms_.get());
-  const int count = signers ? sk_CMS_SignerInfo_num(signers) : 0;
-  if (count != 1) {
-    return malformed("the signature has " + std::to_string(count) + " signers; the profile requires exactly one");
-  }
-  s.si_ = sk_CMS_SignerInfo_value(signers, 0);
-  if (split->signer_infos.size() == 1) {
-    if (auto st = check_signer_info(split->signer_infos[0], &s.signed_attributes_); !st) return std::move(st).error();
-  }
   s.ber_ = !split->outer_der;
 
-  X509_ALGOR* digest_alg = nullptr;
-  X509_ALGOR* signature_alg = nullptr;
-  CMS_SignerInfo_get0_algs(s.si_, nullptr, nullptr, &digest_alg, &signature_alg);
+  const auto* si = static_cast<const MAMSIGN_SIGNER_INFO_IN*>(s.si_.get());
+  const X509_ALGOR* digest_alg = si->digest_algorithm;
+  const X509_ALGOR* signature_alg = si->signature_algorithm;
   if (algorithm_nid(digest_alg) != NID_sha256) {
     return make_error(Reason::UnsupportedAlgorithm, "the signature uses digest " + algorithm_name(digest_alg) +
                                                         "; the profile requires SHA-256");
@@ -654,14 +701,14 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
                                                         "; the profile requires ECDSA with SHA-256");
   }
 
-  if (CMS_signed_get_attr_count(s.si_) > 0) {
-    auto content_type = single_attribute(s.si_, NID_pkcs9_contentType, "contentType");
+  if (si->signed_attrs != nullptr && sk_X509_ATTRIBUTE_num(si->signed_attrs) > 0) {
+    auto content_type = single_attribute(si->signed_attrs, NID_pkcs9_contentType, "contentType");
     if (!content_type) return std::move(content_type).error();
     if (*content_type == nullptr || ASN1_TYPE_get(*content_type) != V_ASN1_OBJECT ||
         OBJ_obj2nid((*content_type)->value.object) != NID_pkcs7_data) {
       return malformed("the signed attributes lack contentType id-data");
     }
-    auto md = single_attribute(s.si_, NID_pkcs9_messageDigest, "messageDigest");
+    auto md = single_attribute(si->signed_attrs, NID_pkcs9_messageDigest, "messageDigest");
     if (!md) return std::move(md).error();
     if (*md == nullptr || ASN1_TYPE_get(*md) != V_ASN1_OCTET_STRING ||
         ASN1_STRING_length((*md)->value.octet_string) != static_cast<int>(Sha256{}.size())) {
@@ -671,7 +718,7 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
     std::copy_n(ASN1_STRING_get0_data((*md)->value.octet_string), digest.size(), digest.begin());
     s.message_digest_ = digest;
 
-    auto when = single_attribute(s.si_, NID_pkcs9_signingTime, "signingTime");
+    auto when = single_attribute(si->signed_attrs, NID_pkcs9_signingTime, "signingTime");
     if (!when) return std::move(when).error();
     if (*when != nullptr) {
       const int type = ASN1_TYPE_get(*when);
@@ -680,7 +727,7 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
       if (!s.signing_time_) return malformed("signingTime cannot be read");
     }
 
-    auto hints = single_attribute(s.si_, NID_id_smime_aa_contentHint, "contentHints");
+    auto hints = single_attribute(si->signed_attrs, NID_id_smime_aa_contentHint, "contentHints");
     if (!hints) return std::move(hints).error();
     if (*hints != nullptr) {
       if (ASN1_TYPE_get(*hints) != V_ASN1_SEQUENCE) return malformed("contentHints is not a SEQUENCE");
@@ -702,7 +749,33 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
   return s;
 }
 
-bool CmsSignature::identifies(const OrgCert& cert) const { return CMS_SignerInfo_cert_cmp(si_, cert.x509()) == 0; }
+namespace {
+
+const MAMSIGN_SIGNER_ID* signer_id(const std::shared_ptr<void>& si) {
+  return si ? static_cast<const MAMSIGN_SIGNER_INFO_IN*>(si.get())->sid : nullptr;
+}
+
+const ASN1_OCTET_STRING* signature_value(const std::shared_ptr<void>& si) {
+  return si ? static_cast<const MAMSIGN_SIGNER_INFO_IN*>(si.get())->signature : nullptr;
+}
+
+const STACK_OF(X509_ATTRIBUTE) * signed_attributes(const std::shared_ptr<void>& si) {
+  return si ? static_cast<const MAMSIGN_SIGNER_INFO_IN*>(si.get())->signed_attrs : nullptr;
+}
+
+}  // namespace
+
+bool CmsSignature::identifies(const OrgCert& cert) const {
+  const MAMSIGN_SIGNER_ID* sid = signer_id(si_);
+  if (sid == nullptr) return false;
+  if (sid->type == 0) {
+    const MAMSIGN_ISSUER_SERIAL* is = sid->d.issuer_serial;
+    return X509_NAME_cmp(is->issuer, X509_get_issuer_name(cert.x509())) == 0 &&
+           ASN1_INTEGER_cmp(is->serial, X509_get0_serialNumber(cert.x509())) == 0;
+  }
+  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(cert.x509());
+  return skid != nullptr && ASN1_OCTET_STRING_cmp(sid->d.key_id, skid) == 0;
+}
 
 OrgCertPtr CmsSignature::embedded_signer() const {
   for (const auto& c : certificates_) {
@@ -712,30 +785,25 @@ OrgCertPtr CmsSignature::embedded_signer() const {
 }
 
 X509_NAME* CmsSignature::sid_issuer() const {
-  X509_NAME* issuer = nullptr;
-  CMS_SignerInfo_get0_signer_id(si_, nullptr, &issuer, nullptr);
-  return issuer;
+  const MAMSIGN_SIGNER_ID* sid = signer_id(si_);
+  return sid != nullptr && sid->type == 0 ? sid->d.issuer_serial->issuer : nullptr;
 }
 
 const ASN1_INTEGER* CmsSignature::sid_serial() const {
-  ASN1_INTEGER* serial = nullptr;
-  CMS_SignerInfo_get0_signer_id(si_, nullptr, nullptr, &serial);
-  return serial;
+  const MAMSIGN_SIGNER_ID* sid = signer_id(si_);
+  return sid != nullptr && sid->type == 0 ? sid->d.issuer_serial->serial : nullptr;
 }
 
 std::string CmsSignature::signer_id_text() const {
-  ASN1_OCTET_STRING* keyid = nullptr;
-  X509_NAME* issuer = nullptr;
-  ASN1_INTEGER* serial = nullptr;
-  CMS_SignerInfo_get0_signer_id(si_, &keyid, &issuer, &serial);
-  if (keyid != nullptr) return "subject key identifier " + to_hex(ASN1_STRING_get0_data(keyid), static_cast<std::size_t>(ASN1_STRING_length(keyid)));
-  BignumPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  const MAMSIGN_SIGNER_ID* sid = signer_id(si_);
+  if (sid == nullptr) return "no signer identifier";
+  if (sid->type != 0) {
+    return "subject key identifier " +
+           to_hex(ASN1_STRING_get0_data(sid->d.key_id), static_cast<std::size_t>(ASN1_STRING_length(sid->d.key_id)));
+  }
+  BignumPtr bn(ASN1_INTEGER_to_BN(sid->d.issuer_serial->serial, nullptr));
   OsslStringPtr hex(bn ? BN_bn2hex(bn.get()) : nullptr);
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), issuer, 0, XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return "serial " + std::string(hex ? hex.get() : "?") + " from issuer " + std::string(data, static_cast<std::size_t>(len));
+  return "serial " + std::string(hex ? hex.get() : "?") + " from issuer " + name_text(sid->d.issuer_serial->issuer);
 }
 
 Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& content_digest) {
@@ -746,7 +814,7 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
   // The signature covers the DER of the signed attributes, as received and checked to be DER by parse():
   // SHA-256 of them, verified with the signer's key on a context kept per thread (what
   // CMS_SignerInfo_verify does, without looking SHA-256 and ECDSA up again for every file).
-  const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si_);
+  const ASN1_OCTET_STRING* sig = signature_value(si_);
   EVP_PKEY* key = X509_get0_pubkey(signer.x509());
   Sha256 attrs_digest{};
   EVP_PKEY_CTX* ctx = key != nullptr ? verifying_context(key) : nullptr;
@@ -770,8 +838,8 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
   thread_local Passed passed;
   std::string ess_attributes;
   for (int nid : {NID_id_smime_aa_signingCertificateV2, NID_id_smime_aa_signingCertificate}) {
-    const int at = CMS_signed_get_attr_by_NID(si_, nid, -1);
-    X509_ATTRIBUTE* attr = at >= 0 ? CMS_signed_get_attr(si_, at) : nullptr;
+    const int at = X509at_get_attr_by_NID(signed_attributes(si_), nid, -1);
+    X509_ATTRIBUTE* attr = at >= 0 ? X509at_get_attr(signed_attributes(si_), at) : nullptr;
     ess_attributes += attr != nullptr ? encode(attr, i2d_X509_ATTRIBUTE) : std::string("-");
   }
   if (!ess_attributes.empty() && ess_attributes == passed.attributes && signer.fingerprint() == passed.signer) {
@@ -782,7 +850,7 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
   EssSigningCertV2Ptr v2_owner;
   EssSigningCertPtr v1_owner;
   for (auto [nid, is_v2] : {std::pair{NID_id_smime_aa_signingCertificateV2, true}, std::pair{NID_id_smime_aa_signingCertificate, false}}) {
-    auto attr = single_attribute(si_, nid, is_v2 ? "signingCertificateV2" : "signingCertificate");
+    auto attr = single_attribute(signed_attributes(si_), nid, is_v2 ? "signingCertificateV2" : "signingCertificate");
     if (!attr) return std::move(attr).error();
     if (*attr == nullptr) continue;
     if (ASN1_TYPE_get(*attr) != V_ASN1_SEQUENCE) return malformed("signingCertificate is not a SEQUENCE");
@@ -816,7 +884,7 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
 }
 
 bool CmsSignature::verifies_content_digest(const OrgCert& signer, const Sha256& digest) const {
-  const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si_);
+  const ASN1_OCTET_STRING* sig = signature_value(si_);
   EVP_PKEY* key = X509_get0_pubkey(signer.x509());
   if (sig == nullptr || key == nullptr) return false;
   return verify_digest_signature(

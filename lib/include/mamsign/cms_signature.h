@@ -46,7 +46,9 @@ class CmsSignatureMaker {
   std::string digest_algorithm_, signature_algorithm_, encap_content_info_;  // DER
 };
 
-// A parsed signature from anyone (ours, `openssl cms -sign`, other producers).
+// A parsed signature from anyone (ours, `openssl cms -sign`, other producers). Read with OpenSSL's ASN.1
+// templates part by part (ContentInfo, SignedData, the SignerInfo, its attributes): the certificates are
+// looked up in a cache before any is decoded, and nothing is decoded twice.
 class CmsSignature {
  public:
   // MalformedSignature: not one ContentInfo, not SignedData, a version RFC 5652 does not allow, more
@@ -83,8 +85,7 @@ class CmsSignature {
   bool verifies_content_digest(const OrgCert& signer, const Sha256& digest) const;
 
  private:
-  CmsPtr cms_;
-  CMS_SignerInfo* si_ = nullptr;  // owned by cms_
+  std::shared_ptr<void> si_;  // the SignerInfo, decoded by OpenSSL's ASN.1 templates (cms_signature.cpp)
   std::optional<Sha256> message_digest_;
   std::optional<std::time_t> signing_time_;
   std::optional<std::string> bound_name_;
