@@ -665,6 +665,23 @@ TEST_F(VerifierTest, IndefiniteLengthOutsideTheSignedAttributesIsAcceptedWithANo
   EXPECT_EQ(reason(verify(file_)), Reason::MalformedSignature);
 }
 
+// Issue 12: the ContentInfo's own headers are checked for DER without re-encoding it; a longer length
+// form than needed there is BER all the same, and noted.
+TEST_F(VerifierTest, ALongerThanNeededOuterLengthIsNotedAsBer) {
+  const std::string der = test::cms_sign_as("supplier-ds", file_);
+  ASSERT_EQ(static_cast<unsigned char>(der[1]), 0x82);  // a signature is 256 to 65535 bytes
+  const std::string ber = std::string("\x30\x83\x00", 3) + der.substr(2);
+  test::write_file(file_.string() + ".p7s", ber);
+  auto r = verify(file_);
+  ASSERT_TRUE(r.valid()) << why(r);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes.back().find("BER-encoded"), std::string::npos) << r.notes.back();
+  test::write_file(file_.string() + ".p7s", der);
+  auto plain = verify(file_);
+  ASSERT_TRUE(plain.valid()) << why(plain);
+  for (const auto& note : plain.notes) EXPECT_EQ(note.find("BER"), std::string::npos) << note;
+}
+
 TEST_F(VerifierTest, ThousandsOfEmbeddedCertificatesAreRefusedAtTheBound) {
   const auto oca = (test::keys_dir() / "trust/oca.pem").string();
   const std::string base = test::cms_sign_as("supplier-ds", file_, {oca});  // signer + OCA: 2

@@ -182,6 +182,37 @@ bool valid_signed_data_version(const ASN1_INTEGER* v) {
   return n == 1 || n == 3 || n == 4 || n == 5;
 }
 
+// One definite-length header at `p`, in its shortest form (DER), read by OpenSSL: its content length,
+// or -1. `p` moves past the header.
+long der_header(const unsigned char*& p, const unsigned char* end, int want_tag, int want_class, bool constructed) {
+  const unsigned char* start = p;
+  long len = 0;
+  int tag = 0, cls = 0;
+  const int flags = ASN1_get_object(&p, &len, &tag, &cls, end - p);
+  ERR_clear_error();
+  if ((flags & 0x80) != 0 || (flags & 0x01) != 0 || tag != want_tag || cls != want_class ||
+      ((flags & V_ASN1_CONSTRUCTED) != 0) != constructed) {
+    return -1;
+  }
+  // Shortest form: the header is as long as ASN1_object_size says a DER header for this length is.
+  if (ASN1_object_size(constructed ? 1 : 0, len, want_tag) - len != p - start) return -1;
+  return len;
+}
+
+// Whether a ContentInfo's own headers are DER: SEQUENCE { OID, [0] EXPLICIT <content of inner_size> },
+// each length definite and shortest, nothing after.
+bool content_info_headers_are_der(std::string_view der, std::size_t inner_size) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* const end = p + der.size();
+  const long outer = der_header(p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, true);
+  if (outer < 0 || p + outer != end) return false;
+  const long oid = der_header(p, end, V_ASN1_OBJECT, V_ASN1_UNIVERSAL, false);
+  if (oid < 0) return false;
+  p += oid;
+  const long explicit_len = der_header(p, end, 0, V_ASN1_CONTEXT_SPECIFIC, true);
+  return explicit_len >= 0 && p + explicit_len == end && static_cast<std::size_t>(explicit_len) == inner_size;
+}
+
 // Splits the certificates off a SignedData ContentInfo; everything else keeps its encoding.
 Result<SplitSignature> split_certificates(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
@@ -218,8 +249,10 @@ Result<SplitSignature> split_certificates(std::string_view der) {
                                                       "; RFC 5652 allows 1, 3, 4 or 5");
   }
   SplitSignature out;
-  // BER here (indefinite or longer-than-needed lengths) is re-encoded differently: noted, not refused.
-  out.outer_der = encode(info.get(), i2d_MAMSIGN_CONTENT_INFO) == der &&
+  // BER here (indefinite or longer-than-needed lengths) is noted, not refused. The SignedData is DER
+  // when OpenSSL encodes it back to the same bytes; the ContentInfo around it when its own headers are
+  // (re-encoding it would copy the whole signature once more, per file).
+  out.outer_der = content_info_headers_are_der(der, static_cast<std::size_t>(ASN1_STRING_length(inner))) &&
                   encode(signed_data.get(), i2d_MAMSIGN_SIGNED_DATA) ==
                       std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(inner)),
                                        static_cast<std::size_t>(ASN1_STRING_length(inner)));
