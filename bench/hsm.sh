@@ -14,15 +14,11 @@ keys="$repo/keys-example"
 module=/usr/lib/softhsm/libsofthsm2.so
 [ -x "$bin/mam-sign" ] || { echo "build first: scripts/build.sh" >&2; exit 2; }
 [ -f "$module" ] || { echo "SoftHSM2 is not installed: bash scripts/install-deps.sh" >&2; exit 2; }
-mkdir -p "$work/tokens"
+mkdir -p "$work"
 files=2000
 cores=$(nproc)
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/tokens" > "$work/softhsm2.conf"
-export SOFTHSM2_CONF="$work/softhsm2.conf"
-printf '1234\n' > "$work/pin"
-softhsm2-util --init-token --free --label bench --so-pin 5678 --pin 1234 >/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$keys/keys/supplier-ds.key" -out "$work/ds.pk8"
-softhsm2-util --import "$work/ds.pk8" --token bench --label supplier-ds --id 01 --pin 1234 >/dev/null
+SOFTHSM2_CONF=$(bash scripts/softhsm-example-token.sh "$work/hsm" bench 1234 --no-cert)
+export SOFTHSM2_CONF
 
 now() { date +%s.%N; }
 elapsed() { awk "BEGIN{printf \"%.4f\", $2 - $1}"; }
@@ -49,7 +45,7 @@ for jobs in 1 "$cores"; do
     t1=$(now)
     best[file-$jobs]=$(min "${best[file-$jobs]}" "$(elapsed "$t0" "$t1")")
     t0=$(now)
-    "$bin/mam-sign" -q --jobs "$jobs" --pkcs11-module "$module" --pin-file "$work/pin" \
+    "$bin/mam-sign" -q --jobs "$jobs" --pkcs11-module "$module" --pin-file "$work/hsm/pin" \
       --key 'pkcs11:token=bench;object=supplier-ds' --cert "$keys/store/supplier-ds.pem" "$work/token-$jobs-$run" >/dev/null 2>&1
     t1=$(now)
     best[token-$jobs]=$(min "${best[token-$jobs]}" "$(elapsed "$t0" "$t1")")

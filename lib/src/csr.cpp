@@ -131,20 +131,6 @@ std::optional<std::uint32_t> requested_key_usage(const X509_EXTENSION* ext) {
   return out;
 }
 
-std::string usage_words(std::uint32_t ku) {
-  static const std::pair<std::uint32_t, const char*> kNames[] = {
-      {KU_DIGITAL_SIGNATURE, "digitalSignature"}, {KU_NON_REPUDIATION, "nonRepudiation"},
-      {KU_KEY_ENCIPHERMENT, "keyEncipherment"},   {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
-      {KU_KEY_AGREEMENT, "keyAgreement"},         {KU_KEY_CERT_SIGN, "keyCertSign"},
-      {KU_CRL_SIGN, "cRLSign"},                   {KU_ENCIPHER_ONLY, "encipherOnly"},
-      {KU_DECIPHER_ONLY, "decipherOnly"}};
-  std::string out;
-  for (const auto& [bit, name] : kNames) {
-    if (ku & bit) out += (out.empty() ? "" : ", ") + std::string(name);
-  }
-  return out.empty() ? "no bit" : out;
-}
-
 }  // namespace
 
 std::optional<std::uint8_t> parse_role(std::string_view text) {
@@ -430,7 +416,7 @@ std::vector<CsrFinding> CertificateRequest::check() const {
     if (!bits) {
       add("F9 keyUsage bits", "digitalSignature or keyAgreement", "a value that does not decode");
     } else if (*bits != KU_DIGITAL_SIGNATURE && *bits != KU_KEY_AGREEMENT) {
-      add("F9 keyUsage bits", "exactly one of digitalSignature or keyAgreement", usage_words(*bits));
+      add("F9 keyUsage bits", "exactly one of digitalSignature or keyAgreement", key_usage_words(*bits));
     }
   }
   if (!other_extensions.empty()) add("F10 requested extensions", "keyUsage only", other_extensions);

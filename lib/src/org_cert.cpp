@@ -273,8 +273,7 @@ bool OrgCert::has_only_usage(Usage usage) const noexcept {
   return key_usage_present_ && key_usage_ == want;
 }
 
-std::string OrgCert::key_usage_text() const {
-  if (!key_usage_present_) return "none";
+std::string key_usage_words(std::uint32_t key_usage) {
   static constexpr std::pair<std::uint32_t, std::string_view> kBits[] = {
       {KU_DIGITAL_SIGNATURE, "digitalSignature"}, {KU_NON_REPUDIATION, "nonRepudiation"},
       {KU_KEY_ENCIPHERMENT, "keyEncipherment"},   {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
@@ -283,10 +282,12 @@ std::string OrgCert::key_usage_text() const {
       {KU_DECIPHER_ONLY, "decipherOnly"}};
   std::string out;
   for (const auto& [bit, name] : kBits) {
-    if (key_usage_ & bit) out += (out.empty() ? "" : ", ") + std::string(name);
+    if (key_usage & bit) out += (out.empty() ? "" : ", ") + std::string(name);
   }
   return out.empty() ? "none" : out;
 }
+
+std::string OrgCert::key_usage_text() const { return key_usage_present_ ? key_usage_words(key_usage_) : "none"; }
 
 bool OrgCert::is_ca() const noexcept { return X509_check_ca(cert_.get()) > 0; }
 

@@ -16,17 +16,11 @@ section() {
 }
 # The HSM section's token (SoftHSM2, the example supplier key and certificate under id 01), its PIN file
 # and a PKCS#12 export of the same key, as docs/hsm.md makes them.
-mkdir -p "$work/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/tokens" > "$work/softhsm2.conf"
-export SOFTHSM2_CONF="$work/softhsm2.conf"
-printf '1234\n' > "$work/pin"
+SOFTHSM2_CONF=$(bash "$source/scripts/softhsm-example-token.sh" "$work/hsm" SMKI 1234)
+export SOFTHSM2_CONF
+cp "$work/hsm/pin" "$work/pin"
 printf 'p12-example\n' > "$work/p12.pass"
 keys="$source/keys-example"
-softhsm2-util --init-token --free --label SMKI --so-pin 87654321 --pin 1234 >/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$keys/keys/supplier-ds.key" -out "$work/ds.pk8"
-softhsm2-util --import "$work/ds.pk8" --token SMKI --label supplier-ds --id 01 --pin 1234 >/dev/null
-pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so --token-label SMKI --login --pin 1234 \
-  --write-object "$keys/store/supplier-ds.pem" --type cert --id 01 --label supplier-ds >/dev/null 2>&1
 openssl pkcs12 -export -inkey "$keys/keys/supplier-ds.key" -in "$keys/store/supplier-ds.pem" \
   -certfile "$keys/trust/oca.pem" -passout file:"$work/p12.pass" -out "$work/supplier.p12"
 cd "$source"

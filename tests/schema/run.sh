@@ -42,18 +42,12 @@ check certid-file < "$work/certid.jsonl"
 check certid-show < "$work/show.jsonl"
 # --list-keys on a fresh SoftHSM2 token holding the example supplier key and certificate.
 softhsm=/usr/lib/softhsm/libsofthsm2.so
-mkdir -p "$work/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$work/tokens" > "$work/softhsm2.conf"
-export SOFTHSM2_CONF="$work/softhsm2.conf"
-printf '1234\n' > "$work/pin"
-softhsm2-util --init-token --free --label schema --so-pin 5678 --pin 1234 >/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$keys/keys/supplier-ds.key" -out "$work/ds.pk8"
-softhsm2-util --import "$work/ds.pk8" --token schema --label supplier-ds --id 01 --pin 1234 >/dev/null
+SOFTHSM2_CONF=$(bash "$source/scripts/softhsm-example-token.sh" "$work/hsm" schema 1234)
+export SOFTHSM2_CONF
+cp "$work/hsm/pin" "$work/pin"
 openssl x509 -in "$keys/store/supplier-ds.pem" -outform DER -out "$work/ds.der"
 pkcs11-tool --module "$softhsm" --token-label schema --login --pin 1234 --write-object "$work/ds.der" --type cert \
   --id 02 --label lone-cert >/dev/null 2>&1
-pkcs11-tool --module "$softhsm" --token-label schema --login --pin 1234 --write-object "$work/ds.der" --type cert \
-  --id 01 --label supplier-ds >/dev/null 2>&1
 "$bin/mam-sign" --pkcs11-module "$softhsm" --pin-file "$work/pin" --list-keys --json > "$work/keys.json"
 "$bin/mam-sign" --pkcs11-module "$softhsm" --list-keys --json >> "$work/keys.json"   # not logged in
 check key-list < "$work/keys.json"

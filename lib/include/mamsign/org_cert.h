@@ -122,6 +122,8 @@ std::string serial_text(const ASN1_INTEGER* serial);
 // The subject's EUI-64: exactly one x500UniqueIdentifier, a BIT STRING of exactly 64 bits. Otherwise
 // nullopt, and `problem` (if given) says what is wrong.
 std::optional<Eui64> subject_eui64(const X509_NAME* subject, std::string* problem = nullptr);
+// KU_* bits as words: "digitalSignature", "digitalSignature, keyAgreement", or "none".
+std::string key_usage_words(std::uint32_t key_usage);
 // A name as messages show it: "CN=..., OU=02, x500UniqueIdentifier=#0309...".
 std::string name_text(const X509_NAME* name);
 
