@@ -472,8 +472,6 @@ std::string algorithm_der(int nid) {
 
 using AttributePtr = OsslPtr<X509_ATTRIBUTE, X509_ATTRIBUTE_free>;
 
-}  // namespace
-
 // A signing or verification context for `key`, kept per thread: setting one up fetches the method
 // again (~2 us in OpenSSL 3.0), and a batch signs or verifies many files with one key. The context holds
 // a reference to its key, so the key cannot go, nor its address be reused, while it is cached.
@@ -498,7 +496,6 @@ EVP_PKEY_CTX* cached_context(EVP_PKEY* key) {
 
 EVP_PKEY_CTX* verifying_context(EVP_PKEY* key) { return cached_context<EVP_PKEY_verify_init>(key); }
 
-namespace {
 using SignerInfoOutPtr = OsslPtr<MAMSIGN_SIGNER_INFO_OUT, MAMSIGN_SIGNER_INFO_OUT_free>;
 
 EVP_PKEY_CTX* signing_context(EVP_PKEY* key) { return cached_context<EVP_PKEY_sign_init>(key); }

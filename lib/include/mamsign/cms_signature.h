@@ -94,7 +94,5 @@ class CmsSignature {
   bool ber_ = false;
 };
 
-// A verification context for `key`, kept per thread for batches (EVP_PKEY_verify; no digest set).
-EVP_PKEY_CTX* verifying_context(EVP_PKEY* key);
 
 }  // namespace mamsign
