@@ -35,6 +35,10 @@ Result<SecretString> read_file_secretly(const std::filesystem::path& path, const
   return bytes;
 }
 
+Error key_file_too_large(const std::filesystem::path& path) {
+  return make_error(Reason::InvalidInput, "private key " + path.string() + " is larger than 64 KiB: not a key file");
+}
+
 using Pkcs12Ptr = OsslPtr<PKCS12, PKCS12_free>;
 
 void unload_provider(OSSL_PROVIDER* p) noexcept { OSSL_PROVIDER_unload(p); }
@@ -85,20 +89,32 @@ int passphrase_callback(char* pass, size_t pass_size, size_t* pass_len, const OS
   return 1;
 }
 
-}  // namespace
-
-bool is_pkcs12_file(const std::filesystem::path& path) {
+// A PKCS#12 bundle by its name (.p12, .pfx) or, failing that, by its content.
+bool looks_like_pkcs12(const std::filesystem::path& path, const std::string& bytes) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext == ".p12" || ext == ".pfx") return true;
-  auto bytes = read_file_secretly(path, "private key", kMaxPkcs12Bytes);
-  return bytes && !bytes->value().empty() && bytes->value()[0] == 0x30 && parse_pkcs12_der(bytes->value()) != nullptr;
+  return !bytes.empty() && bytes[0] == 0x30 && parse_pkcs12_der(bytes) != nullptr;
 }
+
+Result<Pkcs12Contents> decode_pkcs12(const SecretString& bytes, const std::filesystem::path& path,
+                                     const PassphraseSource& passphrase);
+Result<EvpPkeyPtr> decode_private_key(const SecretString& bytes, const std::filesystem::path& path,
+                                      const PassphraseSource& passphrase, bool* encrypted);
+
+}  // namespace
 
 Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const PassphraseSource& passphrase) {
   auto bytes = read_file_secretly(path, "PKCS#12 bundle", kMaxPkcs12Bytes);
   if (!bytes) return std::move(bytes).error();
-  Pkcs12Ptr p12 = parse_pkcs12_der(bytes->value());
+  return decode_pkcs12(*bytes, path, passphrase);
+}
+
+namespace {
+
+Result<Pkcs12Contents> decode_pkcs12(const SecretString& bytes, const std::filesystem::path& path,
+                                     const PassphraseSource& passphrase) {
+  Pkcs12Ptr p12 = parse_pkcs12_der(bytes.value());
   if (!p12) {
     return make_error(Reason::InvalidInput, path.string() + " is not a PKCS#12 bundle (expected DER, as .p12/.pfx "
                                                             "exports are)");
@@ -187,6 +203,8 @@ Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const Pass
                                               ": the passphrase is wrong, or it holds no private key");
 }
 
+}  // namespace
+
 Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptions& options,
                                     const X509* certificate) {
   SigningKey out;
@@ -202,8 +220,11 @@ Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptio
     out.uri = std::move(token_key->uri);
     return out;
   }
-  if (is_pkcs12_file(key)) {
-    auto bundle = load_pkcs12(key, options.passphrase);
+  // The file is read once, whatever it turns out to hold.
+  auto bytes = read_file_secretly(key, "private key", kMaxPkcs12Bytes);
+  if (!bytes) return std::move(bytes).error();
+  if (looks_like_pkcs12(key, bytes->value())) {
+    auto bundle = decode_pkcs12(*bytes, key, options.passphrase);
     if (!bundle) return std::move(bundle).error();
     out.kind = SigningKey::Kind::Pkcs12;
     out.key = std::move(bundle->key);
@@ -213,7 +234,8 @@ Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptio
     out.description = "the PKCS#12 bundle " + key;
     return out;
   }
-  auto file_key = load_private_key(key, options.passphrase, &out.passphrase_used);
+  if (bytes->value().size() > kMaxKeyFileBytes) return key_file_too_large(key);
+  auto file_key = decode_private_key(*bytes, key, options.passphrase, &out.passphrase_used);
   if (!file_key) return std::move(file_key).error();
   out.key = std::move(*file_key);
   out.description = key;
@@ -222,17 +244,16 @@ Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptio
 
 Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const PassphraseSource& passphrase,
                                     bool* encrypted) {
-  auto file = SequentialFile::open(path, "private key");
-  if (!file) return std::move(file).error();
-  SecretString bytes;
-  bytes.mutable_value().resize(kMaxKeyFileBytes + 1);
-  auto n = file->read(std::span(reinterpret_cast<std::uint8_t*>(bytes.mutable_value().data()), bytes.value().size()));
-  if (!n) return std::move(n).error();
-  if (*n > kMaxKeyFileBytes) {
-    return make_error(Reason::InvalidInput, "private key " + path.string() + " is larger than 64 KiB: not a key file");
-  }
-  bytes.mutable_value().resize(*n);
+  auto bytes = read_file_secretly(path, "private key", kMaxKeyFileBytes + 1);
+  if (!bytes) return std::move(bytes).error();
+  if (bytes->value().size() > kMaxKeyFileBytes) return key_file_too_large(path);
+  return decode_private_key(*bytes, path, passphrase, encrypted);
+}
 
+namespace {
+
+Result<EvpPkeyPtr> decode_private_key(const SecretString& bytes, const std::filesystem::path& path,
+                                      const PassphraseSource& passphrase, bool* encrypted) {
   EVP_PKEY* raw = nullptr;
   OsslPtr<OSSL_DECODER_CTX, OSSL_DECODER_CTX_free> ctx(
       OSSL_DECODER_CTX_new_for_pkey(&raw, nullptr, nullptr, nullptr, EVP_PKEY_KEYPAIR, nullptr, nullptr));
@@ -256,5 +277,7 @@ Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const Pas
   return make_error(Reason::InvalidInput, path.string() + " holds no private key (expected PEM or DER, PKCS#8 "
                                                           "or traditional EC)");
 }
+
+}  // namespace
 
 }  // namespace mamsign

@@ -33,9 +33,6 @@ struct Pkcs12Contents {
 };
 Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const PassphraseSource& passphrase);
 
-// Whether `path` is a PKCS#12 bundle: by its extension (.p12, .pfx) or, failing that, by its content.
-bool is_pkcs12_file(const std::filesystem::path& path);
-
 // Where a signing key comes from, all behind one flag (--key): a key file, a PKCS#12 bundle or a
 // pkcs11: URI. Whatever the source, the result is an EVP_PKEY, so nothing above this changes.
 struct KeySourceOptions {
