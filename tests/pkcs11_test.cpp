@@ -15,6 +15,8 @@
 
 #include <openssl/pkcs12.h>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 
@@ -317,6 +319,13 @@ TEST_F(Token, ModuleProblemsSayWhatWasTried) {
                                  "--pin-file", (*dir_ / "pin").string(), "--key", kKeyUri, file_.string()});
   EXPECT_EQ(not_a_module.exit_code, 3);
   EXPECT_NE(not_a_module.err.find("is not a PKCS#11 module"), std::string::npos) << not_a_module.err;
+  // A FIFO as the module would block the dynamic loader for ever: it is refused before dlopen, at once.
+  const auto fifo = work_ / "module.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto pipe = test::run({app("mam-sign").string(), "--pkcs11-module", fifo.string(), "--pin-file", (*dir_ / "pin").string(),
+                         "--key", kKeyUri, file_.string()});
+  EXPECT_EQ(pipe.exit_code, 3);
+  EXPECT_NE(pipe.err.find("it is not a regular file (a module is a .so file)"), std::string::npos) << pipe.err;
   // The environment variable names the module when the flag does not.
   ::setenv("MAMSIGN_PKCS11_MODULE", kSoftHsm.c_str(), 1);
   auto from_env = test::run({app("mam-sign").string(), "--pin-file", (*dir_ / "pin").string(), "--key", kKeyUri, file_.string()});

@@ -1,8 +1,10 @@
 #include "mamsign/pkcs11_token.h"
 
+#include "mamsign/io.h"
 #include "mamsign/org_cert.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 #include <p11-kit/pkcs11.h>
 
 #include <openssl/core_names.h>
@@ -125,6 +127,18 @@ class Module {
     std::shared_ptr<Module> m(new Module());
     m->path_ = choice.path.string();
     const std::string where = "the PKCS#11 module " + m->path_ + " (" + choice.how + ")";
+    // A path is looked at before the dynamic loader opens it: a FIFO there would block dlopen for ever, a
+    // device or folder give a worse message than this. (A bare name is searched for by the loader, in
+    // the system's library folders, as dlopen does.)
+    if (m->path_.find('/') != std::string::npos) {
+      struct stat st {};
+      if (::stat(m->path_.c_str(), &st) != 0) {
+        return make_error(Reason::IoError, "cannot load " + where + ": " + errno_text(errno));
+      }
+      if (!S_ISREG(st.st_mode)) {
+        return make_error(Reason::IoError, "cannot load " + where + ": it is not a regular file (a module is a .so file)");
+      }
+    }
     m->handle_ = dlopen(m->path_.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (m->handle_ == nullptr) {
       const char* why = dlerror();
