@@ -257,13 +257,23 @@ TEST(Csr, WhatIsNotACsrIsSaidPrecisely) {
            {pem.substr(0, pem.size() - 10), "has no \"-----END CERTIFICATE REQUEST-----\" line"},
            {"not base64 at all!", "neither DER, PEM nor base64"},
            {"", "empty"},
-           {std::string(70000, 'A'), "a CSR is under 64 KiB"},
+           {std::string(70000, 'A'), "a CSR is at most 64 KiB"},
            {"MIIB", "does not decode"},
        }) {
     auto csr = CertificateRequest::read(bytes);
     ASSERT_FALSE(csr) << says;
     EXPECT_NE(csr.error().message.find(says), std::string::npos) << csr.error().message;
   }
+}
+
+TEST(Csr, SixtyFourKibibytesAtMost) {
+  // At the bound the text is decoded (and found to be no CSR); one byte past it, it is refused unread.
+  auto at = CertificateRequest::read(std::string(64 * 1024, 'A'));
+  ASSERT_FALSE(at);
+  EXPECT_EQ(at.error().message.find("at most 64 KiB"), std::string::npos) << at.error().message;
+  auto past = CertificateRequest::read(std::string(64 * 1024 + 1, 'A'));
+  ASSERT_FALSE(past);
+  EXPECT_NE(past.error().message.find("a CSR is at most 64 KiB"), std::string::npos) << past.error().message;
 }
 
 TEST(Csr, RolesAndUsagesByCodeOrName) {

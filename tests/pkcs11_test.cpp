@@ -517,6 +517,26 @@ TEST(Pkcs11Uri, ParsesPathAndQuery) {
   EXPECT_FALSE(is_pkcs11_uri("/keys/pkcs11:token"));
 }
 
+TEST(Pkcs11Uri, FourKibibytesAtMost) {
+  const std::string prefix = "pkcs11:object=";
+  EXPECT_TRUE(parse_pkcs11_uri(prefix + std::string(4096 - prefix.size(), 'a')));
+  auto past = parse_pkcs11_uri(prefix + std::string(4097 - prefix.size(), 'a'));
+  ASSERT_FALSE(past);
+  EXPECT_NE(past.error().message.find("longer than 4 KiB"), std::string::npos);
+}
+
+TEST_F(Pkcs12, TwoHundredFiftySixKibibytesAtMost) {
+  // At the bound the bundle is read (and found to be no bundle); one byte past it, it is not read at all.
+  test::write_file(dir_ / "at.p12", std::string(256 * 1024, '\x30'));
+  test::write_file(dir_ / "past.p12", std::string(256 * 1024 + 1, '\x30'));
+  auto at = sign({"--key", (dir_ / "at.p12").string()});
+  EXPECT_EQ(at.exit_code, 3);
+  EXPECT_NE(at.err.find("is not a PKCS#12 bundle"), std::string::npos) << at.err;
+  auto past = sign({"--key", (dir_ / "past.p12").string()});
+  EXPECT_EQ(past.exit_code, 3);
+  EXPECT_NE(past.err.find("is larger than 256 KiB"), std::string::npos) << past.err;
+}
+
 TEST(Pkcs11Uri, RefusesWhatItCannotMeanExactly) {
   for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
            {"pkcs11:token=a;token=b", "gives token twice"},

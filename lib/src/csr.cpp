@@ -202,7 +202,7 @@ std::string csr_pem(std::string_view der) {
 
 Result<CertificateRequest> CertificateRequest::read(std::string_view bytes) {
   if (bytes.size() > kMaxCsrBytes) {
-    return make_error(Reason::InvalidInput, "the file is " + std::to_string(bytes.size()) + " bytes; a CSR is under 64 KiB");
+    return make_error(Reason::InvalidInput, "the file is " + std::to_string(bytes.size()) + " bytes; a CSR is at most 64 KiB");
   }
   auto decoded = der_of(bytes);
   if (!decoded) return std::move(decoded).error();
