@@ -133,11 +133,14 @@ bool is_temporary_name(std::string_view name) {
 }
 
 std::size_t remove_stale_temporaries(const std::filesystem::path& folder) {
+  // Names first, removals after: a folder is not changed while it is being read.
+  std::vector<std::string> temporaries;
+  for_each_entry(folder, [&](std::string_view name, unsigned char, int) {
+    if (is_temporary_name(name)) temporaries.emplace_back(name);
+  });
   std::size_t removed = 0;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(folder.empty() ? "." : folder, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!is_temporary_name(name)) continue;
+  for (const auto& name : temporaries) {
     // ".<target>.mamsign-tmp.<pid>.<random>": the owner is gone when kill(pid, 0) says ESRCH.
     const std::size_t at = name.rfind(kMarker);
     const std::string rest = name.substr(at + kMarker.size());
@@ -148,7 +151,7 @@ std::size_t remove_stale_temporaries(const std::filesystem::path& folder) {
     const long pid = std::strtol(digits.c_str(), &end, 10);
     if (digits.empty() || *end != '\0' || pid <= 0 || pid > std::numeric_limits<pid_t>::max()) continue;
     if (pid != own_pid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      if (std::filesystem::remove(entry.path(), ec)) ++removed;
+      if (std::filesystem::remove(folder / name, ec)) ++removed;
     }
   }
   return removed;

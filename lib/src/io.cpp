@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -143,13 +144,49 @@ Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::pat
       if (it->is_regular_file(ec)) out.push_back(it->path());
     }
   } else {
-    for (std::filesystem::directory_iterator it(folder, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      if (!hidden(it->path()) && it->is_regular_file(ec)) out.push_back(it->path());
-    }
+    // Names sorted as strings, then made paths: the same order as sorting the paths (one folder), without
+    // a path built and split for every entry and every comparison.
+    std::vector<std::string> names;
+    const int err = for_each_entry(folder, [&](std::string_view name, unsigned char type, int dir_fd) {
+      if (name.front() != '.' && is_regular_entry(dir_fd, name, type)) names.emplace_back(name);
+    });
+    if (err != 0) return make_error(Reason::IoError, "cannot read " + std::string(what) + " folder " + folder.string() + ": " + errno_text(err));
+    std::sort(names.begin(), names.end());
+    out.reserve(names.size());
+    for (const auto& name : names) out.push_back(folder / name);
+    return out;
   }
   if (ec) return make_error(Reason::IoError, "cannot read " + std::string(what) + " folder " + folder.string() + ": " + ec.message());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+int for_each_entry(const std::filesystem::path& folder,
+                   const std::function<void(std::string_view name, unsigned char type, int dir_fd)>& fn) {
+  DIR* dir = ::opendir(folder.empty() ? "." : folder.c_str());
+  if (dir == nullptr) return errno;
+  const int dir_fd = ::dirfd(dir);
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    const dirent* entry = ::readdir(dir);
+    if (entry == nullptr) {
+      err = errno;
+      break;
+    }
+    const std::string_view name(entry->d_name);
+    if (name == "." || name == "..") continue;
+    fn(name, entry->d_type, dir_fd);
+  }
+  ::closedir(dir);
+  return err;
+}
+
+bool is_regular_entry(int dir_fd, std::string_view name, unsigned char type) {
+  if (type == DT_REG) return true;
+  if (type != DT_LNK && type != DT_UNKNOWN) return false;
+  struct stat st {};
+  return ::fstatat(dir_fd, std::string(name).c_str(), &st, 0) == 0 && S_ISREG(st.st_mode);
 }
 
 }  // namespace mamsign

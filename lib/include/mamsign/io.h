@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,6 +53,18 @@ class SequentialFile {
 // are left out. IoError naming the folder as "<what> folder" when it cannot be listed.
 Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& folder, bool recursive,
                                                       std::string_view what);
+
+// Calls `fn(name, type, dir_fd)` for each entry of a folder but "." and "..", in the file system's order:
+// `type` is the entry's DT_* type of <dirent.h> (DT_UNKNOWN when the file system does not say) and
+// `dir_fd` the open folder, for asking more (is_regular_entry). Plain readdir: no path is built per entry,
+// so a folder of thousands of files is listed in a fraction of a millisecond. Returns the errno of a
+// folder that cannot be opened or read, 0 when all went well.
+int for_each_entry(const std::filesystem::path& folder,
+                   const std::function<void(std::string_view name, unsigned char type, int dir_fd)>& fn);
+
+// Whether a folder entry is a regular file, following a symbolic link as stat does (a dangling link is
+// not); the type from for_each_entry spares the system call when the file system gave it.
+bool is_regular_entry(int dir_fd, std::string_view name, unsigned char type);
 
 // "No such file or directory" for errno values, for messages.
 std::string errno_text(int err);
