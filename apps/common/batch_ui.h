@@ -112,10 +112,10 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
     end_if_stop_is_overdue();
   };
   Output& out = Output::standard();
-  // Results leave in batches (see Output::hold): one write for a run of ready results, flushed before
-  // the batch waits, so a reader of the output still sees each result soon after it is known.
+  // Results leave in batches (see Output::hold): one write for a run of ready results, flushed when the
+  // run is delivered (and at each tick), so a reader still sees each result soon after it is known.
   out.hold(true);
-  batch.before_wait = [&] { out.flush(); };
+  batch.after_delivery = [&] { out.flush(); };
   const std::function<Verdict(std::size_t)> work_and_render = [&](std::size_t i) { return render(work(i)); };
   const std::function<bool(std::size_t, Verdict&)> deliver = [&](std::size_t i, Verdict& verdict) {
     if (out.failed()) return false;

@@ -44,61 +44,94 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
 struct BatchOptions {
   unsigned jobs = 1;
   const std::atomic<bool>* stop = nullptr;  // set (by a signal handler): take no new items
-  // Called on the calling thread while it waits, at most every `tick` (progress display).
+  // Called on the calling thread while it waits, at most every `tick` (progress display), never while a
+  // result is being delivered.
   std::function<void(std::size_t done)> on_tick;
   std::chrono::milliseconds tick{250};
   // How far past the next result to deliver work may run ahead; 0: a few items per thread. With
   // --fail-fast it is the number of threads, so that little runs on after the first failure.
   std::size_t read_ahead = 0;
-  // Called on the calling thread, outside the lock, before it waits for the next result: the moment to
-  // flush what it has buffered (results then leave in batches, not one system call each).
-  std::function<void()> before_wait;
+  // Called after a run of results has been delivered, when the next is not ready yet: the moment to
+  // flush what delivery has buffered (results then leave in batches, not one system call each).
+  std::function<void()> after_delivery;
 };
 
-// The calling thread is woken for a run of this many ready results (or sooner: when the workers are
-// done, would block, or are stopping), not once per result: fewer thread hand-offs per file.
+// Results are delivered in runs of this many ready ones (or fewer: at the end, when the window is full,
+// when stopping, or at each tick), not one at a time: fewer lock round trips and writes per file.
 inline constexpr std::size_t kDeliverBatch = 16;
 
-// Runs `work(i)` for i in [0, n) on `jobs` threads and hands each result to `deliver(i, result)` on the
-// calling thread, in index order. `deliver` returns false to stop taking new items (--fail-fast). Items
-// already started always finish and are delivered. Results wait in a window of a few per thread, so
-// memory stays flat however long the batch. Returns how many items were delivered.
+// Runs `work(i)` for i in [0, n) on `jobs` threads and hands each result to `deliver(i, result)` in index
+// order, one call at a time (never two at once). `deliver` runs on whichever thread finds a run of
+// results ready, usually the worker that completed it: no thread is woken per result, and on a machine
+// with as many cores as jobs no third thread competes with the workers. `deliver` returns false to stop
+// taking new items (--fail-fast). Items already started always finish and are delivered. Results wait in
+// a window of a few per thread, so memory stays flat however long the batch. The calling thread waits,
+// calls `on_tick`, and delivers at each tick what is ready (a slow batch still shows its results).
+// Returns how many items were delivered.
 template <class R>
 std::size_t run_ordered(std::size_t n, const std::function<R(std::size_t)>& work,
                         const std::function<bool(std::size_t, R&)>& deliver, const BatchOptions& options) {
   const unsigned jobs = std::max(1u, options.jobs);
   const std::size_t window = options.read_ahead != 0 ? options.read_ahead : static_cast<std::size_t>(jobs) * 8 + 16;
   std::mutex mutex;
-  std::condition_variable ready;     // a result arrived
-  std::condition_variable advanced;  // the delivered count moved, or stopping
+  std::condition_variable advanced;  // the delivered count moved, or stopping: room in the window
+  std::condition_variable finished;  // the last worker ended
   std::vector<std::optional<R>> slots(std::min(n, window));
   std::size_t next = 0;       // next item to start
   std::size_t delivered = 0;  // items handed to deliver
   bool stopping = false;
-
-  bool deliverer_waiting = false;
+  bool delivering = false;  // a thread holds the right to deliver
+  unsigned running = jobs;  // workers not yet ended
 
   auto stop_requested = [&] { return stopping || (options.stop != nullptr && options.stop->load()); };
-  // Whether a worker that just filled a slot should wake the waiting deliverer (under the lock).
-  auto worth_waking = [&] {
-    if (!slots[delivered % window]) return false;
+  auto head_ready = [&] { return delivered < next && slots[delivered % window].has_value(); };
+  // Whether a worker that just filled a slot should deliver now (under the lock).
+  auto worth_delivering = [&] {
+    if (!head_ready()) return false;
     if (next >= n || stop_requested() || next >= delivered + window) return true;
     std::size_t run = 0;
     for (std::size_t j = delivered; j < next && run < kDeliverBatch && slots[j % window]; ++j) ++run;
     return run >= kDeliverBatch;
   };
+  // Delivers every ready result at the head, in order, then flushes; again while `more()` says so. The
+  // caller holds the lock and has taken the right to deliver; it still holds both on return.
+  auto deliver_ready = [&](std::unique_lock<std::mutex>& lock, const auto& more) {
+    do {
+      while (head_ready()) {
+        R result = std::move(*slots[delivered % window]);
+        slots[delivered % window].reset();
+        const std::size_t index = delivered;
+        lock.unlock();
+        const bool go_on = deliver(index, result);
+        lock.lock();
+        ++delivered;
+        if (!go_on) stopping = true;
+        advanced.notify_all();
+      }
+      if (options.after_delivery) {
+        lock.unlock();
+        options.after_delivery();
+        lock.lock();
+      }
+    } while (more());
+  };
   auto worker = [&] {
     std::unique_lock lock(mutex);
     for (;;) {
       advanced.wait(lock, [&] { return stop_requested() || next >= n || next < delivered + window; });
-      if (stop_requested() || next >= n) return;
+      if (stop_requested() || next >= n) break;
       const std::size_t i = next++;
       lock.unlock();
       R result = work(i);
       lock.lock();
       slots[i % window].emplace(std::move(result));
-      if (deliverer_waiting && worth_waking()) ready.notify_one();
+      if (!delivering && worth_delivering()) {
+        delivering = true;
+        deliver_ready(lock, worth_delivering);
+        delivering = false;
+      }
     }
+    if (--running == 0) finished.notify_all();
   };
   std::vector<std::thread> threads;
   threads.reserve(jobs);
@@ -106,43 +139,27 @@ std::size_t run_ordered(std::size_t n, const std::function<R(std::size_t)>& work
 
   {
     std::unique_lock lock(mutex);
-    for (;;) {
-      // Everything started is delivered; nothing more is started once stopping.
-      if (delivered == next && (next >= n || stop_requested())) break;
-      auto& slot = slots[delivered % window];
-      if (!slot) {
-        if (options.before_wait) {
-          lock.unlock();
-          options.before_wait();
-          lock.lock();
-          if (slot) continue;
-        }
-        deliverer_waiting = true;
-        const bool woken = ready.wait_for(lock, options.tick, [&] { return slot.has_value() && worth_waking(); });
-        deliverer_waiting = false;
-        if (!woken && options.on_tick) {
-          const std::size_t done = delivered;
-          lock.unlock();
-          options.on_tick(done);
-          lock.lock();
-        }
-        if (options.stop != nullptr && options.stop->load()) advanced.notify_all();
-        continue;
+    while (running > 0) {
+      if (finished.wait_for(lock, options.tick, [&] { return running == 0; })) break;
+      if (options.stop != nullptr && options.stop->load()) advanced.notify_all();
+      if (delivering) continue;  // a worker is delivering; the next tick shows progress
+      delivering = true;
+      if (options.on_tick) {
+        const std::size_t done = delivered;
+        lock.unlock();
+        options.on_tick(done);
+        lock.lock();
       }
-      R result = std::move(*slot);
-      slot.reset();
-      const std::size_t index = delivered;
-      lock.unlock();
-      const bool go_on = deliver(index, result);
-      lock.lock();
-      ++delivered;
-      if (!go_on) stopping = true;
-      advanced.notify_all();
+      // A result filled while this thread held the right to deliver was left to it: look again.
+      deliver_ready(lock, worth_delivering);
+      delivering = false;
     }
-    stopping = true;
-    advanced.notify_all();
   }
   for (auto& t : threads) t.join();
+  // Every worker has ended: what was started and not yet delivered is ready now.
+  std::unique_lock lock(mutex);
+  delivering = true;
+  deliver_ready(lock, [] { return false; });
   return delivered;
 }
 
