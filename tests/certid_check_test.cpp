@@ -183,6 +183,74 @@ TEST_F(CertIdTest, ChainResultsAreComputedOncePerCertificate) {
 }
 
 
+// Helper threads (issue 12) validate the certificates a file names ahead of its rows: the report is the
+// same, finding for finding, and each certificate is still validated once. A generated store of 300
+// certificates named by 1,500 rows (every one of them), and the planted file with every finding code.
+TEST_F(CertIdTest, HelperThreadsGiveTheSameReportAndValidateEachCertificateOnce) {
+  const auto bulk = dir_ / "bulk";
+  auto made = test::run({test::app("mam-testpki").string(), "bulk", "--out", bulk.string(), "--count", "300", "--rows",
+                         "1500", "--referenced", "0"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto store = CertStore::load({bulk / "store"});
+  ASSERT_TRUE(store) << store.error().message;
+  auto trust = TrustStore::load({bulk / "trust"}, Profile::defaults());
+  ASSERT_TRUE(trust) << trust.error().message;
+  std::filesystem::path ma;
+  for (const auto& e : std::filesystem::directory_iterator(bulk)) {
+    if (e.path().extension() == ".csv") ma = e.path();
+  }
+  ASSERT_FALSE(ma.empty());
+  const auto as_tuples = [](const CertIdReport& r) {
+    std::vector<std::tuple<std::size_t, std::string, std::string, std::string, std::string, std::string>> out;
+    for (const auto& f : r.findings) {
+      out.emplace_back(f.line, f.mpxn, f.column, f.id, std::string(reason_name(f.code)), f.message);
+    }
+    return out;
+  };
+  struct Case {
+    std::shared_ptr<const CertStore> store;
+    std::shared_ptr<const TrustStore> trust;
+    std::optional<Registration> registration;
+    std::time_t at;
+    std::filesystem::path file;
+    std::size_t certificates_named;  // 0: not known here
+  };
+  const auto planted = nlohmann::json::parse(test::read_file(test::testdata_dir() / "certid/expected-findings.json"));
+  const std::vector<Case> cases = {
+      {*store, *trust, *Registration::load(bulk / "registration.json"), *parse_iso8601("2026-06-01T00:00:00Z"), ma, 300},
+      {store_, test::example_trust(), *Registration::load(test::testdata_dir() / "registration.json"),
+       *parse_iso8601(planted["at"].get<std::string>()), test::testdata_dir() / planted["file"].get<std::string>(), 0}};
+  for (const auto& c : cases) {
+    std::optional<CertIdReport> first;
+    std::size_t validations = 0;
+    for (const unsigned threads : {1u, 2u, 4u}) {
+      CertIdOptions o;
+      o.at = c.at;
+      o.registration = c.registration;
+      o.threads = threads;
+      const CertIdChecker checker(c.store, c.trust, Profile::defaults(), o);
+      auto r = checker.check_file(c.file);
+      ASSERT_TRUE(r) << r.error().message;
+      if (!first) {
+        first = *r;
+        validations = checker.chain_validations();
+        EXPECT_GT(validations, 0u);
+        if (c.certificates_named != 0) {
+          EXPECT_EQ(validations, c.certificates_named) << "every certificate of the store is named";
+          EXPECT_EQ(r->rows_checked, 1500u);
+        } else {
+          EXPECT_FALSE(r->findings.empty()) << c.file << ": the planted file has findings to compare";
+        }
+        continue;
+      }
+      EXPECT_EQ(r->rows_checked, first->rows_checked) << c.file << " with " << threads << " threads";
+      EXPECT_EQ(r->counts, first->counts) << c.file << " with " << threads << " threads";
+      EXPECT_EQ(as_tuples(*r), as_tuples(*first)) << c.file << " with " << threads << " threads";
+      EXPECT_EQ(checker.chain_validations(), validations) << "each certificate validated once, by whichever thread";
+    }
+  }
+}
+
 // Issue 8, M2: a second column with a required name was ignored, so a file whose second DS column held
 // junk was "clean".
 TEST_F(CertIdTest, DuplicateColumnIsAnErrorNotIgnored) {

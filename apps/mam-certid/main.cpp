@@ -410,11 +410,15 @@ int main(int argc, char** argv) {
     app::complain(kProgram, "0 files: the folders and lists given hold no file to check");
     return app::kExitOk;
   }
+  // --jobs threads: one file each, and what is left over validates the certificates a file names ahead
+  // of its rows (one file on two cores: the rows on one, the certificates on both).
+  const unsigned threads = f.batch.jobs != 0 ? f.batch.jobs : available_cores();
+  const unsigned jobs = static_cast<unsigned>(std::min<std::size_t>(threads, files->size()));
+  options.threads = std::max(1u, threads / jobs);
   const CertIdChecker checker(store, trust, profile, options);
   const auto& stop = app::install_stop_handlers();
   const auto started = std::chrono::steady_clock::now();
   app::Tally tally;
-  const unsigned jobs = std::min<std::size_t>(f.batch.jobs != 0 ? f.batch.jobs : available_cores(), files->size());
   // Each file's report is delivered in input order; with several jobs it waits in a spool file.
   struct Checked {
     std::unique_ptr<ReportSink> sink;

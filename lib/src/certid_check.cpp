@@ -4,8 +4,10 @@
 #include "mamsign/mpxn.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <set>
+#include <thread>
 
 namespace mamsign {
 namespace {
@@ -20,6 +22,15 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+// The columns whose header is `wanted` (case and surrounding blanks aside), in order.
+std::vector<std::size_t> columns_named(const CsvRecord& header, std::string_view wanted) {
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i < header.fields.size(); ++i) {
+    if (iequals(trim(header.fields[i]), wanted)) at.push_back(i);
+  }
+  return at;
 }
 
 std::string role_text(const OrgCert& c) {
@@ -41,35 +52,112 @@ CertIdChecker::CertIdChecker(std::shared_ptr<const CertStore> store, std::shared
     : store_(std::move(store)), trust_(std::move(trust)), profile_(std::move(profile)), options_(std::move(options)) {}
 
 const CertIdChecker::CertificateProblems& CertIdChecker::certificate_problems(const OrgCert& cert) const {
+  return *problems_of(cert, true);
+}
+
+const CertIdChecker::CertificateProblems* CertIdChecker::problems_of(const OrgCert& cert, bool wait) const {
   {
-    std::lock_guard lock(mutex_);
-    if (auto it = problems_cache_.find(&cert); it != problems_cache_.end()) return it->second;
+    std::unique_lock lock(mutex_);
+    auto [it, mine] = problems_cache_.try_emplace(&cert);
+    if (!mine) {
+      if (!it->second.ready && !wait) return nullptr;
+      // Another thread is computing them: wait for it rather than validate the same chain twice.
+      computed_.wait(lock, [&] { return it->second.ready; });
+      return &it->second.problems;
+    }
   }
   CertificateProblems problems;
-  for (auto& v : cert.check_profile(profile_)) {
-    if (v.reason != Reason::WrongKeyUsage) problems.profile.push_back(std::move(v));
+  try {
+    for (auto& v : cert.check_profile(profile_)) {
+      if (v.reason != Reason::WrongKeyUsage) problems.profile.push_back(std::move(v));
+    }
+    problems.chain = trust_->verify(cert, options_.at, {}, &problems.revocation);
+  } catch (...) {
+    // Nobody may wait for what will never come: the slot goes, and the next asker computes again.
+    std::lock_guard lock(mutex_);
+    problems_cache_.erase(&cert);
+    computed_.notify_all();
+    throw;
   }
-  problems.chain = trust_->verify(cert, options_.at, {}, &problems.revocation);
   std::lock_guard lock(mutex_);
-  // Map nodes stay put, so the reference outlives later insertions.
-  return problems_cache_.emplace(&cert, std::move(problems)).first->second;
+  // Map nodes stay put, so the pointer outlives later insertions.
+  auto& slot = problems_cache_.at(&cert);
+  slot.problems = std::move(problems);
+  slot.ready = true;
+  computed_.notify_all();
+  return &slot.problems;
 }
 
 std::size_t CertIdChecker::chain_validations() const {
   std::lock_guard lock(mutex_);
-  return problems_cache_.size();
+  return static_cast<std::size_t>(
+      std::count_if(problems_cache_.begin(), problems_cache_.end(), [](const auto& entry) { return entry.second.ready; }));
+}
+
+void CertIdChecker::validate_ahead(const std::filesystem::path& path, unsigned helpers, std::stop_token stop) const {
+  try {
+    // The certificate IDs the file names that the store holds, each once, in the order they first come.
+    auto reader = CsvReader::open(path, options_.limits);
+    if (!reader) return;
+    CsvRecord row;
+    auto got = reader->next(row);
+    if (!got || !*got) return;
+    const auto ds = columns_named(row, options_.columns.ds);
+    const auto ka = columns_named(row, options_.columns.ka);
+    if (ds.size() != 1 || ka.size() != 1) return;  // the row pass says what is wrong
+    std::vector<std::string> ids;                   // bounded by the store, not by the rows
+    std::set<std::string, std::less<>> seen;
+    for (;;) {
+      if (stop.stop_requested()) return;
+      auto more = reader->next(row);
+      if (!more || !*more) break;
+      for (const std::size_t col : {ds.front(), ka.front()}) {
+        if (col >= row.fields.size()) continue;
+        auto id = parse_certificate_id(trim(row.fields[col]));
+        if (id && store_->has_serial(*id) && seen.insert(*id).second) ids.push_back(std::move(*id));
+      }
+    }
+    // From the last back: the row pass takes them from the first, so the two meet once, in the middle.
+    std::atomic<std::size_t> left{ids.size()};
+    auto validate = [&] {
+      for (std::size_t n = left.load(); n > 0 && !stop.stop_requested();) {
+        if (!left.compare_exchange_weak(n, n - 1)) continue;
+        for (const auto& cert : store_->by_serial(ids[n - 1])) problems_of(*cert, false);
+        n = left.load();
+      }
+    };
+    std::vector<std::jthread> more_helpers;
+    for (unsigned i = 1; i < helpers; ++i) {
+      more_helpers.emplace_back([&] {
+        try {
+          validate();
+        } catch (...) {
+          // Left to the row pass, which computes what it needs itself.
+        }
+      });
+    }
+    validate();
+  } catch (...) {
+    // Only a head start is lost: the row pass computes what it needs itself.
+  }
 }
 
 Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path, const FindingSink& sink) const {
   auto reader = CsvReader::open(path, options_.limits);
   if (!reader) return std::move(reader).error();
+  // Helpers validate ahead of the rows; they are stopped and joined when the rows are done (or throw).
+  std::jthread ahead;
+  if (options_.threads > 1) {
+    ahead = std::jthread([this, &path](std::stop_token stop) { validate_ahead(path, options_.threads - 1, stop); });
+  }
   return check(*reader, path, sink);
 }
 
 Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path) const {
-  auto reader = CsvReader::open(path, options_.limits);
-  if (!reader) return std::move(reader).error();
-  return check(*reader, path);
+  std::vector<Finding> all;
+  auto report = check_file(path, [&](const Finding& f) { all.push_back(f); });
+  if (report) report->findings = std::move(all);
+  return report;
 }
 
 Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name) const {
@@ -88,19 +176,16 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
   const auto& cols = options_.columns;
   std::optional<Error> duplicated;
   auto find = [&](const std::string& wanted) -> std::optional<std::size_t> {
-    std::optional<std::size_t> at;
-    for (std::size_t i = 0; i < header.fields.size(); ++i) {
-      if (!iequals(trim(header.fields[i]), wanted)) continue;
-      // Two columns of one name: which one holds the IDs cannot be told, and checking one would call
-      // whatever the other holds clean.
-      if (at && !duplicated) {
-        duplicated = make_error(Reason::ColumnDuplicated, name.string() + ": the header names " + printable(wanted, 40) +
-                                                              " twice (columns " + std::to_string(*at + 1) + " and " +
-                                                              std::to_string(i + 1) + "); one column each is expected");
-      }
-      if (!at) at = i;
+    const auto at = columns_named(header, wanted);
+    if (at.empty()) return std::nullopt;
+    // Two columns of one name: which one holds the IDs cannot be told, and checking one would call
+    // whatever the other holds clean.
+    if (at.size() > 1 && !duplicated) {
+      duplicated = make_error(Reason::ColumnDuplicated, name.string() + ": the header names " + printable(wanted, 40) +
+                                                            " twice (columns " + std::to_string(at[0] + 1) + " and " +
+                                                            std::to_string(at[1] + 1) + "); one column each is expected");
     }
-    return at;
+    return at.front();
   };
   const auto mpxn_col = *got ? find(cols.mpxn) : std::nullopt;
   const auto no_col = *got ? find(cols.network_operator) : std::nullopt;

@@ -34,6 +34,8 @@ class CertStore {
 
   // All certificates with this canonical ID (parse_certificate_id); usually one.
   std::vector<OrgCertPtr> by_serial(const std::string& canonical_id) const;
+  // Whether any certificate has this canonical ID, without building it.
+  bool has_serial(const std::string& canonical_id) const { return by_serial_.count(canonical_id) != 0; }
   std::vector<OrgCertPtr> by_eui(const Eui64& eui) const;
   // Every certificate of the same SEC party as `eui`, those of `eui` itself first.
   std::vector<OrgCertPtr> by_party(const Eui64& eui, const PartyOctets& party) const;

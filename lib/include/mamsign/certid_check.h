@@ -10,6 +10,7 @@
 #include "mamsign/registration.h"
 #include "mamsign/trust_store.h"
 
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -66,6 +68,11 @@ struct CertIdOptions {
   std::optional<Registration> registration;  // with it, WRONG_NETWORK_OPERATOR
   CertIdColumns columns;
   CsvLimits limits;
+  // Threads checking one file, the row pass among them. With more than one, the others read the file
+  // ahead for the certificate IDs it names and validate those certificates from the last one back while
+  // the rows are checked from the first: each certificate is still validated once, and the report is the
+  // same whatever the number.
+  unsigned threads = 1;
 };
 
 class CertIdChecker {
@@ -94,12 +101,23 @@ class CertIdChecker {
   std::size_t chain_validations() const;
 
  private:
+  struct CachedProblems {
+    bool ready = false;  // false: a thread is computing them
+    CertificateProblems problems;
+  };
+  // certificate_problems; when `wait` is false and another thread is computing them, nullptr at once.
+  const CertificateProblems* problems_of(const OrgCert& cert, bool wait) const;
+  // The helpers' work (options_.threads > 1): the file's certificate IDs, then their certificates'
+  // problems from the last back, until `stop`.
+  void validate_ahead(const std::filesystem::path& path, unsigned helpers, std::stop_token stop) const;
+
   std::shared_ptr<const CertStore> store_;
   std::shared_ptr<const TrustStore> trust_;
   Profile profile_;
   CertIdOptions options_;
   mutable std::mutex mutex_;
-  mutable std::unordered_map<const OrgCert*, CertificateProblems> problems_cache_;
+  mutable std::condition_variable computed_;  // a certificate's problems became ready
+  mutable std::unordered_map<const OrgCert*, CachedProblems> problems_cache_;
 };
 
 std::string_view severity_name(Severity severity);  // "error", "note"
