@@ -1,5 +1,6 @@
 #include "mamsign/org_cert.h"
 
+#include "mamsign/ossl.h"
 #include "mamsign/times.h"
 #include "support/test_support.h"
 
@@ -40,6 +41,38 @@ TEST(OrgCert, SupplierFields) {
   EXPECT_NE(c->issuer().find("OU=07"), std::string::npos) << c->issuer();
   EXPECT_FALSE(c->is_ca());
   EXPECT_TRUE(c->check_profile(Profile::defaults()).empty());
+}
+
+// A certificate decoded in a thread's own library context (ossl.h) is the same certificate; contexts
+// are pooled, so a later holder reuses the one given back.
+TEST(OrgCert, DecodedInAThreadLibraryContext) {
+  const auto reference = test::example_cert("supplier-ds");
+  const auto der_of_reference = [&] {
+    unsigned char* p = nullptr;
+    const int n = i2d_X509(reference->x509(), &p);
+    std::string out(reinterpret_cast<char*>(p), static_cast<std::size_t>(n));
+    OPENSSL_free(p);
+    return out;
+  }();
+  EXPECT_EQ(decoding_context(), nullptr);
+  OSSL_LIB_CTX* first = nullptr;
+  {
+    const ThreadLibraryContext own;
+    first = decoding_context();
+    ASSERT_NE(first, nullptr);
+    auto cert = OrgCert::from_der(der_of_reference);
+    ASSERT_TRUE(cert);
+    EXPECT_EQ(cert->fingerprint(), reference->fingerprint());
+    EXPECT_EQ(cert->serial(), reference->serial());
+    EXPECT_EQ(cert->subject(), reference->subject());
+    ASSERT_NE(X509_get0_pubkey(cert->x509()), nullptr) << "the key decodes in the thread's context";
+    EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cert->x509()), X509_get0_pubkey(reference->x509())), 1);
+    EXPECT_TRUE(cert->check_profile(Profile::defaults()).empty());
+    EXPECT_FALSE(OrgCert::from_der("not a certificate")) << "and a bad one is still refused";
+  }
+  EXPECT_EQ(decoding_context(), nullptr);
+  const ThreadLibraryContext again;
+  EXPECT_EQ(decoding_context(), first) << "pooled, not made anew";
 }
 
 TEST(OrgCert, ShortSerialIsPaddedTo32Digits) {

@@ -49,7 +49,13 @@ std::string to_hex(const std::uint8_t* data, std::size_t size) {
 
 std::shared_ptr<const OrgCert> OrgCert::from_der(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  X509* decoded = nullptr;
+  if (OSSL_LIB_CTX* ctx = decoding_context(); ctx != nullptr) {
+    decoded = X509_new_ex(ctx, nullptr);
+    if (decoded == nullptr) return nullptr;
+  }
+  // d2i_X509 frees the object it was given when the bytes are not a certificate.
+  X509Ptr x(d2i_X509(&decoded, &p, static_cast<long>(der.size())));
   ERR_clear_error();
   if (!x || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) return nullptr;
   return std::make_shared<const OrgCert>(std::move(x));

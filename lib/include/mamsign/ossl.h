@@ -70,4 +70,26 @@ std::string take_openssl_errors();
 // A new reference to a certificate that stays owned elsewhere.
 X509Ptr share(X509* cert);
 
+// OpenSSL 3.0 decodes a certificate's public key through decoders it looks up under its library
+// context's locks, thousands of times per certificate: two threads decoding at once in one context ran
+// slower than one alone (4,000 certificates: 0.59 s against 0.50 s), each in a context of its own 1.9x
+// faster. A thread that decodes certificates in bulk holds a ThreadLibraryContext meanwhile, and
+// OrgCert::from_der decodes into it. The contexts hold the default provider only; they are pooled (a
+// later thread reuses one) and never freed, since the certificates decoded in them outlive the thread.
+class ThreadLibraryContext {
+ public:
+  ThreadLibraryContext();
+  ~ThreadLibraryContext();
+  ThreadLibraryContext(const ThreadLibraryContext&) = delete;
+  ThreadLibraryContext& operator=(const ThreadLibraryContext&) = delete;
+
+ private:
+  OSSL_LIB_CTX* context_;
+  OSSL_LIB_CTX* previous_;
+};
+
+// The library context the calling thread decodes certificates into: its ThreadLibraryContext's, or
+// nullptr (OpenSSL's default).
+OSSL_LIB_CTX* decoding_context() noexcept;
+
 }  // namespace mamsign
