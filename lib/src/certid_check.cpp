@@ -2,11 +2,13 @@
 
 #include "mamsign/certificate_id.h"
 #include "mamsign/mpxn.h"
+#include "mamsign/ossl.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <set>
+#include <system_error>
 #include <thread>
 
 namespace mamsign {
@@ -96,6 +98,7 @@ std::size_t CertIdChecker::chain_validations() const {
 
 void CertIdChecker::validate_ahead(const std::filesystem::path& path, unsigned helpers, std::stop_token stop) const {
   try {
+    const ThreadLibraryContext own_context;  // decoding beside the row pass, not against it
     // The certificate IDs the file names that the store holds, each once, in the order they first come.
     auto reader = CsvReader::open(path, options_.limits);
     if (!reader) return;
@@ -128,8 +131,10 @@ void CertIdChecker::validate_ahead(const std::filesystem::path& path, unsigned h
     };
     std::vector<std::jthread> more_helpers;
     for (unsigned i = 1; i < helpers; ++i) {
+      // (A thread that cannot be had throws system_error: the catch below, and the rows do the rest.)
       more_helpers.emplace_back([&] {
         try {
+          const ThreadLibraryContext helper_context;
           validate();
         } catch (...) {
           // Left to the row pass, which computes what it needs itself.
@@ -145,10 +150,17 @@ void CertIdChecker::validate_ahead(const std::filesystem::path& path, unsigned h
 Result<CertIdReport> CertIdChecker::check_file(const std::filesystem::path& path, const FindingSink& sink) const {
   auto reader = CsvReader::open(path, options_.limits);
   if (!reader) return std::move(reader).error();
+  // The certificates this thread builds are decoded in a library context of its own, apart from the
+  // helpers' and from other files' threads (ossl.h).
+  const ThreadLibraryContext own_context;
   // Helpers validate ahead of the rows; they are stopped and joined when the rows are done (or throw).
   std::jthread ahead;
   if (options_.threads > 1) {
-    ahead = std::jthread([this, &path](std::stop_token stop) { validate_ahead(path, options_.threads - 1, stop); });
+    try {
+      ahead = std::jthread([this, &path](std::stop_token stop) { validate_ahead(path, options_.threads - 1, stop); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the row pass validates alone, as with one thread.
+    }
   }
   return check(*reader, path, sink);
 }
