@@ -54,6 +54,31 @@ TEST(CertStore, JunkIsReportedAndSkipped) {
   EXPECT_EQ((*store)->problems()[0].file.filename(), "README.txt");
 }
 
+// Files are read and indexed on several threads, then added in order: the same store, the same
+// duplicate count and problems, the same order of certificates sharing a User ID, whatever the number.
+TEST(CertStore, LoadedOnSeveralThreadsTheStoreIsTheSame) {
+  test::TempDir dir;
+  std::filesystem::copy(test::keys_dir() / "store", dir / "a");
+  std::filesystem::copy(test::keys_dir() / "store", dir / "b");  // every certificate twice
+  test::write_file(dir / "junk.pem", "not a certificate");
+  const auto eui = *Eui64::parse("70-B3-D5-1F-30-00-A0-08");
+  auto one = CertStore::load({dir.path()}, 1);
+  ASSERT_TRUE(one) << one.error().message;
+  for (const unsigned threads : {2u, 3u, 16u}) {
+    auto many = CertStore::load({dir.path()}, threads);
+    ASSERT_TRUE(many) << many.error().message;
+    EXPECT_EQ((*many)->size(), (*one)->size());
+    EXPECT_EQ((*many)->duplicates(), (*one)->duplicates());
+    EXPECT_EQ((*many)->duplicates(), (*one)->size());
+    ASSERT_EQ((*many)->problems().size(), 1u);
+    EXPECT_EQ((*many)->problems()[0].file, (*one)->problems()[0].file);
+    const auto a = (*one)->by_eui(eui);
+    const auto b = (*many)->by_eui(eui);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]->fingerprint(), b[i]->fingerprint());
+  }
+}
+
 TEST(CertStore, MissingFolderIsIoError) {
   auto store = CertStore::load({"/nonexistent/store"});
   ASSERT_FALSE(store);

@@ -334,8 +334,8 @@ std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::ve
   return *store;
 }
 
-std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths) {
-  auto store = CertStore::load(std::vector<std::filesystem::path>(paths.begin(), paths.end()));
+std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths, unsigned threads) {
+  auto store = CertStore::load(std::vector<std::filesystem::path>(paths.begin(), paths.end()), threads);
   if (!store) {
     complain(program, "--store: " + store.error().message);
     return nullptr;

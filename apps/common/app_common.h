@@ -114,6 +114,7 @@ std::optional<std::time_t> parse_at(const std::string& program, const std::strin
 std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
                                        const std::vector<std::string>& crls, const Profile& profile);
 // Files that hold no certificate are warned about and skipped.
-std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths);
+std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths,
+                                             unsigned threads = 1);
 
 }  // namespace mamsign::app

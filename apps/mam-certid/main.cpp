@@ -323,7 +323,7 @@ int main(int argc, char** argv) {
     return app::kExitUsage;
   }
 
-  const auto store = app::load_store(kProgram, f.store);
+  const auto store = app::load_store(kProgram, f.store, f.batch.jobs != 0 ? f.batch.jobs : available_cores());
   if (!store) return app::kExitUnreadable;
   std::shared_ptr<TrustStore> trust;
   if (!f.trust.empty()) {

@@ -9,8 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 
 // A certificate as OpenSSL's ASN.1 templates describe it (RFC 5280 section 4.1), except that the
 // subjectPublicKeyInfo stays an algorithm and a BIT STRING: the index needs the serial and the
@@ -100,6 +103,13 @@ struct Indexed {
   std::string der;
   std::string serial;
   std::optional<Eui64> eui64;
+  Fingerprint fingerprint{};
+};
+
+// One store file read and indexed: its certificates, or why it is skipped whole.
+struct IndexedFile {
+  std::vector<Indexed> certs;
+  std::optional<std::string> problem;
 };
 
 // Index keys of one DER certificate.
@@ -113,7 +123,62 @@ Result<Indexed> index_entry(std::string der, const std::string& origin) {
   Indexed out;
   out.serial = serial_text(cert->tbs->serial);
   out.eui64 = subject_eui64(cert->tbs->subject);
+  out.fingerprint = sha256_fingerprint(der);
   out.der = std::move(der);
+  return out;
+}
+
+IndexedFile index_file(const std::filesystem::path& file) {
+  IndexedFile out;
+  auto bytes = read_small_file(file, kMaxStoreFileBytes, "certificate file");
+  if (!bytes) {
+    out.problem = bytes.error().message;
+    return out;
+  }
+  auto ders = certificate_ders(*bytes, file.string());
+  if (!ders) {
+    out.problem = ders.error().message;
+    return out;
+  }
+  for (std::size_t i = 0; i < ders->size(); ++i) {
+    const std::string origin = ders->size() == 1 ? file.string() : file.string() + " (certificate " + std::to_string(i + 1) + ")";
+    auto entry = index_entry(std::move((*ders)[i]), origin);
+    if (!entry) {
+      out.problem = entry.error().message;  // a damaged bundle is skipped whole
+      out.certs.clear();
+      return out;
+    }
+    out.certs.push_back(std::move(*entry));
+  }
+  return out;
+}
+
+// index_file for each file, on up to `threads` threads; in file order.
+std::vector<IndexedFile> index_files(const std::vector<std::filesystem::path>& files, unsigned threads) {
+  std::vector<IndexedFile> out(files.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex failed_mutex;
+  std::exception_ptr failed;  // the first exception of a helper, rethrown here
+  auto work = [&] {
+    try {
+      for (std::size_t i = next++; i < files.size(); i = next++) out[i] = index_file(files[i]);
+    } catch (...) {
+      std::lock_guard lock(failed_mutex);
+      if (!failed) failed = std::current_exception();
+      next = files.size();
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    const std::size_t extra = std::min<std::size_t>(threads, files.size()) - std::min<std::size_t>(1, files.size());
+    try {
+      for (std::size_t t = 0; t < extra; ++t) helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      // No thread to be had: fewer do the work.
+    }
+    work();
+  }
+  if (failed) std::rethrow_exception(failed);
   return out;
 }
 
@@ -122,7 +187,7 @@ Result<Indexed> index_entry(std::string der, const std::string& origin) {
 CertStore::CertStore() = default;
 CertStore::~CertStore() = default;
 
-Result<std::shared_ptr<CertStore>> CertStore::load(const std::vector<std::filesystem::path>& paths) {
+Result<std::shared_ptr<CertStore>> CertStore::load(const std::vector<std::filesystem::path>& paths, unsigned threads) {
   std::vector<std::filesystem::path> files;
   for (const auto& root : paths) {
     std::error_code ec;
@@ -139,36 +204,18 @@ Result<std::shared_ptr<CertStore>> CertStore::load(const std::vector<std::filesy
   }
   std::sort(files.begin(), files.end());
 
+  // Files are read and indexed in parallel, then added in their sorted order: the store is the same
+  // whatever the number of threads.
+  auto indexed = index_files(files, std::max(1u, threads));
   auto store = std::make_shared<CertStore>();
   std::set<Fingerprint> seen;
-  for (const auto& file : files) {
-    auto bytes = read_small_file(file, kMaxStoreFileBytes, "certificate file");
-    if (!bytes) {
-      store->problems_.push_back({file, bytes.error().message});
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    if (indexed[f].problem) {
+      store->problems_.push_back({files[f], *indexed[f].problem});
       continue;
     }
-    auto ders = certificate_ders(*bytes, file.string());
-    if (!ders) {
-      store->problems_.push_back({file, ders.error().message});
-      continue;
-    }
-    std::vector<Indexed> indexed;
-    std::optional<std::string> problem;
-    for (std::size_t i = 0; i < ders->size(); ++i) {
-      const std::string origin = ders->size() == 1 ? file.string() : file.string() + " (certificate " + std::to_string(i + 1) + ")";
-      auto entry = index_entry(std::move((*ders)[i]), origin);
-      if (!entry) {
-        problem = entry.error().message;
-        break;
-      }
-      indexed.push_back(std::move(*entry));
-    }
-    if (problem) {
-      store->problems_.push_back({file, *problem});  // a damaged bundle is skipped whole
-      continue;
-    }
-    for (auto& e : indexed) {
-      if (!seen.insert(sha256_fingerprint(e.der)).second) {
+    for (auto& e : indexed[f].certs) {
+      if (!seen.insert(e.fingerprint).second) {
         ++store->duplicates_;
         continue;
       }
@@ -180,6 +227,7 @@ Result<std::shared_ptr<CertStore>> CertStore::load(const std::vector<std::filesy
       if (entry->eui64) store->by_eui_[*entry->eui64].push_back(entry.get());
       store->entries_.push_back(std::move(entry));
     }
+    indexed[f] = IndexedFile{};  // its memory goes now, not at the end
   }
   return store;
 }

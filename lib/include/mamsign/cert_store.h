@@ -29,7 +29,8 @@ class CertStore {
 
   // Every regular file below each path (recursively; hidden files and folders skipped). A file that
   // holds no certificate is a Problem, never fatal; an unreadable folder is an IoError.
-  static Result<std::shared_ptr<CertStore>> load(const std::vector<std::filesystem::path>& paths);
+  // Files are read and indexed on up to `threads` threads; the store is the same whatever the number.
+  static Result<std::shared_ptr<CertStore>> load(const std::vector<std::filesystem::path>& paths, unsigned threads = 1);
   static std::shared_ptr<CertStore> from_certs(std::vector<OrgCertPtr> certs);
 
   // All certificates with this canonical ID (parse_certificate_id); usually one.
