@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <unistd.h>
 #include <functional>
 #include <memory>
@@ -474,6 +475,9 @@ int main(int argc, char** argv) {
     app::print_summary(kProgram, tally, files->size(),
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "not checked");
   }
-  if (const int code = app::interrupted_exit_code(); code != 0 && !app::Output::standard().failed()) return code;
-  return app::with_output_checked(kProgram, exit_code);
+  // The store, the checked certificates and their results are left to the operating system: freeing
+  // 10,000 certificates one by one took 0.13 s of a 2 s run. std::exit still flushes every stream and
+  // runs OpenSSL's cleanup; only main's own objects are not destroyed.
+  if (const int code = app::interrupted_exit_code(); code != 0 && !app::Output::standard().failed()) std::exit(code);
+  std::exit(app::with_output_checked(kProgram, exit_code));
 }
