@@ -54,11 +54,11 @@ TEST(OrgCert, DecodedInAThreadLibraryContext) {
     OPENSSL_free(p);
     return out;
   }();
-  EXPECT_EQ(decoding_context(), nullptr);
+  EXPECT_EQ(thread_library_context(), nullptr);
   OSSL_LIB_CTX* first = nullptr;
   {
     const ThreadLibraryContext own;
-    first = decoding_context();
+    first = thread_library_context();
     ASSERT_NE(first, nullptr);
     auto cert = OrgCert::from_der(der_of_reference);
     ASSERT_TRUE(cert);
@@ -70,9 +70,9 @@ TEST(OrgCert, DecodedInAThreadLibraryContext) {
     EXPECT_TRUE(cert->check_profile(Profile::defaults()).empty());
     EXPECT_FALSE(OrgCert::from_der("not a certificate")) << "and a bad one is still refused";
   }
-  EXPECT_EQ(decoding_context(), nullptr);
+  EXPECT_EQ(thread_library_context(), nullptr);
   const ThreadLibraryContext again;
-  EXPECT_EQ(decoding_context(), first) << "pooled, not made anew";
+  EXPECT_EQ(thread_library_context(), first) << "pooled, not made anew";
 }
 
 TEST(OrgCert, ShortSerialIsPaddedTo32Digits) {

@@ -50,7 +50,7 @@ std::string to_hex(const std::uint8_t* data, std::size_t size) {
 std::shared_ptr<const OrgCert> OrgCert::from_der(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509* decoded = nullptr;
-  if (OSSL_LIB_CTX* ctx = decoding_context(); ctx != nullptr) {
+  if (OSSL_LIB_CTX* ctx = thread_library_context(); ctx != nullptr) {
     decoded = X509_new_ex(ctx, nullptr);
     if (decoded == nullptr) return nullptr;
   }

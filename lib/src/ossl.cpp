@@ -1,9 +1,12 @@
 #include "mamsign/ossl.h"
 
 #include <openssl/err.h>
+#include <openssl/conf.h>
 #include <openssl/provider.h>
+#include <sys/stat.h>
 
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace mamsign {
@@ -27,7 +30,7 @@ X509Ptr share(X509* cert) {
 
 namespace {
 
-thread_local OSSL_LIB_CTX* t_decoding_context = nullptr;
+thread_local OSSL_LIB_CTX* t_thread_library_context = nullptr;
 
 // Contexts not held by any thread now. Reachable for the whole run (certificates refer to them), so
 // never a leak; OpenSSL's own cleanup at exit leaves contexts it did not make alone.
@@ -40,20 +43,39 @@ ContextPool& context_pool() {
   return *pool;
 }
 
+// A context like the default one: OpenSSL's configuration file loaded into it as into the default
+// context (so a configuration that selects, say, the FIPS provider and fips=yes still applies), and
+// every provider the default context has loaded.
 OSSL_LIB_CTX* new_context() {
+  std::vector<std::string> providers;
+  OSSL_PROVIDER_do_all(
+      nullptr,
+      [](OSSL_PROVIDER* provider, void* names) {
+        static_cast<std::vector<std::string>*>(names)->emplace_back(OSSL_PROVIDER_get0_name(provider));
+        return 1;
+      },
+      &providers);
   OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
-  // Held for the context's life: a context without its provider decodes nothing.
-  if (ctx != nullptr && OSSL_PROVIDER_load(ctx, "default") == nullptr) {
-    OSSL_LIB_CTX_free(ctx);
-    ctx = nullptr;
-  }
+  bool ok = ctx != nullptr;
+  char* config = CONF_get1_default_config_file();  // $OPENSSL_CONF, else the system's openssl.cnf
+  struct stat st {};
+  if (ok && config != nullptr && ::stat(config, &st) == 0) ok = OSSL_LIB_CTX_load_config(ctx, config) == 1;
+  OPENSSL_free(config);
+  // Loaded for the context's life: a context without its providers does nothing.
+  for (const auto& name : providers) ok = ok && OSSL_PROVIDER_load(ctx, name.c_str()) != nullptr;
   ERR_clear_error();
-  return ctx;  // nullptr: the thread decodes in the default context, slower but the same
+  if (!ok) {
+    // A configuration or provider that will not load here: the thread works in the default context,
+    // slower but the same.
+    OSSL_LIB_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
 }
 
 }  // namespace
 
-ThreadLibraryContext::ThreadLibraryContext() : context_(nullptr), previous_(t_decoding_context) {
+ThreadLibraryContext::ThreadLibraryContext() : context_(nullptr), previous_(t_thread_library_context) {
   {
     auto& pool = context_pool();
     std::lock_guard lock(pool.mutex);
@@ -63,17 +85,17 @@ ThreadLibraryContext::ThreadLibraryContext() : context_(nullptr), previous_(t_de
     }
   }
   if (context_ == nullptr) context_ = new_context();
-  t_decoding_context = context_;
+  t_thread_library_context = context_;
 }
 
 ThreadLibraryContext::~ThreadLibraryContext() {
-  t_decoding_context = previous_;
+  t_thread_library_context = previous_;
   if (context_ == nullptr) return;
   auto& pool = context_pool();
   std::lock_guard lock(pool.mutex);
   pool.idle.push_back(context_);
 }
 
-OSSL_LIB_CTX* decoding_context() noexcept { return t_decoding_context; }
+OSSL_LIB_CTX* thread_library_context() noexcept { return t_thread_library_context; }
 
 }  // namespace mamsign

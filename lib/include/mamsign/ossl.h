@@ -74,8 +74,12 @@ X509Ptr share(X509* cert);
 // context's locks, thousands of times per certificate: two threads decoding at once in one context ran
 // slower than one alone (4,000 certificates: 0.59 s against 0.50 s), each in a context of its own 1.9x
 // faster. A thread that decodes certificates in bulk holds a ThreadLibraryContext meanwhile, and
-// OrgCert::from_der decodes into it. The contexts hold the default provider only; they are pooled (a
-// later thread reuses one) and never freed, since the certificates decoded in them outlive the thread.
+// OrgCert::from_der decodes into it. A context loads OpenSSL's configuration file and the providers of
+// the default one (so a configuration that selects, say, the FIPS provider still applies; where either
+// cannot be loaded, the thread stays in the default context). Making one costs about a millisecond
+// (not worth it for a few certificates, nor for signing: tried, a 2,000-file batch gained 1-2%). Contexts
+// are pooled (a later thread reuses one) and never freed, since the certificates decoded in them outlive
+// the thread.
 class ThreadLibraryContext {
  public:
   ThreadLibraryContext();
@@ -88,8 +92,7 @@ class ThreadLibraryContext {
   OSSL_LIB_CTX* previous_;
 };
 
-// The library context the calling thread decodes certificates into: its ThreadLibraryContext's, or
-// nullptr (OpenSSL's default).
-OSSL_LIB_CTX* decoding_context() noexcept;
+// The calling thread's library context: its ThreadLibraryContext's, or nullptr (OpenSSL's default).
+OSSL_LIB_CTX* thread_library_context() noexcept;
 
 }  // namespace mamsign
