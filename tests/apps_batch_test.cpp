@@ -246,6 +246,11 @@ TEST_F(Batch, KillNineNeverLeavesAPartialSignatureAndTheNextRunFinishes) {
   std::filesystem::remove(dir_ / "in" / live);
   EXPECT_EQ(temporaries(dir_ / "in"), 0u);
   EXPECT_EQ(count_with(dir_ / "in", ".p7s"), files.size());
+  // A file named on its own (its folder not listed as an input): the folder is looked through all the same.
+  test::write_file(dir_ / "in" / stale, "partial");
+  auto named = sign({"--force", files[0].string()});
+  EXPECT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "in" / stale)) << "cleaned up when a file is named, too";
   EXPECT_EQ(verify({"-q", (dir_ / "in").string()}).exit_code, 0);
 }
 

@@ -39,7 +39,8 @@ void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_
   app.add_option("files", flags.files, files_help)->option_text("FILE|DIR...");
 }
 
-std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code) {
+std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code,
+                                                           std::map<std::filesystem::path, std::vector<std::string>>* hidden_in_folder) {
   if (flags.files.empty() && flags.from.empty()) {
     complain_usage(program, "no files named: give files, folders, or --from LIST", program);
     exit_code = kExitUsage;
@@ -60,6 +61,7 @@ std::optional<std::vector<std::filesystem::path>> collect(const std::string& pro
     return std::nullopt;
   }
   for (const auto& s : inputs->skipped) complain(program, "warning: " + s);
+  if (hidden_in_folder != nullptr) *hidden_in_folder = std::move(inputs->hidden_in_folder);
   return std::move(inputs->files);
 }
 

@@ -38,7 +38,10 @@ void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_
 // there too and gives the exit code to return: no input named at all, or --null without --from, is a
 // usage error; folders and lists that hold no file give an empty list (a cron job over an empty outbox
 // is "0 files", exit 0).
-std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code);
+// `hidden_in_folder`, when given, receives Inputs::hidden_in_folder.
+std::optional<std::vector<std::filesystem::path>> collect(
+    const std::string& program, const BatchFlags& flags, int& exit_code,
+    std::map<std::filesystem::path, std::vector<std::string>>* hidden_in_folder = nullptr);
 
 // SIGINT and SIGTERM set the returned flag: the batch takes no new files, finishes those in flight and
 // ends with exit code 130 or 143 (interrupted_exit_code).

@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
     return app::kExitUsage;
   }
   int exit_code = app::kExitOk;
-  auto files = app::collect(kProgram, f.batch, exit_code);
+  std::map<std::filesystem::path, std::vector<std::string>> hidden_in_folder;
+  auto files = app::collect(kProgram, f.batch, exit_code, &hidden_in_folder);
   if (!files) return exit_code;
   if (files->empty()) {
     app::complain(kProgram, "0 files: the folders and lists given hold no file to sign");
@@ -251,7 +252,10 @@ int main(int argc, char** argv) {
     // Temporaries left by an earlier run that was killed go before this run writes beside them.
     std::set<std::filesystem::path> folders;
     for (const auto& file : *files) folders.insert(options.out ? options.out->parent_path() : file.parent_path());
-    for (const auto& folder : folders) remove_stale_temporaries(folder);
+    for (const auto& folder : folders) {
+      const auto listed = hidden_in_folder.find(folder);  // its hidden names are known: not listed again
+      remove_stale_temporaries(folder, listed != hidden_in_folder.end() ? &listed->second : nullptr);
+    }
   }
 
   std::ios::sync_with_stdio(false);

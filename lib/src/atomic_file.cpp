@@ -4,7 +4,9 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
@@ -132,12 +134,16 @@ bool is_temporary_name(std::string_view name) {
   return !name.empty() && name.front() == '.' && name.find(kMarker) != std::string_view::npos;
 }
 
-std::size_t remove_stale_temporaries(const std::filesystem::path& folder) {
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder, const std::vector<std::string>* names) {
   // Names first, removals after: a folder is not changed while it is being read.
   std::vector<std::string> temporaries;
-  for_each_entry(folder, [&](std::string_view name, unsigned char, int) {
-    if (is_temporary_name(name)) temporaries.emplace_back(name);
-  });
+  if (names != nullptr) {
+    std::copy_if(names->begin(), names->end(), std::back_inserter(temporaries), is_temporary_name);
+  } else {
+    for_each_entry(folder, [&](std::string_view name, unsigned char, int) {
+      if (is_temporary_name(name)) temporaries.emplace_back(name);
+    });
+  }
   std::size_t removed = 0;
   std::error_code ec;
   for (const auto& name : temporaries) {

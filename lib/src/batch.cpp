@@ -19,11 +19,13 @@ std::optional<std::string> not_data(const std::filesystem::path& p) {
   return std::nullopt;
 }
 
-Status add_folder(const std::filesystem::path& folder, bool recursive, std::vector<std::filesystem::path>& out) {
-  auto files = list_files(folder, recursive, "input");
+Status add_folder(const std::filesystem::path& folder, bool recursive, Inputs& inputs) {
+  std::vector<std::string> hidden;
+  auto files = list_files(folder, recursive, "input", recursive ? nullptr : &hidden);
   if (!files) return std::move(files).error();
+  if (!recursive) inputs.hidden_in_folder[(folder / "x").parent_path()] = std::move(hidden);
   for (auto& f : *files) {
-    if (!not_data(f)) out.push_back(std::move(f));
+    if (!not_data(f)) inputs.files.push_back(std::move(f));
   }
   return Status::ok();
 }
@@ -43,7 +45,7 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
   auto take = [&](const std::string& arg) -> Status {
     const std::filesystem::path p(arg);
     std::error_code ec;
-    if (std::filesystem::is_directory(p, ec)) return add_folder(p, options.recursive, inputs.files);
+    if (std::filesystem::is_directory(p, ec)) return add_folder(p, options.recursive, inputs);
     if (auto why = not_data(p)) {
       std::string note = arg + ": skipped, " + *why;
       if (is_signature_name(p.filename().string())) note += " (give the data file " + p.parent_path().string() +

@@ -127,7 +127,7 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
 }
 
 Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& folder, bool recursive,
-                                                      std::string_view what) {
+                                                      std::string_view what, std::vector<std::string>* hidden_names) {
   auto hidden = [](const std::filesystem::path& p) {
     const std::string name = p.filename().string();
     return !name.empty() && name.front() == '.';
@@ -148,7 +148,11 @@ Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::pat
     // a path built and split for every entry and every comparison.
     std::vector<std::string> names;
     const int err = for_each_entry(folder, [&](std::string_view name, unsigned char type, int dir_fd) {
-      if (name.front() != '.' && is_regular_entry(dir_fd, name, type)) names.emplace_back(name);
+      if (name.front() == '.') {
+        if (hidden_names != nullptr) hidden_names->emplace_back(name);
+      } else if (is_regular_entry(dir_fd, name, type)) {
+        names.emplace_back(name);
+      }
     });
     if (err != 0) return make_error(Reason::IoError, "cannot read " + std::string(what) + " folder " + folder.string() + ": " + errno_text(err));
     std::sort(names.begin(), names.end());

@@ -8,7 +8,9 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace mamsign {
 
@@ -27,7 +29,9 @@ Status write_file_atomically(const std::filesystem::path& target, std::string_vi
 // True for names this library gives its temporaries.
 bool is_temporary_name(std::string_view file_name);
 
-// Removes the temporaries in `folder` left by processes that no longer run; returns how many.
-std::size_t remove_stale_temporaries(const std::filesystem::path& folder);
+// Removes the temporaries in `folder` left by processes that no longer run; returns how many. With
+// `names` (the folder's hidden entries, as a listing just found them), only those are considered and the
+// folder is not listed again.
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder, const std::vector<std::string>* names = nullptr);
 
 }  // namespace mamsign

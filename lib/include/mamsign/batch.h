@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <istream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct InputOptions {
 struct Inputs {
   std::vector<std::filesystem::path> files;  // in order: arguments, then list entries; folders sorted
   std::vector<std::string> skipped;          // what was left out and why, for a warning
+  // Each folder listed whole (without `recursive`), as its files' parent_path() gives it, with the names
+  // of its hidden entries: where a signer finds the temporaries of an earlier run without listing again.
+  std::map<std::filesystem::path, std::vector<std::string>> hidden_in_folder;
 };
 
 // Expands arguments and lists into data files. Folders give their regular files (sorted; hidden files,
