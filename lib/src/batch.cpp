@@ -21,7 +21,8 @@ std::optional<std::string> not_data(const std::filesystem::path& p) {
 
 Status add_folder(const std::filesystem::path& folder, bool recursive, Inputs& inputs) {
   std::vector<std::string> hidden;
-  auto files = list_files(folder, recursive, "input", recursive ? nullptr : &hidden);
+  // Signatures beside the data files are left out before any path is made (half a verified folder).
+  auto files = list_files(folder, recursive, "input", recursive ? nullptr : &hidden, is_signature_name);
   if (!files) return std::move(files).error();
   if (!recursive) inputs.hidden_in_folder[(folder / "x").parent_path()] = std::move(hidden);
   for (auto& f : *files) {

@@ -127,7 +127,8 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
 }
 
 Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& folder, bool recursive,
-                                                      std::string_view what, std::vector<std::string>* hidden_names) {
+                                                      std::string_view what, std::vector<std::string>* hidden_names,
+                                                      bool (*skip)(std::string_view name)) {
   auto hidden = [](const std::filesystem::path& p) {
     const std::string name = p.filename().string();
     return !name.empty() && name.front() == '.';
@@ -141,7 +142,7 @@ Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::pat
         if (it->is_directory(ec)) it.disable_recursion_pending();
         continue;
       }
-      if (it->is_regular_file(ec)) out.push_back(it->path());
+      if ((skip == nullptr || !skip(it->path().filename().string())) && it->is_regular_file(ec)) out.push_back(it->path());
     }
   } else {
     // Names sorted as strings, then made paths: the same order as sorting the paths (one folder), without
@@ -150,7 +151,7 @@ Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::pat
     const int err = for_each_entry(folder, [&](std::string_view name, unsigned char type, int dir_fd) {
       if (name.front() == '.') {
         if (hidden_names != nullptr) hidden_names->emplace_back(name);
-      } else if (is_regular_entry(dir_fd, name, type)) {
+      } else if ((skip == nullptr || !skip(name)) && is_regular_entry(dir_fd, name, type)) {
         names.emplace_back(name);
       }
     });

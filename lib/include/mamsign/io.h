@@ -51,10 +51,12 @@ class SequentialFile {
 
 // The regular files in a folder (and its sub-folders with `recursive`), sorted; hidden files and folders
 // are left out (their names go to `hidden` when given, without `recursive`: what a caller looking for
-// its own temporaries needs, without listing the folder again). IoError naming the folder as "<what>
-// folder" when it cannot be listed.
+// its own temporaries needs, without listing the folder again), and so are files whose name `skip`
+// (when given) says to leave out, before any path is made for them. IoError naming the folder as
+// "<what> folder" when it cannot be listed.
 Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::path& folder, bool recursive,
-                                                      std::string_view what, std::vector<std::string>* hidden = nullptr);
+                                                      std::string_view what, std::vector<std::string>* hidden = nullptr,
+                                                      bool (*skip)(std::string_view name) = nullptr);
 
 // Calls `fn(name, type, dir_fd)` for each entry of a folder but "." and "..", in the file system's order:
 // `type` is the entry's DT_* type of <dirent.h> (DT_UNKNOWN when the file system does not say) and
