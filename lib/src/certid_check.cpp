@@ -60,12 +60,14 @@ const CertIdChecker::CertificateProblems& CertIdChecker::certificate_problems(co
 const CertIdChecker::CertificateProblems* CertIdChecker::problems_of(const OrgCert& cert, bool wait) const {
   {
     std::unique_lock lock(mutex_);
-    auto [it, mine] = problems_cache_.try_emplace(&cert);
-    if (!mine) {
-      if (!it->second.ready && !wait) return nullptr;
-      // Another thread is computing them: wait for it rather than validate the same chain twice.
-      computed_.wait(lock, [&] { return it->second.ready; });
-      return &it->second.problems;
+    for (;;) {
+      auto [it, mine] = problems_cache_.try_emplace(&cert);
+      if (mine) break;  // ours to compute
+      if (it->second.ready) return &it->second.problems;
+      if (!wait) return nullptr;
+      // Another thread is computing them: wait for it rather than validate the same chain twice, then
+      // look again (the slot may be gone: its thread failed, and the work is this one's).
+      computed_.wait(lock);
     }
   }
   CertificateProblems problems;
