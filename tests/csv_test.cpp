@@ -155,6 +155,43 @@ TEST(Csv, FieldLimitHoldsForEveryByteAtAndPastIt) {
   }
 }
 
+// Unquoted fields are taken a buffer's run at a time (issue 12): the limit holds at and past it, and a
+// field split across two reads of the file comes out whole.
+TEST(Csv, UnquotedFieldsAtAndPastTheLimitAndAcrossReads) {
+  CsvLimits small;
+  small.max_field_bytes = 8;
+  auto ok = parse("a,b\r\nxxxxxxxx,1\r\n", small);
+  ASSERT_EQ(ok.size(), 2u);
+  EXPECT_EQ(ok[1].second[0], "xxxxxxxx");
+  Error e = parse_error("a,b\r\nxxxxxxxxx,1\r\n", small);
+  EXPECT_NE(e.message.find("line 2: a field is longer than 8 bytes"), std::string::npos) << e.message;
+  Error last = parse_error("a\r\nyyyyyyyyy", small);  // the last field, no line end
+  EXPECT_NE(last.message.find("line 2: a field is longer than 8 bytes"), std::string::npos) << last.message;
+
+  test::TempDir dir;
+  std::mt19937 rng(12);
+  std::string text = "h1,h2\n";
+  std::vector<std::pair<std::string, std::string>> rows;
+  while (text.size() < kReadBufferBytes * 3) {
+    std::string one(1 + rng() % 3000, static_cast<char>('a' + rng() % 26));
+    std::string two(rng() % 40, '7');
+    text += one + "," + two + (rng() % 2 == 0 ? "\r\n" : "\n");
+    rows.emplace_back(std::move(one), std::move(two));
+  }
+  test::write_file(dir / "long.csv", text);
+  auto reader = CsvReader::open(dir / "long.csv");
+  ASSERT_TRUE(reader);
+  auto all = read_all(std::move(*reader));
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_EQ(all->size(), rows.size() + 1);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ((*all)[i + 1].second.size(), 2u) << "row " << i;
+    EXPECT_EQ((*all)[i + 1].second[0], rows[i].first) << "row " << i;
+    EXPECT_EQ((*all)[i + 1].second[1], rows[i].second) << "row " << i;
+    EXPECT_EQ((*all)[i + 1].first, i + 2);
+  }
+}
+
 TEST(Csv, MegabytesOfCarriageReturnsInOneQuotedFieldStopAtTheLimit) {
   Error e = parse_error("a\r\n\"" + std::string(3 * 1024 * 1024, '\r') + "\"\r\n");
   EXPECT_NE(e.message.find("longer than 65536"), std::string::npos) << e.message;

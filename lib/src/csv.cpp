@@ -52,6 +52,11 @@ Error CsvReader::malformed(std::size_t line, const std::string& problem) const {
   return make_error(Reason::CsvMalformed, origin_ + ": line " + std::to_string(line) + ": " + problem);
 }
 
+namespace {
+// The bytes that end an unquoted field's plain run: its end, a line's end, or a quote (an error there).
+constexpr const char* kFieldEnds = ",\r\n\"";
+}  // namespace
+
 Result<int> CsvReader::get() {
   if (pushed_back_ != -2) {
     const int c = pushed_back_;
@@ -162,6 +167,15 @@ Result<bool> CsvReader::next(CsvRecord& out) {
       while (*c >= 0 && *c != ',' && *c != '\r' && *c != '\n') {
         if (*c == '"') return malformed(line_, "a quote inside an unquoted field (quote the whole field and write \"\")");
         if (!append(f, static_cast<char>(*c))) return too_long(line_);
+        // The rest of the field that is in the buffer, in one append rather than byte by byte; the byte
+        // that ends it (or the buffer's end) goes round the loop as before.
+        if (pushed_back_ == -2) {
+          const std::size_t end = buffer_.find_first_of(kFieldEnds, pos_);
+          const std::size_t n = (end == std::string::npos ? buffer_.size() : end) - pos_;
+          if (f.size() + n > limits_.max_field_bytes) return too_long(line_);
+          f.append(buffer_, pos_, n);
+          pos_ += n;
+        }
         c = get();
         if (!c) return std::move(c).error();
       }
