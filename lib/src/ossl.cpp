@@ -55,22 +55,18 @@ OSSL_LIB_CTX* new_context() {
         return 1;
       },
       &providers);
-  OSSL_LIB_CTX* ctx = OSSL_LIB_CTX_new();
+  OsslPtr<OSSL_LIB_CTX, OSSL_LIB_CTX_free> ctx(OSSL_LIB_CTX_new());
   bool ok = ctx != nullptr;
-  char* config = CONF_get1_default_config_file();  // $OPENSSL_CONF, else the system's openssl.cnf
+  // $OPENSSL_CONF, else the system's openssl.cnf; absent, the default context did without it too.
+  const OsslPtr<char, detail::free_openssl_memory> config(CONF_get1_default_config_file());
   struct stat st {};
-  if (ok && config != nullptr && ::stat(config, &st) == 0) ok = OSSL_LIB_CTX_load_config(ctx, config) == 1;
-  OPENSSL_free(config);
+  if (ok && config && ::stat(config.get(), &st) == 0) ok = OSSL_LIB_CTX_load_config(ctx.get(), config.get()) == 1;
   // Loaded for the context's life: a context without its providers does nothing.
-  for (const auto& name : providers) ok = ok && OSSL_PROVIDER_load(ctx, name.c_str()) != nullptr;
+  for (const auto& name : providers) ok = ok && OSSL_PROVIDER_load(ctx.get(), name.c_str()) != nullptr;
   ERR_clear_error();
-  if (!ok) {
-    // A configuration or provider that will not load here: the thread works in the default context,
-    // slower but the same.
-    OSSL_LIB_CTX_free(ctx);
-    return nullptr;
-  }
-  return ctx;
+  // A configuration or provider that will not load here: the thread works in the default context,
+  // slower but the same.
+  return ok ? ctx.release() : nullptr;
 }
 
 }  // namespace
