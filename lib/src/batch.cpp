@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <fstream>
+#include <iterator>
 
 namespace mamsign {
 namespace {
@@ -21,13 +22,12 @@ std::optional<std::string> not_data(const std::filesystem::path& p) {
 
 Status add_folder(const std::filesystem::path& folder, bool recursive, Inputs& inputs) {
   std::vector<std::string> hidden;
-  // Signatures beside the data files are left out before any path is made (half a verified folder).
+  // Signatures beside the data files are left out before any path is made (half a verified folder);
+  // temporaries are hidden names, which a listing never gives: what comes back is all data files.
   auto files = list_files(folder, recursive, "input", recursive ? nullptr : &hidden, is_signature_name);
   if (!files) return std::move(files).error();
   if (!recursive) inputs.hidden_in_folder[(folder / "x").parent_path()] = std::move(hidden);
-  for (auto& f : *files) {
-    if (!not_data(f)) inputs.files.push_back(std::move(f));
-  }
+  inputs.files.insert(inputs.files.end(), std::make_move_iterator(files->begin()), std::make_move_iterator(files->end()));
   return Status::ok();
 }
 
