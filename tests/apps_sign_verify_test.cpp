@@ -461,5 +461,43 @@ TEST_F(Apps, TrustWithoutTheOcaIsSaidOnce) {
   EXPECT_NE(r.err.find("warning: --trust holds a root but no issuing CA (OCA)"), std::string::npos) << r.err;
 }
 
+// The trust anchors are read while the files are listed (on a second core), but said where they always
+// were: after the listing's own complaints, not at all when the listing already failed, and the same
+// whether the reading ran early or (on one core) in its place.
+TEST_F(Apps, TrustReadEarlyIsSaidInItsPlace) {
+  ASSERT_EQ(sign({file_.string()}).exit_code, 0);
+  const std::string missing_trust = (dir_ / "no-such-trust").string();
+  auto listing_failed = test::run({app("mam-verify").string(), "--trust", missing_trust, "--from", (dir_ / "no-such.list").string()});
+  EXPECT_EQ(listing_failed.exit_code, 3);
+  EXPECT_NE(listing_failed.err.find("no-such.list"), std::string::npos) << listing_failed.err;
+  EXPECT_EQ(listing_failed.err.find("--trust:"), std::string::npos) << "the trust anchors were never asked for: " << listing_failed.err;
+
+  const std::vector<std::string> bad_trust{app("mam-verify").string(), "--trust", missing_trust, file_.string(),
+                                           (dir_ / "x.p7s").string()};
+  auto all_cores = test::run(bad_trust);
+  EXPECT_EQ(all_cores.exit_code, 3);
+  EXPECT_TRUE(all_cores.out.empty()) << all_cores.out;
+  const auto skipped = all_cores.err.find("x.p7s: skipped");
+  const auto said = all_cores.err.find("--trust: ");
+  ASSERT_NE(skipped, std::string::npos) << all_cores.err;
+  ASSERT_NE(said, std::string::npos) << all_cores.err;
+  EXPECT_LT(skipped, said) << "the listing's note first, as before: " << all_cores.err;
+  EXPECT_EQ(all_cores.err.find("--trust: ", said + 1), std::string::npos) << "said once: " << all_cores.err;
+
+  std::vector<std::string> one_core{"/usr/bin/taskset", "-c", "0"};  // util-linux: in every Debian
+  one_core.insert(one_core.end(), bad_trust.begin(), bad_trust.end());
+  auto loaded_in_place = test::run(one_core);
+  EXPECT_EQ(loaded_in_place.exit_code, all_cores.exit_code);
+  EXPECT_EQ(loaded_in_place.err, all_cores.err);
+
+  const std::vector<std::string> good{app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), file_.string()};
+  one_core.resize(3);
+  one_core.insert(one_core.end(), good.begin(), good.end());
+  auto early = test::run(good), in_place = test::run(one_core);
+  EXPECT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_EQ(in_place.exit_code, 0) << in_place.err;
+  EXPECT_EQ(early.out, in_place.out);
+}
+
 }  // namespace
 }  // namespace mamsign

@@ -313,25 +313,34 @@ std::optional<std::time_t> parse_at(const std::string& program, const std::strin
   return *at;
 }
 
-std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
-                                       const std::vector<std::string>& crls, const Profile& profile) {
+Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& trust, const std::vector<std::string>& crls,
+                                               const Profile& profile) {
   auto store = TrustStore::load(std::vector<std::filesystem::path>(trust.begin(), trust.end()), profile);
-  if (!store) {
-    complain(program, "--trust: " + store.error().message);
-    return nullptr;
-  }
+  if (!store) return make_error(store.error().reason, "--trust: " + store.error().message);
   if (!crls.empty()) {
     if (auto st = (*store)->add_crls(std::vector<std::filesystem::path>(crls.begin(), crls.end())); !st) {
-      complain(program, "--crl: " + st.error().message);
-      return nullptr;
+      return make_error(st.error().reason, "--crl: " + st.error().message);
     }
   }
-  if ((*store)->ca_count() == 0) {
+  return *store;
+}
+
+std::shared_ptr<TrustStore> trust_or_complain(const std::string& program, const Result<std::shared_ptr<TrustStore>>& read) {
+  if (!read) {
+    complain(program, read.error().message);
+    return nullptr;
+  }
+  if ((*read)->ca_count() == 0) {
     // Said once, not as one UNTRUSTED_CHAIN per file with no hint why.
     complain(program, "warning: --trust holds a root but no issuing CA (OCA): only signatures that carry their OCA can "
                       "verify; give the OCA's certificate with --trust too");
   }
-  return *store;
+  return *read;
+}
+
+std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
+                                       const std::vector<std::string>& crls, const Profile& profile) {
+  return trust_or_complain(program, read_trust(trust, crls, profile));
 }
 
 std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths, unsigned threads) {

@@ -113,6 +113,11 @@ std::string profile_text(const Profile& profile);
 std::optional<std::time_t> parse_at(const std::string& program, const std::string& text);  // "" = now
 std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
                                        const std::vector<std::string>& crls, const Profile& profile);
+// load_trust in two halves, so that the reading can run early (early.h): read_trust says nothing (an
+// error's message names --trust or --crl); trust_or_complain says what it found, as load_trust does.
+Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& trust, const std::vector<std::string>& crls,
+                                               const Profile& profile);
+std::shared_ptr<TrustStore> trust_or_complain(const std::string& program, const Result<std::shared_ptr<TrustStore>>& read);
 // Files that hold no certificate are warned about and skipped.
 std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths,
                                              unsigned threads = 1);

@@ -2,6 +2,7 @@
 // signing profile (docs/signing-profile.md), and says exactly why a file fails.
 #include "common/app_common.h"
 #include "common/batch_ui.h"
+#include "common/early.h"
 #include "common/vocabulary.h"
 
 #include "mamsign/cert_store.h"
@@ -127,6 +128,10 @@ int main(int argc, char** argv) {
     app::complain_usage(kProgram, "--trust is required: give the SMKI root and OCA certificates (or put them in " + app::config_dir().string() + "/trust)", kProgram);
     return app::kExitUsage;
   }
+  // The trust anchors and CRLs are read while the files are listed (early.h); what they give is said
+  // below, where it always was.
+  app::Early<Result<std::shared_ptr<TrustStore>>> early_trust(
+      [trust = f.trust, crl = f.crl, &profile] { return app::read_trust(trust, crl, profile); });
   int exit_code = app::kExitOk;
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
@@ -143,7 +148,7 @@ int main(int argc, char** argv) {
   if (!at) return app::kExitUsage;
   options.at = *at;
   options.check_names = !f.no_name_check;
-  const auto trust = app::load_trust(kProgram, f.trust, f.crl, profile);
+  const auto trust = app::trust_or_complain(kProgram, early_trust.get());
   if (!trust) return app::kExitUnreadable;
   if (!f.cert.empty()) {
     auto cert = OrgCert::load(f.cert);
