@@ -4,6 +4,8 @@
  *                                        ECDSA P-256 signature of the digest, write DIR/.F.sig.tmp and
  *                                        rename it to F.sig
  *   floor verify CERT.pem DIR [THREADS]  for each F with F.sig: read both, SHA-256, ECDSA verification
+ *   floor io     KEY.pem  DIR [THREADS]  sign's file-system calls alone: read F, write a fixed 72-byte
+ *                                        F.sig through the temporary (no SHA-256, no ECDSA)
  * The folder is listed first; THREADS threads (default 1) then take every THREADS-th name, each with its
  * own key context: what a tool with as many workers, in one process and one folder, could do at best.
  * No checks, no formats, no names: the cost nothing can go below. Prints the count of files. */
@@ -22,6 +24,7 @@
 enum { kMaxThreads = 64 };
 
 static int sign;
+static int io_only;
 static EVP_PKEY* key;
 static const char* dir;
 static char** names;
@@ -63,11 +66,11 @@ static void* run(void* arg) {
     if (n < 0) continue;
     unsigned char md[32];
     unsigned int md_len = 0;
-    EVP_Digest(buf, (size_t)n, md, &md_len, EVP_sha256(), NULL);
-    unsigned char sig[80];
-    size_t sig_len = sizeof sig;
+    if (!io_only) EVP_Digest(buf, (size_t)n, md, &md_len, EVP_sha256(), NULL);
+    unsigned char sig[80] = {0};
+    size_t sig_len = io_only ? 72 : sizeof sig;
     if (sign) {
-      if (EVP_PKEY_sign(ctx, sig, &sig_len, md, md_len) != 1) return (void*)1;
+      if (!io_only && EVP_PKEY_sign(ctx, sig, &sig_len, md, md_len) != 1) return (void*)1;
       snprintf(tmp_path, sizeof tmp_path, "%s/.%s.sig.tmp", dir, name);
       int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd < 0 || write(fd, sig, sig_len) != (ssize_t)sig_len || close(fd) != 0) return (void*)1;
@@ -85,8 +88,9 @@ static void* run(void* arg) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 4 && argc != 5) { fprintf(stderr, "usage: floor sign|verify KEY|CERT DIR [THREADS]\n"); return 2; }
-  sign = strcmp(argv[1], "sign") == 0;
+  if (argc != 4 && argc != 5) { fprintf(stderr, "usage: floor sign|verify|io KEY|CERT DIR [THREADS]\n"); return 2; }
+  io_only = strcmp(argv[1], "io") == 0;
+  sign = io_only || strcmp(argv[1], "sign") == 0;
   if (argc == 5) threads = atol(argv[4]);
   if (threads < 1 || threads > kMaxThreads) { fprintf(stderr, "THREADS: 1 to %d\n", kMaxThreads); return 2; }
   FILE* f = fopen(argv[2], "r");

@@ -7,6 +7,8 @@
 #   pyca sign     a Python loop with pyca's PKCS7SignatureBuilder, detached DER CMS, temporary + rename
 #   mam-sign      --jobs 1 on one core (taskset), and --jobs 2 on two
 #   floor verify  read file and signature, SHA-256, ECDSA verification (bench/floor.c); also two threads
+#   floor I/O     the sign floor's file-system calls alone (no SHA-256, no ECDSA), one and two threads:
+#                 how much of a file's cost the second core can share on this host
 #   mam-verify    CMS with signed attributes and the embedded certificate; --jobs 1 on one core, 2 on two
 # Targets: sign <= 1.5x floor and >= 2x faster than pyca; verify <= 1.4x floor; 2 jobs >= 1.8x 1 job.
 # Times are taken by the shell itself ($EPOCHREALTIME), so no process but the one measured is started
@@ -82,6 +84,8 @@ echo "perfile: $files files of 2 KiB on tmpfs, best of $runs rounds (whole proce
 measure floor_sign 0 sign "$work/floor" sign "$key" DIR
 measure floor_sign_2t 0,1 sign "$work/floor" sign "$key" DIR 2
 measure floor_sign_2 0,1 split -
+measure floor_io 0 sign "$work/floor" io "$key" DIR
+measure floor_io_2t 0,1 sign "$work/floor" io "$key" DIR 2
 measure pyca_sign 0 sign /usr/bin/python3 bench/pyca_sign.py "$key" "$cert" DIR
 measure sign_1 0 sign "$bin/mam-sign" -q --jobs 1 --key "$key" --cert "$cert" DIR
 measure sign_2 0,1 sign "$bin/mam-sign" -q --jobs 2 --key "$key" --cert "$cert" DIR
@@ -103,6 +107,8 @@ ratio() { awk "BEGIN{printf \"%.2f\", ${best[$1]} / ${best[$2]}}"; }
   printf '%-28s %10s   1 job/2 jobs %sx (target >= 1.8)\n' "mam-sign --jobs 2" "$(us sign_2)" "$(ratio sign_1 sign_2)"
   printf '%-28s %10s   1 thread/2 threads %sx (the same for the floor)\n' "floor sign, 2 threads" "$(us floor_sign_2t)" "$(ratio floor_sign floor_sign_2t)"
   printf '%-28s %10s   1 core/2 cores %sx (what this host gives two cores)\n' "floor sign, 2 processes" "$(us floor_sign_2)" "$(ratio floor_sign floor_sign_2)"
+  printf '%-28s %10s\n' "floor I/O only" "$(us floor_io)"
+  printf '%-28s %10s   1 thread/2 threads %sx (the file-system calls)\n' "floor I/O only, 2 threads" "$(us floor_io_2t)" "$(ratio floor_io floor_io_2t)"
   printf '%-28s %10s\n' "floor verify" "$(us floor_verify)"
   printf '%-28s %10s   %sx floor (target <= 1.4)\n' "mam-verify --jobs 1" "$(us verify_1)" "$(ratio verify_1 floor_verify)"
   printf '%-28s %10s   1 job/2 jobs %sx (target >= 1.8)\n' "mam-verify --jobs 2" "$(us verify_2)" "$(ratio verify_1 verify_2)"
@@ -116,6 +122,7 @@ cat > "$out/perfile.json" <<JSON
  "floor_sign_2_cores_us": $(us floor_sign_2), "floor_2_cores_speedup": $(ratio floor_sign floor_sign_2),
  "floor_sign_2_threads_us": $(us floor_sign_2t), "floor_sign_2_threads_speedup": $(ratio floor_sign floor_sign_2t),
  "floor_verify_2_threads_us": $(us floor_verify_2t), "floor_verify_2_threads_speedup": $(ratio floor_verify floor_verify_2t),
+ "floor_io_us": $(us floor_io), "floor_io_2_threads_us": $(us floor_io_2t), "floor_io_2_threads_speedup": $(ratio floor_io floor_io_2t),
  "verify_over_floor": $(ratio verify_1 floor_verify), "verify_2_jobs_speedup": $(ratio verify_1 verify_2)}
 JSON
 echo "written: $out/perfile.json" >&2
