@@ -324,7 +324,9 @@ int main(int argc, char** argv) {
     return app::kExitUsage;
   }
 
-  const auto store = app::load_store(kProgram, f.store, f.batch.jobs != 0 ? f.batch.jobs : available_cores());
+  // --jobs threads (default: the cores available) index the store, then check the files.
+  const unsigned threads = f.batch.jobs != 0 ? f.batch.jobs : available_cores();
+  const auto store = app::load_store(kProgram, f.store, threads);
   if (!store) return app::kExitUnreadable;
   std::shared_ptr<TrustStore> trust;
   if (!f.trust.empty()) {
@@ -411,9 +413,8 @@ int main(int argc, char** argv) {
     app::complain(kProgram, "0 files: the folders and lists given hold no file to check");
     return app::kExitOk;
   }
-  // --jobs threads: one file each, and what is left over validates the certificates a file names ahead
-  // of its rows (one file on two cores: the rows on one, the certificates on both).
-  const unsigned threads = f.batch.jobs != 0 ? f.batch.jobs : available_cores();
+  // One file per thread, and what is left over validates the certificates a file names ahead of its
+  // rows (one file on two cores: the rows on one, the certificates on both).
   const unsigned jobs = static_cast<unsigned>(std::min<std::size_t>(threads, files->size()));
   options.threads = std::max(1u, threads / jobs);
   const CertIdChecker checker(store, trust, profile, options);
