@@ -98,21 +98,6 @@ bool looks_like_pkcs12(const std::filesystem::path& path, const std::string& byt
 }
 
 Result<Pkcs12Contents> decode_pkcs12(const SecretString& bytes, const std::filesystem::path& path,
-                                     const PassphraseSource& passphrase);
-Result<EvpPkeyPtr> decode_private_key(const SecretString& bytes, const std::filesystem::path& path,
-                                      const PassphraseSource& passphrase, bool* encrypted);
-
-}  // namespace
-
-Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const PassphraseSource& passphrase) {
-  auto bytes = read_file_secretly(path, "PKCS#12 bundle", kMaxPkcs12Bytes);
-  if (!bytes) return std::move(bytes).error();
-  return decode_pkcs12(*bytes, path, passphrase);
-}
-
-namespace {
-
-Result<Pkcs12Contents> decode_pkcs12(const SecretString& bytes, const std::filesystem::path& path,
                                      const PassphraseSource& passphrase) {
   Pkcs12Ptr p12 = parse_pkcs12_der(bytes.value());
   if (!p12) {
@@ -203,7 +188,39 @@ Result<Pkcs12Contents> decode_pkcs12(const SecretString& bytes, const std::files
                                               ": the passphrase is wrong, or it holds no private key");
 }
 
+Result<EvpPkeyPtr> decode_private_key(const SecretString& bytes, const std::filesystem::path& path,
+                                      const PassphraseSource& passphrase, bool* encrypted) {
+  EVP_PKEY* raw = nullptr;
+  OsslPtr<OSSL_DECODER_CTX, OSSL_DECODER_CTX_free> ctx(
+      OSSL_DECODER_CTX_new_for_pkey(&raw, nullptr, nullptr, nullptr, EVP_PKEY_KEYPAIR, nullptr, nullptr));
+  if (!ctx) return make_error(Reason::InvalidInput, "cannot set up key decoding: " + take_openssl_errors());
+  PassphraseState state{&passphrase, &path, false, std::nullopt};
+  OSSL_DECODER_CTX_set_passphrase_cb(ctx.get(), passphrase_callback, &state);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.value().data());
+  std::size_t len = bytes.value().size();
+  const bool ok = OSSL_DECODER_from_data(ctx.get(), &data, &len) == 1 && raw != nullptr;
+  EvpPkeyPtr key(raw);
+  ERR_clear_error();  // the decoders that did not match leave noise behind
+  if (ok) {
+    if (encrypted != nullptr) *encrypted = state.asked;
+    return key;
+  }
+  if (state.error) return *state.error;
+  if (state.asked) {
+    return make_error(Reason::InvalidInput, "cannot decrypt the private key " + path.string() +
+                                                ": the passphrase is wrong");
+  }
+  return make_error(Reason::InvalidInput, path.string() + " holds no private key (expected PEM or DER, PKCS#8 "
+                                                          "or traditional EC)");
+}
+
 }  // namespace
+
+Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const PassphraseSource& passphrase) {
+  auto bytes = read_file_secretly(path, "PKCS#12 bundle", kMaxPkcs12Bytes);
+  if (!bytes) return std::move(bytes).error();
+  return decode_pkcs12(*bytes, path, passphrase);
+}
 
 Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptions& options,
                                     const X509* certificate) {
@@ -249,35 +266,5 @@ Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const Pas
   if (bytes->value().size() > kMaxKeyFileBytes) return key_file_too_large(path);
   return decode_private_key(*bytes, path, passphrase, encrypted);
 }
-
-namespace {
-
-Result<EvpPkeyPtr> decode_private_key(const SecretString& bytes, const std::filesystem::path& path,
-                                      const PassphraseSource& passphrase, bool* encrypted) {
-  EVP_PKEY* raw = nullptr;
-  OsslPtr<OSSL_DECODER_CTX, OSSL_DECODER_CTX_free> ctx(
-      OSSL_DECODER_CTX_new_for_pkey(&raw, nullptr, nullptr, nullptr, EVP_PKEY_KEYPAIR, nullptr, nullptr));
-  if (!ctx) return make_error(Reason::InvalidInput, "cannot set up key decoding: " + take_openssl_errors());
-  PassphraseState state{&passphrase, &path, false, std::nullopt};
-  OSSL_DECODER_CTX_set_passphrase_cb(ctx.get(), passphrase_callback, &state);
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.value().data());
-  std::size_t len = bytes.value().size();
-  const bool ok = OSSL_DECODER_from_data(ctx.get(), &data, &len) == 1 && raw != nullptr;
-  EvpPkeyPtr key(raw);
-  ERR_clear_error();  // the decoders that did not match leave noise behind
-  if (ok) {
-    if (encrypted != nullptr) *encrypted = state.asked;
-    return key;
-  }
-  if (state.error) return *state.error;
-  if (state.asked) {
-    return make_error(Reason::InvalidInput, "cannot decrypt the private key " + path.string() +
-                                                ": the passphrase is wrong");
-  }
-  return make_error(Reason::InvalidInput, path.string() + " holds no private key (expected PEM or DER, PKCS#8 "
-                                                          "or traditional EC)");
-}
-
-}  // namespace
 
 }  // namespace mamsign
