@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# The example trust anchors, CRLs and profiles decide trust, and the apps refuse such files when others
+# may write them: a checkout made under umask 002 would leave them group-writable.
+chmod -R go-w keys-example testdata
 if [ "${1:-}" = "--sanitize" ]; then
   flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DMAMSIGN_WERROR=ON -DMAMSIGN_BUILD_TESTS=ON \

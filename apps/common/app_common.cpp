@@ -159,13 +159,47 @@ bool is_utf8(std::string_view s) {
   return true;
 }
 
+// The code point of the valid UTF-8 sequence of `n` bytes at `s[i]`.
+char32_t code_point_at(std::string_view s, std::size_t i, std::size_t n) {
+  const auto b = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k])); };
+  if (n == 2) return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+  if (n == 3) return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+  return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+}
+
+// Code points a terminal shows as nothing, or that reorder what follows (the bidirectional controls of
+// Trojan Source): a name holding one would print like another name.
+bool invisible(char32_t c) {
+  return c == 0xAD || c == 0x34F || c == 0x61C || c == 0x115F || c == 0x1160 || c == 0x17B4 || c == 0x17B5 ||
+         (c >= 0x180B && c <= 0x180F) || (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
+         (c >= 0x2060 && c <= 0x206F) || c == 0x3164 || (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF ||
+         c == 0xFFA0 || (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE ||
+         (c >= 0xE000 && c <= 0xF8FF) || (c >= 0x1D173 && c <= 0x1D17A) || (c >= 0xE0000 && c <= 0xE0FFF) ||
+         c >= 0xF0000;
+}
+
 }  // namespace
 
 std::string safe_text(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
+    // The escape character escaped too: "\\x0A" is a backslash and "x0A", never a newline.
+    if (text[i] == '\\') {
+      out += "\\\\";
+      ++i;
+      continue;
+    }
     if (const std::size_t n = printable_utf8_at(text, i); n > 0) {
+      if (n > 1) {
+        if (const char32_t c = code_point_at(text, i, n); invisible(c)) {
+          char buf[16];
+          std::snprintf(buf, sizeof buf, c > 0xFFFF ? "\\U%08X" : "\\u%04X", static_cast<unsigned>(c));
+          out += buf;
+          i += n;
+          continue;
+        }
+      }
       out.append(text.substr(i, n));
       i += n;
       continue;
@@ -209,7 +243,7 @@ void complain_usage(const std::string& program, const std::string& message, cons
   std::cerr << "Run '" << command << " --help' for usage.\n";
 }
 
-int exit_code_for(Reason reason) { return reason == Reason::IoError ? kExitUnreadable : kExitFailed; }
+int exit_code_for(Reason reason) { return is_input_error(reason) ? kExitUnreadable : kExitFailed; }
 
 nlohmann::ordered_json time_json(const std::optional<std::time_t>& t) {
   return t ? nlohmann::ordered_json(format_iso8601(*t)) : nlohmann::ordered_json(nullptr);
@@ -303,9 +337,18 @@ std::optional<Profile> load_profile(const std::string& program, const std::strin
   return std::move(*loaded);
 }
 
-std::optional<std::time_t> parse_at(const std::string& program, const std::string& text) {
-  if (text.empty()) return std::time(nullptr);
-  auto at = parse_iso8601(text);
+void add_at_option(CLI::App& app, std::optional<std::string>& at, const std::string& help) {
+  app.add_option_function<std::string>("--at", [&at](const std::string& value) { at = value; }, help)->option_text("TIME");
+}
+
+std::optional<std::time_t> parse_at(const std::string& program, const std::optional<std::string>& text) {
+  if (!text) return std::time(nullptr);
+  if (text->empty()) {
+    complain_usage(program, "--at was given an empty time: give an ISO 8601 time such as 2026-11-28T12:00:00Z, or "
+                            "leave --at out to judge at the present time", program);
+    return std::nullopt;
+  }
+  auto at = parse_iso8601(*text);
   if (!at) {
     complain(program, "--at: " + at.error().message);
     return std::nullopt;
@@ -394,6 +437,19 @@ nlohmann::ordered_json revocation_json(const std::optional<RevocationStatus>& re
   j["stale"] = reached && revocation->checked ? json(revocation->stale) : json(nullptr);
   j["issuer_checked"] = reached && revocation->issuer_checked ? json(*revocation->issuer_checked) : json(nullptr);
   return j;
+}
+
+nlohmann::ordered_json profile_json(const Profile& profile) {
+  if (profile.file.empty()) return nullptr;
+  nlohmann::ordered_json j;
+  path_json(j, "file", profile.file);
+  j["changes"] = profile.changes;
+  return j;
+}
+
+std::vector<std::string> with_profile_note(std::vector<std::string> notes, const Profile& profile) {
+  if (!profile.file.empty()) notes.push_back(profile.change_note());
+  return notes;
 }
 
 std::string notes_text(const std::vector<std::string>& notes) {

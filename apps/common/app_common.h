@@ -40,8 +40,11 @@ std::string version_text(const std::string& program);
 std::optional<int> parse(CLI::App& app, int argc, char** argv);
 
 // Text from outside (file names, certificate subjects, messages quoting them) made safe for a terminal
-// and for line-based scripts: control characters (a newline in a file name would forge a result line),
-// C1 controls and bytes that are not UTF-8 become \xNN; printable UTF-8 is kept.
+// and for line-based scripts, reversibly (each printed name stands for one name): a backslash becomes
+// \\, control characters (a newline in a file name would forge a result line), C1 controls and bytes
+// that are not UTF-8 become \xNN, code points that show as nothing or reorder the line (bidirectional
+// controls such as U+202E, zero-width spaces, private use) become \uXXXX or \UXXXXXXXX; the rest of
+// printable UTF-8 is kept.
 std::string safe_text(std::string_view text);
 // One line of text output: `line` made safe, then a newline. Every text line on standard error goes
 // through here; on standard output, print() (checked, whole lines, see output.h).
@@ -95,6 +98,12 @@ bool apply_revocation_flags(const std::string& program, const RevocationFlags& f
 // null but "checked": false when the chain was never checked as far as revocation.
 nlohmann::ordered_json revocation_json(const std::optional<RevocationStatus>& revocation);
 
+// The profile in every result, so that a profile other than the built-in one is never taken silently:
+// null for the built-in profile, else {"file", "changes": [keys that differ from the built-in one]}.
+nlohmann::ordered_json profile_json(const Profile& profile);
+// `notes` with the profile's change note (Profile::change_note) added when a profile file is in effect.
+std::vector<std::string> with_profile_note(std::vector<std::string> notes, const Profile& profile);
+
 // Notes as they follow a result in text output: " (note: a; note: b)", or "" for none.
 std::string notes_text(const std::vector<std::string>& notes);
 
@@ -110,7 +119,11 @@ std::vector<std::string> trust_or_default(const std::vector<std::string>& given)
 std::vector<std::string> crls_or_default(const std::vector<std::string>& given);
 // What --print-profile writes: the profile as JSON, its "$comment" saying where it came from.
 std::string profile_text(const Profile& profile);
-std::optional<std::time_t> parse_at(const std::string& program, const std::string& text);  // "" = now
+// --at TIME: `at` holds the text when the flag was given, even empty (an unset shell variable).
+void add_at_option(CLI::App& app, std::optional<std::string>& at, const std::string& help);
+// The time --at names, or now when it was not given; an empty or unparsable value is said on standard
+// error and gives nullopt (a usage error: "--at ''" never quietly means now).
+std::optional<std::time_t> parse_at(const std::string& program, const std::optional<std::string>& text);
 std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::vector<std::string>& trust,
                                        const std::vector<std::string>& crls, const Profile& profile);
 // load_trust in two halves, so that the reading can run early (early.h): read_trust says nothing (an

@@ -136,17 +136,21 @@ void Progress::clear() {
 
 void print_summary(const std::string& program, const Tally& tally, std::size_t total, double seconds,
                    const std::string& failed_word) {
-  std::size_t failed = 0;
-  for (const auto& [reason, n] : tally.failures) failed += n;
   std::string line = program + ": " + files_text(tally.files);
   std::string parts;
   for (const auto& [what, n] : tally.outcomes) parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + what;
-  if (failed > 0) {
+  // Failures in two groups, in the words JSON uses: judged ("refused", "failed") and not judged because
+  // an input could not be read ("error": IO_ERROR, FILE_CHANGED).
+  for (const bool input_errors : {false, true}) {
+    std::size_t count = 0;
     std::string why;
     for (const auto& [reason, n] : tally.failures) {
+      if (is_input_error(reason) != input_errors) continue;
+      count += n;
       why += (why.empty() ? "" : ", ") + std::string(reason_name(reason)) + " " + std::to_string(n);
     }
-    parts += (parts.empty() ? "" : ", ") + std::to_string(failed) + " " + failed_word + " (" + why + ")";
+    if (count == 0) continue;
+    parts += (parts.empty() ? "" : ", ") + std::to_string(count) + " " + (input_errors ? "error" : failed_word) + " (" + why + ")";
   }
   if (!parts.empty()) line += ": " + parts;
   char timing[96];

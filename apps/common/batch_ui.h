@@ -88,6 +88,7 @@ struct Verdict {
   std::string outcome;
   std::optional<Reason> failure;
   std::string line;
+  bool not_run = false;  // the file was not started: results could no longer be written
 };
 
 // Says on standard error that results could not be written (and how many were), for exit code 3.
@@ -119,19 +120,25 @@ int run_batch(const std::string& program, const std::vector<std::filesystem::pat
   // run is delivered (and at each tick), so a reader still sees each result soon after it is known.
   out.hold(true);
   batch.after_delivery = [&] { out.flush(); };
-  const std::function<Verdict(std::size_t)> work_and_render = [&](std::size_t i) { return render(work(i)); };
+  // Once results cannot be written, no file is started whose result would be lost (a signature that no
+  // result line names); the files already in flight finish and are counted.
+  const std::function<Verdict(std::size_t)> work_and_render = [&](std::size_t i) {
+    if (out.failed()) return Verdict{"", std::nullopt, "", true};
+    return render(work(i));
+  };
   const std::function<bool(std::size_t, Verdict&)> deliver = [&](std::size_t i, Verdict& verdict) {
-    if (out.failed()) return false;
-    progress.before_output();
-    // A result that cannot be written ends the batch: no file is processed whose result would be lost.
-    if (!out.line(verdict.line)) return false;
+    if (verdict.not_run) return false;
+    // Counted whether or not its line can still be written: the file was processed (a signature made
+    // is in the summary even when its result line was lost).
     ++tally.files;
     if (verdict.failure) {
       ++tally.failures[*verdict.failure];
-      exit_code = std::max(exit_code, *verdict.failure == Reason::IoError ? 3 : 1);
+      exit_code = std::max(exit_code, is_input_error(*verdict.failure) ? 3 : 1);
     } else {
       ++tally.outcomes[verdict.outcome];
     }
+    progress.before_output();
+    if (out.failed() || !out.line(verdict.line)) return false;
     progress.update(i + 1);
     return !verdict.failure || !flags.fail_fast;
   };

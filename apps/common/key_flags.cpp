@@ -178,7 +178,7 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
   out["module"] = listing->module;
   out["library"] = listing->library;
   out["tokens"] = json::array();
-  if (!as_json) print(safe_text("module " + listing->module + " (" + listing->library + ")"));
+  if (!as_json) print("module " + listing->module + " (" + listing->library + ")");
   if (listing->tokens.empty() && !as_json) print("  no token matches" + std::string(f.list_keys.empty() ? "" : " " + f.list_keys));
   for (const auto& token : listing->tokens) {
     json t;
@@ -194,9 +194,9 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
     t["keys"] = json::array();
     t["certificates"] = json::array();
     if (!as_json) {
-      print(safe_text("token \"" + token.label + "\" (" + token.manufacturer + " " + token.model + ", serial " + token.serial +
-                      ", slot " + std::to_string(token.slot_id) + "): " + token.uri));
-      if (!token.pin_state.empty()) print(safe_text("  user PIN: " + token.pin_state));
+      print("token \"" + token.label + "\" (" + token.manufacturer + " " + token.model + ", serial " + token.serial +
+                      ", slot " + std::to_string(token.slot_id) + "): " + token.uri);
+      if (!token.pin_state.empty()) print("  user PIN: " + token.pin_state);
       if (token.login_required && !token.logged_in) {
         print("  (not logged in: private keys show after a login; give --pin-file FILE or --pin-env VAR)");
       }
@@ -215,8 +215,8 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
       k["uri"] = key.uri;
       k["certificate"] = nullptr;
       if (!as_json) {
-        print(safe_text("  private key \"" + key.label + "\", id " + id_hex(key.id) + ", " + key.key_type +
-                        (key.key_type == "EC P-256" ? "" : " (not usable: the profile requires EC P-256)")));
+        print("  private key \"" + key.label + "\", id " + id_hex(key.id) + ", " + key.key_type +
+                        (key.key_type == "EC P-256" ? "" : " (not usable: the profile requires EC P-256)"));
       }
       for (const auto& cert : token.objects) {
         if (cert.kind != TokenObject::Kind::Certificate || key.id.empty() || cert.id != key.id) continue;
@@ -224,12 +224,12 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
         k["certificate"] = certificate_json(cert);
         if (!as_json) {
           auto parsed = OrgCert::from_der(cert.certificate);
-          print(safe_text("    certificate \"" + cert.label + "\": " +
-                          (parsed ? certificate_words(*parsed) : std::string("not an X.509 certificate"))));
+          print("    certificate \"" + cert.label + "\": " +
+                          (parsed ? certificate_words(*parsed) : std::string("not an X.509 certificate")));
         }
         break;
       }
-      if (!as_json) print(safe_text("    --key '" + key.uri + "'"));
+      if (!as_json) print("    --key '" + key.uri + "'");
       t["keys"].push_back(std::move(k));
     }
     for (const auto& cert : token.objects) {
@@ -237,10 +237,10 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
       t["certificates"].push_back(certificate_json(cert));
       if (!as_json) {
         auto parsed = OrgCert::from_der(cert.certificate);
-        print(safe_text("  certificate \"" + cert.label + "\", id " + id_hex(cert.id) + ": " +
+        print("  certificate \"" + cert.label + "\", id " + id_hex(cert.id) + ": " +
                         (parsed ? certificate_words(*parsed) : std::string("not an X.509 certificate")) +
-                        (ids_with_key.count(cert.id) ? "" : " (no private key with its id is visible)")));
-        print(safe_text("    --cert '" + cert.uri + "'"));
+                        (ids_with_key.count(cert.id) ? "" : " (no private key with its id is visible)"));
+        print("    --cert '" + cert.uri + "'");
       }
     }
     out["tokens"].push_back(std::move(t));

@@ -20,6 +20,7 @@ Output& Output::standard() {
 
 void Output::fail(int err) {
   error_ = errno_text(err);
+  failed_.store(true, std::memory_order_release);
   // A regular file is cut back to where the line began (or, for held lines, to the end of the last
   // whole line that was written): a script never reads half a result.
   if (line_start_ >= 0) {

@@ -3,6 +3,7 @@
 // kept for the app to report (exit code 3).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,7 +33,8 @@ class Output {
   bool flush();
   static constexpr std::size_t kHeldLines = 32;
 
-  bool failed() const noexcept { return !error_.empty(); }
+  // Safe to ask from any thread (workers ask before they start a file whose result could not be written).
+  bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
   // "No space left on device"
   const std::string& error() const noexcept { return error_; }
   std::uint64_t lines_written() const noexcept { return lines_; }
@@ -45,6 +47,7 @@ class Output {
   std::int64_t line_start_ = -1;  // offset where the current line began (regular files), or -1
   bool in_line_ = false;
   std::string error_;
+  std::atomic<bool> failed_{false};
   std::uint64_t lines_ = 0;
   bool held_ = false;
   bool counting_lines_ = false;     // a held block is being written: track its whole lines

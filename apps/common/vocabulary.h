@@ -10,15 +10,16 @@ namespace mamsign::app {
 
 enum class Verb { Sign, Verify };
 
-// Text: "FAILED" (verify) or "REFUSED" (sign); "ERROR" whenever an input could not be read.
+// Text: "FAILED" (verify) or "REFUSED" (sign); "ERROR" whenever an input could not be read (IO_ERROR,
+// FILE_CHANGED).
 constexpr std::string_view failure_word(Verb verb, Reason reason) {
-  if (reason == Reason::IoError) return "ERROR";
+  if (is_input_error(reason)) return "ERROR";
   return verb == Verb::Sign ? "REFUSED" : "FAILED";
 }
 
 // JSON "result" of a failure: "invalid" (verify) or "refused" (sign); "error" for an unreadable input.
 constexpr std::string_view failure_result(Verb verb, Reason reason) {
-  if (reason == Reason::IoError) return "error";
+  if (is_input_error(reason)) return "error";
   return verb == Verb::Sign ? "refused" : "invalid";
 }
 

@@ -28,7 +28,8 @@ const char* const kProgram = "mam-certid";
 struct Flags {
   std::vector<std::string> store, trust, crl, ids;
   app::BatchFlags batch;
-  std::string registration, at, profile;
+  std::string registration, profile;
+  std::optional<std::string> at;
   CertIdColumns columns;
   bool json_output = false, decimal = false;
   app::RevocationFlags revocation;
@@ -107,14 +108,16 @@ class ReportSink {
   bool failed_ = false;  // the report was lost before it reached standard output
 };
 
-void render_file_error(ReportSink& out, const std::string& file, const Error& e, bool as_json) {
+void render_file_error(ReportSink& out, const std::string& file, const Error& e, const Profile& profile, bool as_json) {
   if (as_json) {
     json j = app::json_object("certid-file");
     app::path_json(j, "file", file);
+    j["profile"] = app::profile_json(profile);
     j["error"] = {{"reason", std::string(reason_name(e.reason))}, {"message", e.message}};
     out.put(app::json_line(j) + "\n");
   } else {
-    out.text(file + ": " + std::string(reason_name(e.reason)) + ": " + e.message);
+    out.text(file + ": " + std::string(reason_name(e.reason)) + ": " + e.message +
+             app::notes_text(app::with_profile_note({}, profile)));
   }
 }
 
@@ -122,7 +125,8 @@ void render_file_error(ReportSink& out, const std::string& file, const Error& e,
 // whole in memory (a file of a million bad rows streams).
 class ReportWriter {
  public:
-  ReportWriter(ReportSink& out, const std::string& file, bool as_json) : out_(out), file_(file), json_(as_json) {}
+  ReportWriter(ReportSink& out, const std::string& file, const Profile& profile, bool as_json)
+      : out_(out), file_(file), profile_(profile), json_(as_json) {}
 
   void finding(const Finding& f) {
     if (json_) {
@@ -149,6 +153,7 @@ class ReportWriter {
   std::string opening() const {
     json j = app::json_object("certid-file");
     app::path_json(j, "file", file_);
+    j["profile"] = app::profile_json(profile_);
     const std::string head = app::json_line(j);
     return head.substr(0, head.size() - 1) + ",\"findings\":[";
   }
@@ -156,7 +161,7 @@ class ReportWriter {
   // The check of the file ended early: its JSON object, if begun, is closed with the error.
   void fail(const Error& e) {
     if (count_ == 0 || !json_) {
-      render_file_error(out_, file_, e, json_);
+      render_file_error(out_, file_, e, profile_, json_);
       return;
     }
     json tail;
@@ -182,6 +187,7 @@ class ReportWriter {
     std::string summary = "  " + std::to_string(r.rows_checked) + " rows checked, " + std::to_string(r.rows_with_errors) + " with errors";
     for (const auto& [code, n] : r.counts) summary += "; " + std::string(reason_name(code)) + " " + std::to_string(n);
     out_.text(summary + (r.errors() == 0 ? ": clean" : ""));
+    if (!profile_.file.empty()) out_.text("  note: " + profile_.change_note());
     if (r.revocation_unchecked > 0) {
       out_.text("  note: revocation not checked for " + std::to_string(r.revocation_unchecked) +
                 " certificate(s): no CRL of their issuing CA was given (--crl; --require-crl makes this an error)");
@@ -194,6 +200,7 @@ class ReportWriter {
  private:
   ReportSink& out_;
   std::string file_;
+  const Profile& profile_;
   bool json_;
   std::size_t count_ = 0;
 };
@@ -204,8 +211,9 @@ struct FileVerdict {
   bool findings = false;          // error findings
 };
 
-FileVerdict check_one(const CertIdChecker& checker, ReportSink& out, const std::string& file, bool as_json) {
-  ReportWriter writer(out, file, as_json);
+FileVerdict check_one(const CertIdChecker& checker, ReportSink& out, const std::string& file, const Profile& profile,
+                      bool as_json) {
+  ReportWriter writer(out, file, profile, as_json);
   auto report = checker.check_file(file, [&](const Finding& finding) { writer.finding(finding); });
   if (!report) {
     // Findings already written stay (a CSV error further down the file ends its check there).
@@ -253,7 +261,7 @@ int main(int argc, char** argv) {
   app::add_revocation_flags(*check, f.revocation);
   check->add_option("--registration", f.registration, "JSON: MPAN distributor IDs and MPxNs to network-operator EUI-64s")
       ->option_text("FILE");
-  check->add_option("--at", f.at, "judge certificates at this ISO 8601 time instead of now")->option_text("TIME");
+  app::add_at_option(*check, f.at, "judge certificates at this ISO 8601 time instead of now");
   check->add_option("--ds-column", f.columns.ds, "header of the DS certificate ID column")->capture_default_str();
   check->add_option("--ka-column", f.columns.ka, "header of the KA certificate ID column")->capture_default_str();
   check->add_option("--mpxn-column", f.columns.mpxn, "header of the MPxN column")->capture_default_str();
@@ -281,7 +289,7 @@ int main(int argc, char** argv) {
       ->option_text("PATH");
   show->add_option("--crl", f.crl, "CRLs, to say whether each is revoked; repeatable")->allow_extra_args(false)->option_text("PATH");
   app::add_revocation_flags(*show, f.revocation);
-  show->add_option("--at", f.at, "judge at this ISO 8601 time instead of now")->option_text("TIME");
+  app::add_at_option(*show, f.at, "judge at this ISO 8601 time instead of now");
   show->add_flag("--decimal", f.decimal, "the IDs are decimal serial numbers");
   show->add_flag("--json", f.json_output,
                  "one JSON object per certificate: {schema, version, id, found, certificate: {eui64, role, role_name, serial, "
@@ -430,9 +438,9 @@ int main(int argc, char** argv) {
     Checked c;
     c.sink = std::make_unique<ReportSink>(jobs > 1);
     try {
-      c.verdict = check_one(checker, *c.sink, (*files)[i].string(), f.json_output);
+      c.verdict = check_one(checker, *c.sink, (*files)[i].string(), profile, f.json_output);
     } catch (const std::exception& e) {
-      render_file_error(*c.sink, (*files)[i].string(), make_error(Reason::IoError, std::string("internal error: ") + e.what()), f.json_output);
+      render_file_error(*c.sink, (*files)[i].string(), make_error(Reason::IoError, std::string("internal error: ") + e.what()), profile, f.json_output);
       c.verdict = {Reason::IoError, false};
     }
     return c;

@@ -30,7 +30,8 @@ struct Flags {
   // check, show
   std::vector<std::string> files;
   // accept
-  std::string csr, cert, profile, at;
+  std::string csr, cert, profile;
+  std::optional<std::string> at;
   std::vector<std::string> trust, crl;
   app::RevocationFlags revocation;
   bool json_output = false;
@@ -137,7 +138,7 @@ int run_new(const Flags& f) {
       return app::kExitFailed;
     }
     SecretString pem_text(std::move(*pem));
-    if (auto st = write_file_atomically(f.new_key, pem_text.value(), {Replace::No, true, 0600}); !st) {
+    if (auto st = write_file_atomically(f.new_key, pem_text.value(), {Replace::No, true, 0600, {}}); !st) {
       app::complain(kProgram, "cannot write the new key: " + st.error().message);
       return app::kExitUnreadable;
     }
@@ -182,7 +183,7 @@ int run_new(const Flags& f) {
     std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     std::cout.flush();
     if (!std::cout) return app::with_output_checked(kProgram, app::kExitUnreadable);
-  } else if (auto st = write_file_atomically(f.out, bytes, {f.force ? Replace::Yes : Replace::No, true, 0644}); !st) {
+  } else if (auto st = write_file_atomically(f.out, bytes, {f.force ? Replace::Yes : Replace::No, true, 0644, {}}); !st) {
     app::complain(kProgram, "cannot write the CSR: " + st.error().message);
     return app::kExitUnreadable;
   }
@@ -457,7 +458,7 @@ int main(int argc, char** argv) {
       ->option_text("PATH");
   app::add_revocation_flags(*accept, f.revocation);
   app::add_key_flags(*accept, f.keys, false, "the key the certificate must be for (optional)");
-  accept->add_option("--at", f.at, "judge at this ISO 8601 time instead of now")->option_text("TIME");
+  app::add_at_option(*accept, f.at, "judge at this ISO 8601 time instead of now");
   accept->add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
   accept->add_flag("--json", f.json_output, "one JSON object: {schema, version, csr, certificate, result, reasons, notes, issued, at}");
   accept->footer(

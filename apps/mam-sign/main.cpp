@@ -38,7 +38,8 @@ struct FileReport {
 };
 
 // The result's line on standard output: JSON, or text made safe.
-std::string render(const FileReport& r, const Signer* signer, SignatureFormat format, bool as_json) {
+std::string render(const FileReport& r, const Signer* signer, const Profile& profile, SignatureFormat format,
+                   bool as_json) {
   if (as_json) {
     json j = app::json_object("sign-result");
     app::path_json(j, "file", r.file);
@@ -62,18 +63,20 @@ std::string render(const FileReport& r, const Signer* signer, SignatureFormat fo
     }
     j["signer"] = signer ? app::signer_json(signer->certificate()) : json(nullptr);
     j["revocation"] = app::revocation_json(signer ? signer->revocation() : std::nullopt);
+    j["profile"] = app::profile_json(profile);
     return app::json_line(j);
   }
+  const std::string notes = app::notes_text(app::with_profile_note({}, profile));
   if (r.outcome) {
     if (r.outcome->kind == SignOutcome::Kind::Skipped) {
-      return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer");
+      return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer" + notes);
     }
     return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" + std::string(format_name(format)) +
-                          ", sha256 " + to_hex(r.outcome->sha256) + ")");
+                          ", sha256 " + to_hex(r.outcome->sha256) + ")" + notes);
   }
   const Reason reason = r.outcome.error().reason;
   return app::safe_text(r.file + ": " + std::string(app::failure_word(app::Verb::Sign, reason)) + " " +
-                        std::string(reason_name(reason)) + ": " + r.outcome.error().message);
+                        std::string(reason_name(reason)) + ": " + r.outcome.error().message + notes);
 }
 
 }  // namespace
@@ -269,7 +272,7 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<app::Verdict(const FileReport&)> show = [&](const FileReport& report) {
-    std::string line = render(report, signer ? &*signer : nullptr, format, f.json_output);
+    std::string line = render(report, signer ? &*signer : nullptr, profile, format, f.json_output);
     if (!report.outcome) return app::Verdict{"", report.outcome.error().reason, std::move(line)};
     return app::Verdict{std::string(report.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped), std::nullopt,
                         std::move(line)};

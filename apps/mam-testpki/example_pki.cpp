@@ -44,7 +44,7 @@ class Writer {
     std::error_code ec;
     std::filesystem::create_directories((root_ / rel).parent_path(), ec);
     if (ec) return make_error(Reason::IoError, "cannot create " + (root_ / rel).parent_path().string() + ": " + ec.message());
-    if (auto st = write_file_atomically(root_ / rel, content, {Replace::Yes, false, mode}); !st) return st;
+    if (auto st = write_file_atomically(root_ / rel, content, {Replace::Yes, false, mode, {}}); !st) return st;
     ++count_;
     return Status::ok();
   }

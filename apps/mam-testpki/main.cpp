@@ -77,7 +77,7 @@ int issue(const IssueOptions& o) {
   if (!cert) return fail(cert.error());
   auto pem = certificate_pem(cert->get());
   if (!pem) return fail(pem.error());
-  if (auto st = write_file_atomically(o.out, *pem, {Replace::No, false, 0644}); !st) return fail(st.error());
+  if (auto st = write_file_atomically(o.out, *pem, {Replace::No, false, 0644, {}}); !st) return fail(st.error());
   std::cout << "issued " << o.out << ": " << OrgCert(std::move(*cert)).describe() << "\n";
   return 0;
 }

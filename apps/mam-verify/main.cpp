@@ -20,14 +20,16 @@ const char* const kProgram = "mam-verify";
 
 struct Flags {
   std::vector<std::string> trust, crl, cert_store;
-  std::string at, sig, cert, profile;
+  std::string sig, cert, profile;
+  std::optional<std::string> at;
   bool no_name_check = false, json_output = false, print_profile = false;
   app::RevocationFlags revocation;
   app::BatchFlags batch;
 };
 
 // The result's line on standard output: JSON, or text made safe.
-std::string render(const VerifyResult& r, bool as_json) {
+std::string render(const VerifyResult& r, const Profile& profile, bool as_json) {
+  const std::vector<std::string> notes = app::with_profile_note(r.notes, profile);
   if (as_json) {
     json j = app::json_object("verify-result");
     app::path_json(j, "file", r.file.string());
@@ -46,8 +48,9 @@ std::string render(const VerifyResult& r, bool as_json) {
     j["sha256"] = r.sha256 ? json(to_hex(*r.sha256)) : json(nullptr);
     j["diagnosis"] = r.diagnosis ? json(*r.diagnosis) : json(nullptr);
     j["bound_name"] = r.bound_name ? json(*r.bound_name) : json(nullptr);
-    j["notes"] = r.notes;
+    j["notes"] = notes;
     j["revocation"] = app::revocation_json(r.revocation);
+    j["profile"] = app::profile_json(profile);
     return app::json_line(j);
   }
   std::string line = r.file.string() + ": ";
@@ -60,7 +63,7 @@ std::string render(const VerifyResult& r, bool as_json) {
   if (r.signer) line += " [signer " + app::signer_text(*r.signer);
   if (r.signer && r.signing_time) line += ", signed " + format_iso8601(*r.signing_time);
   if (r.signer) line += "]";
-  return app::safe_text(line + app::notes_text(r.notes));
+  return app::safe_text(line + app::notes_text(notes));
 }
 
 }  // namespace
@@ -82,8 +85,7 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->option_text("PATH");
   app::add_revocation_flags(app, f.revocation);
-  app.add_option("--at", f.at, "judge certificates at this ISO 8601 time instead of now, e.g. 2026-11-28T12:00:00Z")
-      ->option_text("TIME");
+  app::add_at_option(app, f.at, "judge certificates at this ISO 8601 time instead of now, e.g. 2026-11-28T12:00:00Z");
   app.add_option("--sig", f.sig, "the signature file (one FILE only); default FILE.p7s, else FILE.sig")->option_text("PATH");
   app.add_option("--cert", f.cert, "the signer's certificate, for raw signatures and CMS without certificates")
       ->option_text("CERT");
@@ -132,6 +134,8 @@ int main(int argc, char** argv) {
   // below, where it always was.
   app::Early<Result<std::shared_ptr<TrustStore>>> early_trust(
       [trust = f.trust, crl = f.crl, &profile] { return app::read_trust(trust, crl, profile); });
+  const auto at = app::parse_at(kProgram, f.at);  // a flag's fault is said before any file is read
+  if (!at) return app::kExitUsage;
   int exit_code = app::kExitOk;
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
@@ -144,8 +148,6 @@ int main(int argc, char** argv) {
     return app::kExitUsage;
   }
   VerifyOptions options;
-  const auto at = app::parse_at(kProgram, f.at);
-  if (!at) return app::kExitUsage;
   options.at = *at;
   options.check_names = !f.no_name_check;
   const auto trust = app::trust_or_complain(kProgram, early_trust.get());
@@ -177,8 +179,8 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<app::Verdict(const VerifyResult&)> show = [&](const VerifyResult& r) {
-    return r.valid() ? app::Verdict{std::string(app::kOk), std::nullopt, render(r, f.json_output)}
-                     : app::Verdict{"", r.error->reason, render(r, f.json_output)};
+    return r.valid() ? app::Verdict{std::string(app::kOk), std::nullopt, render(r, profile, f.json_output)}
+                     : app::Verdict{"", r.error->reason, render(r, profile, f.json_output)};
   };
   return app::run_batch(kProgram, *files, f.batch, "failed", work, show);
 }

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <limits>
 #include <string>
@@ -75,9 +76,29 @@ void sync_folder(const std::filesystem::path& folder) {
   }
 }
 
+// InvalidInput when `target` (as the rename would see it) is the same file as one of `inputs`.
+Status check_not_an_input(const std::filesystem::path& target, const std::vector<std::filesystem::path>& inputs) {
+  if (inputs.empty()) return Status::ok();
+  struct stat at {};
+  if (::lstat(target.c_str(), &at) != 0) return Status::ok();  // nothing there to replace
+  for (const auto& input : inputs) {
+    struct stat in {};
+    if (::stat(input.c_str(), &in) == 0 && in.st_dev == at.st_dev && in.st_ino == at.st_ino) {
+      return make_error(Reason::InvalidInput, "refusing to write " + target.string() + ": it is the input " +
+                                                  input.string() + " itself; nothing was written");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes, const WriteOptions& options) {
+  // A NUL in the path would make the kernel write to the name before it ("F\0.p7s" is F).
+  if (target.native().find('\0') != std::string::npos) {
+    return make_error(Reason::InvalidInput, "refusing to write " + printable(target.native()) +
+                                                ": the path holds a NUL byte; nothing was written");
+  }
   const std::filesystem::path folder = target.parent_path();
   // ".<target>.mamsign-tmp.<pid>.<random>" must fit a file name (255 bytes) whenever the target does:
   // the target's part is cut to 200 bytes (the marker, pid and random part take at most 36).
@@ -103,6 +124,11 @@ Status write_file_atomically(const std::filesystem::path& target, std::string_vi
     return write_error(target, errno_text(err));
   }
 
+  // Just before the rename, so that a target swapped for the input while writing is still found.
+  if (auto st = check_not_an_input(target, options.inputs); !st) {
+    ::unlink(temp.c_str());
+    return st;
+  }
   if (options.replace == Replace::Yes) {
     if (::rename(temp.c_str(), target.c_str()) != 0) {
       err = errno;

@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <fstream>
+#include <vector>
 #include <iterator>
 
 namespace mamsign {
@@ -44,6 +45,8 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
                               std::istream* standard_input, const InputOptions& options) {
   Inputs inputs;
   auto take = [&](const std::string& arg) -> Status {
+    // The kernel reads a path up to its first NUL: "F\0" would be F, and its signature F itself.
+    if (auto st = check_path_bytes(arg, "input"); !st) return st;
     const std::filesystem::path p(arg);
     std::error_code ec;
     if (std::filesystem::is_directory(p, ec)) return add_folder(p, options.recursive, inputs);
@@ -72,10 +75,36 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
       in = &file;
     }
     const char separator = options.null_separated ? '\0' : '\n';
-    for (std::string line; std::getline(*in, line, separator);) {
+    std::size_t number = 0;
+    // Bounded reads: a list that is one endless line costs the bound, not the memory it claims.
+    std::vector<char> buffer(kMaxListEntryBytes + 2);
+    for (;;) {
+      in->getline(buffer.data(), static_cast<std::streamsize>(buffer.size()), separator);
+      const auto got = static_cast<std::size_t>(in->gcount());
+      if (in->bad()) break;
+      auto too_long = [&] {
+        return make_error(Reason::InvalidInput, "list " + list + ", entry " + std::to_string(number + 1) +
+                                                    ": longer than any path (at most " + std::to_string(kMaxListEntryBytes) +
+                                                    " bytes)");
+      };
+      if (in->fail() && !in->eof()) return too_long();  // the buffer filled before a separator came
+      if (got == 0) break;                               // the end
+      // The separator was taken (and counted) unless the list ended without one.
+      std::string line(buffer.data(), in->eof() ? got : got - 1);
       if (!options.null_separated && !line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) continue;
+      if (line.size() > kMaxListEntryBytes) return too_long();
+      ++number;
+      if (line.empty()) {
+        if (in->eof()) break;
+        continue;
+      }
+      if (line.find('\0') != std::string::npos) {
+        return make_error(Reason::InvalidInput, "list " + list + ", line " + std::to_string(number) +
+                                                    ": the path holds a NUL byte, which no file name can; a list "
+                                                    "separated by NULs (find -print0) needs --null");
+      }
       if (auto st = take(line); !st) return std::move(st).error();
+      if (in->eof()) break;
     }
     if (in->bad()) return make_error(Reason::IoError, "cannot read list " + list);
   }

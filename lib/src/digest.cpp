@@ -202,6 +202,8 @@ Result<Sha256> sha256_file(const std::filesystem::path& path) {
     h.update(buffer.data(), *n);
     if (*n < buffer.size()) break;
   }
+  // A file written to while it was hashed has no one digest: nothing may be signed or judged by it.
+  if (auto st = file->check_unchanged(); !st) return std::move(st).error();
   return h.finish();
 }
 
@@ -240,6 +242,7 @@ Result<FileDigest> sha256_file_and_ends(const std::filesystem::path& path) {
     stream->feed(chunk, first, false);
     if (*n < buffer.size()) break;
   }
+  if (auto st = file->check_unchanged(); !st) return std::move(st).error();
   stream->finish();
   FileDigest out;
   out.digest = stream->whole();
@@ -288,8 +291,9 @@ Result<std::vector<DigestVariant>> sha256_variants(const std::filesystem::path& 
         return;
       }
       streams[i].feed(chunk.first(*got), first, has_bom);
-      if (*got < chunk.size()) return;
+      if (*got < chunk.size()) break;
     }
+    if (auto st = file->check_unchanged(); !st) failures[i] = std::move(st).error();
   };
   std::vector<std::thread> threads;
   threads.reserve(streams.size());

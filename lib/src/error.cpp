@@ -7,7 +7,7 @@
 namespace mamsign {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 41> kNames{{
+constexpr std::array<std::pair<Reason, std::string_view>, 42> kNames{{
     {Reason::MalformedSignature, "MALFORMED_SIGNATURE"},
     {Reason::SignatureMissing, "SIGNATURE_MISSING"},
     {Reason::UnsupportedAlgorithm, "UNSUPPORTED_ALGORITHM"},
@@ -29,6 +29,7 @@ constexpr std::array<std::pair<Reason, std::string_view>, 41> kNames{{
     {Reason::FileRenamed, "FILE_RENAMED"},
     {Reason::FormatNotAllowed, "FORMAT_NOT_ALLOWED"},
     {Reason::IoError, "IO_ERROR"},
+    {Reason::FileChanged, "FILE_CHANGED"},
     {Reason::InvalidCertificate, "INVALID_CERTIFICATE"},
     {Reason::KeyMismatch, "KEY_MISMATCH"},
     {Reason::SignatureExists, "SIGNATURE_EXISTS"},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,9 +18,107 @@ Error io_error(std::string_view what, const std::filesystem::path& path, const s
 
 constexpr off_t kSequentialHintBytes = 1 << 20;
 
+SequentialFile::Stamp stamp_of(const struct stat& st) {
+  SequentialFile::Stamp s;
+  s.dev = static_cast<std::uint64_t>(st.st_dev);
+  s.ino = static_cast<std::uint64_t>(st.st_ino);
+  s.size = static_cast<std::uint64_t>(st.st_size);
+  s.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  s.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  return s;
+}
+
+std::string mode_text(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
 }  // namespace
 
+Status check_path_bytes(std::string_view path, std::string_view what) {
+  if (path.find('\0') == std::string_view::npos) return Status::ok();
+  return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + printable(path) +
+                                         ": the path holds a NUL byte, which no file name can hold");
+}
+
+namespace {
+
+// Each folder (or file) from `at` up to the root: InvalidInput when one is writable by its group or by
+// everyone (a sticky folder such as /tmp excepted), or when an entry of a sticky folder others may write
+// is neither root's nor this user's.
+Status check_up_to_root(std::filesystem::path at, const std::filesystem::path& named, const std::filesystem::path& real,
+                        std::string_view what) {
+  const uid_t me = ::geteuid();
+  auto refuse = [&](const std::filesystem::path& where, const std::string& problem) {
+    return make_error(Reason::InvalidInput,
+                      "refusing " + std::string(what) + " " + named.string() + ": " +
+                          (where == real ? std::string("it ") : where.string() + ", a folder above it, ") + problem +
+                          "; what decides trust must be writable only by its owner and root");
+  };
+  for (int depth = 0; depth < 4096; ++depth) {
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0) {
+      return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + named.string() + ": " + errno_text(errno));
+    }
+    const bool sticky = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0;
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky) {
+      return refuse(at, "is writable by " + std::string((st.st_mode & S_IWOTH) != 0 ? "everyone" : "its group") +
+                            " (mode " + mode_text(st.st_mode) + "; chmod go-w " + at.string() + ")");
+    }
+    if (!at.has_relative_path()) return Status::ok();  // the root folder, checked
+    // A sticky folder others may write (/tmp) lets them create entries, not replace ours: an entry in
+    // one must be root's or this user's.
+    struct stat parent {};
+    const std::filesystem::path up = at.parent_path();
+    if (::stat(up.c_str(), &parent) == 0 && (parent.st_mode & S_ISVTX) != 0 &&
+        (parent.st_mode & (S_IWGRP | S_IWOTH)) != 0 && st.st_uid != 0 && st.st_uid != me) {
+      return refuse(at, "is owned by another user (uid " + std::to_string(st.st_uid) + ") in " + up.string() +
+                            ", a folder others may write");
+    }
+    at = up;
+  }
+  return refuse(at, "lies deeper than any real path");
+}
+
+}  // namespace
+
+Status check_not_writable_by_others(const std::filesystem::path& path, std::string_view what) {
+  if (auto st = check_path_bytes(path.native(), what); !st) return st;
+  std::error_code ec;
+  const std::filesystem::path real = std::filesystem::canonical(path, ec);
+  if (ec) return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + path.string() + ": " + ec.message());
+  // Along the real path, and along the folders of the path as named: a symbolic link's own folder
+  // decides what the link points to.
+  if (auto st = check_up_to_root(real, path, real, what); !st) return st;
+  const std::filesystem::path named_folder = std::filesystem::absolute(path, ec).parent_path();
+  if (ec) return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + path.string() + ": " + ec.message());
+  return check_up_to_root(named_folder, path, real, what);
+}
+
+Status SequentialFile::check_unchanged() const {
+  struct stat now {};
+  if (::fstat(fd_, &now) != 0) return io_error("file", path_, errno_text(errno));
+  const Stamp after = stamp_of(now);
+  std::string what;
+  if (after.size != stamp_.size) {
+    what = "its size went from " + std::to_string(stamp_.size) + " to " + std::to_string(after.size) + " bytes";
+  } else if (after.mtime_ns != stamp_.mtime_ns || after.ctime_ns != stamp_.ctime_ns) {
+    what = "it was written to or its status changed";
+  } else {
+    struct stat named {};
+    if (::stat(path_.c_str(), &named) != 0) {
+      what = "its name is gone (" + errno_text(errno) + ")";
+    } else if (static_cast<std::uint64_t>(named.st_dev) != stamp_.dev || static_cast<std::uint64_t>(named.st_ino) != stamp_.ino) {
+      what = "its name now names another file";
+    }
+  }
+  if (what.empty()) return Status::ok();
+  return make_error(Reason::FileChanged, path_.string() + " changed while it was being read: " + what);
+}
+
 Result<SequentialFile> SequentialFile::open_pipe(const std::filesystem::path& path, std::string_view what) {
+  if (auto bad = check_path_bytes(path.native(), what); !bad) return std::move(bad).error();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return io_error(what, path, errno_text(errno));
   struct stat st {};
@@ -27,7 +126,7 @@ Result<SequentialFile> SequentialFile::open_pipe(const std::filesystem::path& pa
     ::close(fd);
     return io_error(what, path, "it changed while it was opened");
   }
-  return SequentialFile(fd, 0, path);
+  return SequentialFile(fd, Stamp{}, path);
 }
 
 std::string errno_text(int err) {
@@ -39,6 +138,7 @@ std::string errno_text(int err) {
 Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, std::string_view what, Readable readable) {
   // A pipe given for a secret is opened as a pipe is: waiting for its writer. (Opened without blocking,
   // a FIFO whose writer has not come yet would read as empty.)
+  if (auto bad = check_path_bytes(path.native(), what); !bad) return std::move(bad).error();
   struct stat named {};
   if (readable == Readable::RegularFileOrPipe && ::stat(path.c_str(), &named) == 0 && S_ISFIFO(named.st_mode)) {
     return open_pipe(path, what);
@@ -63,11 +163,11 @@ Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, s
   // A regular file reads the same with O_NONBLOCK (Linux ignores it for regular files), so it stays set:
   // two fcntl calls less per file. The read-ahead hint is worth its call only for large files.
   if (st.st_size > kSequentialHintBytes) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return SequentialFile(fd, static_cast<std::uint64_t>(st.st_size), path);
+  return SequentialFile(fd, stamp_of(st), path);
 }
 
 SequentialFile::SequentialFile(SequentialFile&& other) noexcept
-    : fd_(other.fd_), size_(other.size_), path_(std::move(other.path_)) {
+    : fd_(other.fd_), size_(other.size_), stamp_(other.stamp_), path_(std::move(other.path_)) {
   other.fd_ = -1;
 }
 
@@ -76,6 +176,7 @@ SequentialFile& SequentialFile::operator=(SequentialFile&& other) noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = other.fd_;
     size_ = other.size_;
+    stamp_ = other.stamp_;
     path_ = std::move(other.path_);
     other.fd_ = -1;
   }

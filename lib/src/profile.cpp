@@ -55,6 +55,9 @@ Result<std::vector<std::string>> string_list(const json& v, std::string_view ori
     if (!item.is_string() || item.get_ref<const std::string&>().empty()) {
       return key_error(origin, key, "expected a non-empty array of strings, found " + detail::describe_json(item));
     }
+    if (std::find(out.begin(), out.end(), item.get_ref<const std::string&>()) != out.end()) {
+      return key_error(origin, key, detail::describe_json(item) + " is listed twice");
+    }
     out.push_back(item.get<std::string>());
   }
   return out;
@@ -92,11 +95,27 @@ bool Profile::policy_allowed(std::string_view oid) const {
 }
 
 Result<Profile> Profile::load(const std::filesystem::path& path) {
+  if (auto st = check_not_writable_by_others(path, "the profile"); !st) return std::move(st).error();
   auto text = read_small_file(path, kMaxProfileBytes, "profile");
   if (!text) return std::move(text).error();
   auto p = parse(*text, path.string());
-  if (p) p->origin = "the profile " + path.string();
+  if (!p) return p;
+  p->origin = "the profile " + path.string();
+  p->file = path.string();
+  const json mine = json::parse(p->to_json());
+  const json built_in = json::parse(defaults().to_json());
+  for (const auto& [key, value] : mine.items()) {
+    if (!built_in.contains(key) || built_in[key] != value) p->changes.push_back(key);
+  }
   return p;
+}
+
+std::string Profile::change_note() const {
+  if (file.empty()) return {};
+  std::string keys;
+  for (const auto& k : changes) keys += (keys.empty() ? "" : ", ") + k;
+  return "the profile " + file + (changes.empty() ? " changes nothing of the built-in profile"
+                                                  : " changes " + keys + " from the built-in profile");
 }
 
 std::string Profile::expectation(std::string_view key) const {
@@ -142,6 +161,12 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     for (const auto& item : v) {
       auto role = parse_role(item);
       if (!role) return key_error(origin, "signer_roles", detail::describe_json(item) + " is not a two-hex-digit role code");
+      if (p.signer_role_allowed(*role)) return key_error(origin, "signer_roles", detail::describe_json(item) + " is listed twice");
+      // A CA's role never signs migration files: its certificate is no organisation certificate.
+      if (*role == static_cast<std::uint8_t>(Role::Root) || *role == static_cast<std::uint8_t>(Role::IssuingAuthority)) {
+        return key_error(origin, "signer_roles", detail::describe_json(item) + " is a certificate authority's role (" +
+                                                     std::string(role_name(*role)) + "), not a signer's");
+      }
       p.signer_roles.push_back(*role);
     }
   }
@@ -174,7 +199,9 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
       if (!item.is_number_integer() || item.get<std::int64_t>() < 1 || item.get<std::int64_t>() > 8) {
         return key_error(origin, "party_octets", detail::describe_json(item) + " is not an octet position from 1 to 8");
       }
-      octets[static_cast<std::size_t>(item.get<std::int64_t>() - 1)] = true;
+      const auto at = static_cast<std::size_t>(item.get<std::int64_t>() - 1);
+      if (octets[at]) return key_error(origin, "party_octets", "octet " + std::to_string(at + 1) + " is listed twice");
+      octets[at] = true;
     }
     p.party_octets = octets;
   }

@@ -128,7 +128,10 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
   // (RENAME_NOREPLACE): no separate look first, one system call less per file.
   const bool exists = options.skip_signed && std::filesystem::exists(std::filesystem::symlink_status(outcome.signature, ec));
   auto digest = sha256_file(file);
-  if (!digest) return std::move(digest).error();
+  if (!digest) {
+    if (digest.error().reason != Reason::FileChanged) return std::move(digest).error();
+    return make_error(Reason::FileChanged, digest.error().message + "; nothing was signed (sign it again once it is complete)");
+  }
   outcome.sha256 = *digest;
   if (exists && options.skip_signed) {
     if (signed_by_me(outcome.signature, options.format, *digest, base_name)) {
@@ -146,6 +149,7 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
   WriteOptions write;
   write.replace = options.replace ? Replace::Yes : Replace::No;
   write.sync = options.sync;
+  write.inputs = {file};
   if (auto st = write_file_atomically(outcome.signature, *bytes, write); !st) return std::move(st).error();
   return outcome;
 }

@@ -82,6 +82,7 @@ Result<std::shared_ptr<TrustStore>> TrustStore::load(const std::vector<std::file
     auto files = expand(arg, {".pem", ".crt", ".cer", ".der", ".crl"}, "trust");
     if (!files) return std::move(files).error();
     for (const auto& file : *files) {
+      if (auto st = check_not_writable_by_others(file, "the trust anchor file"); !st) return std::move(st).error();
       auto bytes = read_small_file(file, kMaxTrustFileBytes, "trust anchor file");
       if (!bytes) return std::move(bytes).error();
       auto kinds = pki_contents(*bytes, file.string());
@@ -138,6 +139,7 @@ Status TrustStore::add_crls(const std::vector<std::filesystem::path>& paths) {
     auto files = expand(arg, {".crl", ".pem", ".der", ".crt", ".cer"}, "CRL");
     if (!files) return std::move(files).error();
     for (const auto& file : *files) {
+      if (auto st = check_not_writable_by_others(file, "the CRL"); !st) return st;
       auto bytes = read_small_file(file, kMaxTrustFileBytes, "CRL");
       if (!bytes) return std::move(bytes).error();
       // In a folder shared with the anchors, a file of certificates only is theirs, not a bad CRL.

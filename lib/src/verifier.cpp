@@ -64,6 +64,15 @@ std::optional<std::string> find_change(const std::filesystem::path& file, const 
   return std::nullopt;
 }
 
+// The file's digests; a file that changed while it was read is not judged (FILE_CHANGED).
+Result<FileDigest> hash_for_verdict(const std::filesystem::path& file) {
+  auto hashed = sha256_file_and_ends(file);
+  if (!hashed && hashed.error().reason == Reason::FileChanged) {
+    return make_error(Reason::FileChanged, hashed.error().message + "; not judged (verify it again once it is complete)");
+  }
+  return hashed;
+}
+
 }  // namespace
 
 Verifier::Verifier(std::shared_ptr<const TrustStore> trust, Profile profile, VerifyOptions options)
@@ -169,7 +178,7 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
   r.signer = signer;
 
-  auto hashed = sha256_file_and_ends(r.file);
+  auto hashed = hash_for_verdict(r.file);
   if (!hashed) {
     r.error = hashed.error();
     return;
@@ -251,7 +260,7 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
     return;
   }
 
-  auto hashed = sha256_file_and_ends(r.file);
+  auto hashed = hash_for_verdict(r.file);
   if (!hashed) {
     r.error = hashed.error();
     return;

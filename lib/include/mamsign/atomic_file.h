@@ -20,9 +20,13 @@ struct WriteOptions {
   Replace replace = Replace::No;
   bool sync = false;    // fsync the file and its folder before returning (survives power loss)
   mode_t mode = 0644;   // before umask; private keys use 0600
+  // The files the output was made from: the target is never one of them (the same device and inode),
+  // whatever its name says, so no output ever replaces its own input.
+  std::vector<std::filesystem::path> inputs;
 };
 
-// SignatureExists when the target exists and Replace::No; IoError for anything the system refuses.
+// SignatureExists when the target exists and Replace::No; InvalidInput when the target is one of
+// `inputs` or its path holds a NUL byte; IoError for anything the system refuses.
 Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes,
                              const WriteOptions& options = {});
 

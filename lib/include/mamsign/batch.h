@@ -38,10 +38,15 @@ struct Inputs {
   std::map<std::filesystem::path, std::vector<std::string>> hidden_in_folder;
 };
 
+// A list entry longer than this is no path (Linux's PATH_MAX is 4096): refused, not read as one.
+inline constexpr std::size_t kMaxListEntryBytes = 4096;
+
 // Expands arguments and lists into data files. Folders give their regular files (sorted; hidden files,
 // signatures and temporaries left out; sub-folders only with `recursive`). A named file that is a
 // signature (.p7s, .sig) or a temporary is skipped with a note; a named file that does not exist is kept,
-// so that its own result says so. IoError when a folder or list cannot be read.
+// so that its own result says so. IoError when a folder or list cannot be read; InvalidInput for a list
+// entry holding a NUL byte (a NUL-separated list read without `null_separated`) or longer than
+// kMaxListEntryBytes.
 Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::vector<std::string>& lists,
                               std::istream* standard_input, const InputOptions& options);
 

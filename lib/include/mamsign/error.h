@@ -39,6 +39,9 @@ enum class Reason {
   // itself a DER structure (which such a signature cannot tell from a CMS signature's signed attributes).
   FormatNotAllowed,
   IoError,
+  // A file changed (size, mtime or ctime, or the name now another file) while it was read: nothing is
+  // judged or written from bytes that may mix two versions of it. Like IO_ERROR, an input problem.
+  FileChanged,
   // The certificate itself breaks the X.509 side of the profile (version, serial, CA flag, extensions).
   InvalidCertificate,
   // Signing: the private key is not the certificate's.
@@ -69,6 +72,9 @@ enum class Reason {
 };
 
 std::string_view reason_name(Reason reason);
+// IO_ERROR and FILE_CHANGED: the input could not be read (whole and consistent), so nothing was judged.
+// Apps show these as "ERROR" / "error" and exit 3.
+constexpr bool is_input_error(Reason reason) { return reason == Reason::IoError || reason == Reason::FileChanged; }
 std::optional<Reason> reason_from_name(std::string_view name);
 // Every reason, in declaration order (for docs and tests).
 std::span<const Reason> all_reasons();

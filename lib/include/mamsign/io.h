@@ -14,6 +14,16 @@
 
 namespace mamsign {
 
+// A path that holds a NUL byte names another file than it says (the kernel stops at the NUL: "F\0.p7s"
+// is "F"), so every path from outside is refused with one before it is used: IoError naming `what`.
+Status check_path_bytes(std::string_view path, std::string_view what);
+
+// Configuration that decides what is trusted (the profile, trust anchors, CRLs) must not be writable by
+// others than its owner and root, as sudo and ssh require of theirs: InvalidInput when the file or a
+// folder above it is group- or world-writable (a sticky folder such as /tmp is fine, but then the entry
+// in it must be owned by root or by this user), naming the path, its mode and the chmod that mends it.
+Status check_not_writable_by_others(const std::filesystem::path& path, std::string_view what);
+
 // The whole of a small file (certificates, keys, signatures, profiles). IoError when it cannot be
 // read or is not a regular file; InvalidInput when it is larger than `max_bytes`. `what` names the
 // file's role in messages ("signature", "certificate").
@@ -39,13 +49,23 @@ class SequentialFile {
   // Fills `buffer` unless the file ends first; returns the bytes read (0 at the end).
   Result<std::size_t> read(std::span<std::uint8_t> buffer);
   std::uint64_t size_at_open() const noexcept { return size_; }
+  // After reading: FileChanged when the file's size, mtime or ctime differ from what they were at open,
+  // or its path now names another file (replaced by a rename): the bytes read may mix two versions.
+  Status check_unchanged() const;
+
+  // What identifies a version of a file: device and inode, then size and the two times.
+  struct Stamp {
+    std::uint64_t dev = 0, ino = 0, size = 0;
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
+  };
 
  private:
   static Result<SequentialFile> open_pipe(const std::filesystem::path& path, std::string_view what);
-  SequentialFile(int fd, std::uint64_t size, std::filesystem::path path)
-      : fd_(fd), size_(size), path_(std::move(path)) {}
+  SequentialFile(int fd, Stamp stamp, std::filesystem::path path)
+      : fd_(fd), size_(stamp.size), stamp_(stamp), path_(std::move(path)) {}
   int fd_ = -1;
   std::uint64_t size_ = 0;
+  Stamp stamp_;
   std::filesystem::path path_;
 };
 

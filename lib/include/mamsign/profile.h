@@ -60,17 +60,28 @@ struct Profile {
   // Where this profile came from ("built-in defaults", or the file's path): messages that quote an
   // expected value name it, so that a user knows what to change.
   std::string origin = "the built-in profile";
+  // A profile read from a file: the file, and the keys whose values differ from the built-in profile's
+  // (what every result then says, so that a weakened profile is never taken silently). Empty for the
+  // built-in profile.
+  std::string file;
+  std::vector<std::string> changes;
 
   static Profile defaults() { return {}; }
   // "expected by /etc/mamsign/profile.json (key policy_oids)", or for the built-in profile a sentence
   // saying that the value is a default and how to set another.
   std::string expectation(std::string_view key) const;
   // Reads a JSON profile; keys that are absent keep their defaults. An unknown key, a wrong type or a
-  // bad value is an InvalidInput error naming the key; an unreadable file is IoError.
+  // bad value (a duplicate in a list, a CA role as a signer role) is an InvalidInput error naming the
+  // key; so is a file that others than its owner and root can write (check_not_writable_by_others); an
+  // unreadable file is IoError.
   static Result<Profile> load(const std::filesystem::path& path);
   static Result<Profile> parse(std::string_view json_text, std::string_view origin = "profile");
   // The profile as JSON text (what `--print-profile` shows, and a template for a profile file).
   std::string to_json() const;
+
+  // "the profile /etc/mamsign/profile.json changes signer_roles, issuer_role from the built-in
+  // profile" (or "... changes nothing ..."); empty for the built-in profile.
+  std::string change_note() const;
 
   bool signer_role_allowed(std::uint8_t role) const;
   bool policy_allowed(std::string_view oid) const;
