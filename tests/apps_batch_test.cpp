@@ -1,5 +1,5 @@
 // Batch signing and verification as scripts run them: many files, folders, lists, real signals.
-#include "mamsign/atomic_file.h"
+#include "mamsign/base/atomic_file.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

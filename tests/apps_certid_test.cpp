@@ -1,5 +1,5 @@
 // mam-certid as users and scripts run it.
-#include "mamsign/cert_store.h"
+#include "mamsign/pki/cert_store.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

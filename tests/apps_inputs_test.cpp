@@ -1,11 +1,11 @@
 // Issue 19: the attacks of an attacker's hour, each a regression test run as a script runs the apps.
 // No input is ever destroyed; no weakened configuration is taken silently; every printed name stands
 // for one path; a file that changes while read is never signed or judged; every signature is counted.
-#include "mamsign/atomic_file.h"
+#include "mamsign/base/atomic_file.h"
 #include "mamsign/batch.h"
-#include "mamsign/digest.h"
-#include "mamsign/io.h"
-#include "mamsign/profile.h"
+#include "mamsign/signature/digest.h"
+#include "mamsign/base/io.h"
+#include "mamsign/smki/profile.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-#include "mamsign/cert_builder.h"
+#include "mamsign/pki/cert_builder.h"
 
-#include "mamsign/org_cert.h"
+#include "mamsign/smki/org_cert.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

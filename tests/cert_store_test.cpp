@@ -1,6 +1,6 @@
-#include "mamsign/cert_store.h"
+#include "mamsign/pki/cert_store.h"
 
-#include "mamsign/certificate_id.h"
+#include "mamsign/smki/certificate_id.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "mamsign/certificate_id.h"
+#include "mamsign/smki/certificate_id.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-#include "mamsign/cms_signature.h"
+#include "mamsign/signature/cms_signature.h"
 
-#include "mamsign/times.h"
+#include "mamsign/base/times.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

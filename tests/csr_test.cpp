@@ -1,9 +1,9 @@
 // CSRs and the issued-certificate check (issue 11): the library's builder and stock `openssl req` each
 // break every Appendix F rule once; every encoding the DCC portal takes is read; mam-csr runs as a
 // process from a key to an accepted certificate, with mam-testpki as the CA.
-#include "mamsign/cert_builder.h"
-#include "mamsign/csr.h"
-#include "mamsign/key_source.h"
+#include "mamsign/pki/cert_builder.h"
+#include "mamsign/pki/csr.h"
+#include "mamsign/keys/key_source.h"
 
 #include "support/test_support.h"
 

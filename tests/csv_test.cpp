@@ -1,6 +1,6 @@
-#include "mamsign/csv.h"
+#include "mamsign/smki/csv.h"
 
-#include "mamsign/digest.h"
+#include "mamsign/signature/digest.h"
 
 #include "support/test_support.h"
 

@@ -1,6 +1,6 @@
-#include "mamsign/digest.h"
+#include "mamsign/signature/digest.h"
 
-#include "mamsign/org_cert.h"
+#include "mamsign/smki/org_cert.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

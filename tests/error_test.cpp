@@ -1,4 +1,4 @@
-#include "mamsign/error.h"
+#include "mamsign/base/error.h"
 
 #include "support/test_support.h"
 

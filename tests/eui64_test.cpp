@@ -1,4 +1,4 @@
-#include "mamsign/eui64.h"
+#include "mamsign/smki/eui64.h"
 
 #include <gtest/gtest.h>
 

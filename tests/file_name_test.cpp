@@ -1,4 +1,4 @@
-#include "mamsign/file_name.h"
+#include "mamsign/smki/file_name.h"
 
 #include <gtest/gtest.h>
 

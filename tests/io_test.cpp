@@ -1,4 +1,4 @@
-#include "mamsign/io.h"
+#include "mamsign/base/io.h"
 
 #include "support/test_support.h"
 

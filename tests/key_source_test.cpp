@@ -1,4 +1,4 @@
-#include "mamsign/key_source.h"
+#include "mamsign/keys/key_source.h"
 
 #include "support/test_support.h"
 

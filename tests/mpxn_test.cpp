@@ -1,4 +1,4 @@
-#include "mamsign/mpxn.h"
+#include "mamsign/smki/mpxn.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
-#include "mamsign/org_cert.h"
+#include "mamsign/smki/org_cert.h"
 
-#include "mamsign/ossl.h"
-#include "mamsign/times.h"
+#include "mamsign/base/ossl.h"
+#include "mamsign/base/times.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

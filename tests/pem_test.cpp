@@ -1,4 +1,4 @@
-#include "mamsign/pem.h"
+#include "mamsign/base/pem.h"
 
 #include "support/test_support.h"
 

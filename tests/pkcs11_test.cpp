@@ -2,11 +2,11 @@
 // keys imported and generated on it; mam-sign run as a process, its signatures checked by mam-verify and
 // by stock `openssl cms -verify`. pkcs11-spy (OpenSC) records the calls the module sees, to show that a
 // wrong PIN is tried exactly once.
-#include "mamsign/cert_builder.h"
-#include "mamsign/key_source.h"
-#include "mamsign/pkcs11_token.h"
-#include "mamsign/pkcs11_uri.h"
-#include "mamsign/profile.h"
+#include "mamsign/pki/cert_builder.h"
+#include "mamsign/keys/key_source.h"
+#include "mamsign/keys/pkcs11_token.h"
+#include "mamsign/keys/pkcs11_uri.h"
+#include "mamsign/smki/profile.h"
 
 #include "support/test_support.h"
 

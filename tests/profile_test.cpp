@@ -1,4 +1,4 @@
-#include "mamsign/profile.h"
+#include "mamsign/smki/profile.h"
 
 #include "support/test_support.h"
 

@@ -1,4 +1,4 @@
-#include "mamsign/raw_signature.h"
+#include "mamsign/signature/raw_signature.h"
 
 #include "support/test_support.h"
 

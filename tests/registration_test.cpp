@@ -1,4 +1,4 @@
-#include "mamsign/registration.h"
+#include "mamsign/smki/registration.h"
 
 #include "support/test_support.h"
 

@@ -1,7 +1,7 @@
 #include "mamsign/signer.h"
 
-#include "mamsign/cms_signature.h"
-#include "mamsign/raw_signature.h"
+#include "mamsign/signature/cms_signature.h"
+#include "mamsign/signature/raw_signature.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "mamsign/times.h"
+#include "mamsign/base/times.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "mamsign/trust_store.h"
+#include "mamsign/pki/trust_store.h"
 
-#include "mamsign/cert_builder.h"
-#include "mamsign/pem.h"
-#include "mamsign/times.h"
+#include "mamsign/pki/cert_builder.h"
+#include "mamsign/base/pem.h"
+#include "mamsign/base/times.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

@@ -1,10 +1,10 @@
 #include "mamsign/verifier.h"
 
-#include "mamsign/cert_builder.h"
-#include "mamsign/key_source.h"
-#include "mamsign/raw_signature.h"
+#include "mamsign/pki/cert_builder.h"
+#include "mamsign/keys/key_source.h"
+#include "mamsign/signature/raw_signature.h"
 #include "mamsign/signer.h"
-#include "mamsign/times.h"
+#include "mamsign/base/times.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>

@@ -4,9 +4,9 @@
 
 #include <openssl/crypto.h>
 
-#include "mamsign/eui64.h"
-#include "mamsign/profile.h"
-#include "mamsign/times.h"
+#include "mamsign/smki/eui64.h"
+#include "mamsign/smki/profile.h"
+#include "mamsign/base/times.h"
 
 #include <algorithm>
 #include <cstdio>

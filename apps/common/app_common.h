@@ -2,11 +2,11 @@
 // The library decides; these only render.
 #pragma once
 
-#include "mamsign/cert_store.h"
-#include "mamsign/error.h"
-#include "mamsign/org_cert.h"
-#include "mamsign/profile.h"
-#include "mamsign/trust_store.h"
+#include "mamsign/pki/cert_store.h"
+#include "mamsign/base/error.h"
+#include "mamsign/smki/org_cert.h"
+#include "mamsign/smki/profile.h"
+#include "mamsign/pki/trust_store.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

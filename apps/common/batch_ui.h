@@ -4,7 +4,7 @@
 
 #include "common/output.h"
 #include "mamsign/batch.h"
-#include "mamsign/error.h"
+#include "mamsign/base/error.h"
 
 #include <CLI/CLI.hpp>
 

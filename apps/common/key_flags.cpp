@@ -3,7 +3,7 @@
 #include "common/app_common.h"
 #include "common/output.h"
 
-#include "mamsign/times.h"
+#include "mamsign/base/times.h"
 
 #include <set>
 

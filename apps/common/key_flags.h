@@ -2,8 +2,8 @@
 // passphrase or PIN, the PKCS#11 module, and --list-keys. The library decides; this parses and renders.
 #pragma once
 
-#include "mamsign/key_source.h"
-#include "mamsign/org_cert.h"
+#include "mamsign/keys/key_source.h"
+#include "mamsign/smki/org_cert.h"
 
 #include <CLI/CLI.hpp>
 

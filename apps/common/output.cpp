@@ -1,6 +1,6 @@
 #include "common/output.h"
 
-#include "mamsign/io.h"
+#include "mamsign/base/io.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -2,7 +2,7 @@
 // its words from here, so that the same outcome never reads differently in two tools.
 #pragma once
 
-#include "mamsign/error.h"
+#include "mamsign/base/error.h"
 
 #include <string_view>
 

@@ -5,8 +5,8 @@
 #include "common/output.h"
 
 #include "mamsign/certid_check.h"
-#include "mamsign/certificate_id.h"
-#include "mamsign/times.h"
+#include "mamsign/smki/certificate_id.h"
+#include "mamsign/base/times.h"
 
 #include <chrono>
 #include <cstdio>

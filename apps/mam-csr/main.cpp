@@ -5,10 +5,10 @@
 #include "common/key_flags.h"
 #include "common/output.h"
 
-#include "mamsign/atomic_file.h"
-#include "mamsign/cert_builder.h"
-#include "mamsign/csr.h"
-#include "mamsign/times.h"
+#include "mamsign/base/atomic_file.h"
+#include "mamsign/pki/cert_builder.h"
+#include "mamsign/pki/csr.h"
+#include "mamsign/base/times.h"
 
 #include <unistd.h>
 

@@ -4,10 +4,10 @@
 #include "common/key_flags.h"
 #include "common/vocabulary.h"
 
-#include "mamsign/atomic_file.h"
-#include "mamsign/key_source.h"
+#include "mamsign/base/atomic_file.h"
+#include "mamsign/keys/key_source.h"
 #include "mamsign/signer.h"
-#include "mamsign/times.h"
+#include "mamsign/base/times.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,11 +1,11 @@
 #include "example_pki.h"
 
-#include "mamsign/atomic_file.h"
-#include "mamsign/cert_builder.h"
-#include "mamsign/mpxn.h"
-#include "mamsign/org_cert.h"
-#include "mamsign/profile.h"
-#include "mamsign/times.h"
+#include "mamsign/base/atomic_file.h"
+#include "mamsign/pki/cert_builder.h"
+#include "mamsign/smki/mpxn.h"
+#include "mamsign/smki/org_cert.h"
+#include "mamsign/smki/profile.h"
+#include "mamsign/base/times.h"
 
 #include <nlohmann/json.hpp>
 

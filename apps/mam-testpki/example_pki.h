@@ -1,8 +1,8 @@
 // The example SMKI-style PKI of keys-example/ and the example migration files of testdata/.
 #pragma once
 
-#include "mamsign/error.h"
-#include "mamsign/eui64.h"
+#include "mamsign/base/error.h"
+#include "mamsign/smki/eui64.h"
 
 #include <filesystem>
 #include <string>

@@ -3,10 +3,10 @@
 #include "example_pki.h"
 
 #include "common/app_common.h"
-#include "mamsign/atomic_file.h"
-#include "mamsign/csr.h"
-#include "mamsign/key_source.h"
-#include "mamsign/profile.h"
+#include "mamsign/base/atomic_file.h"
+#include "mamsign/pki/csr.h"
+#include "mamsign/keys/key_source.h"
+#include "mamsign/smki/profile.h"
 
 #include <CLI/CLI.hpp>
 

@@ -5,8 +5,8 @@
 #include "common/early.h"
 #include "common/vocabulary.h"
 
-#include "mamsign/cert_store.h"
-#include "mamsign/times.h"
+#include "mamsign/pki/cert_store.h"
+#include "mamsign/base/times.h"
 #include "mamsign/verifier.h"
 
 #include <iostream>

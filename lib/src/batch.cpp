@@ -1,8 +1,8 @@
 #include "mamsign/batch.h"
 
-#include "mamsign/atomic_file.h"
-#include "mamsign/io.h"
-#include "mamsign/signature_format.h"
+#include "mamsign/base/atomic_file.h"
+#include "mamsign/base/io.h"
+#include "mamsign/signature/signature_format.h"
 
 #include <sched.h>
 

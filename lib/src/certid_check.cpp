@@ -1,8 +1,8 @@
 #include "mamsign/certid_check.h"
 
-#include "mamsign/certificate_id.h"
-#include "mamsign/mpxn.h"
-#include "mamsign/ossl.h"
+#include "mamsign/smki/certificate_id.h"
+#include "mamsign/smki/mpxn.h"
+#include "mamsign/base/ossl.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,10 +1,10 @@
 #include "mamsign/signer.h"
 
-#include "mamsign/atomic_file.h"
-#include "mamsign/cms_signature.h"
-#include "mamsign/file_name.h"
-#include "mamsign/io.h"
-#include "mamsign/raw_signature.h"
+#include "mamsign/base/atomic_file.h"
+#include "mamsign/signature/cms_signature.h"
+#include "mamsign/smki/file_name.h"
+#include "mamsign/base/io.h"
+#include "mamsign/signature/raw_signature.h"
 
 #include <openssl/err.h>
 

@@ -1,7 +1,7 @@
 // A CMS signature file from anyone: parsed, its signer identified, its signature checked.
 #include "fuzz_support.h"
 
-#include "mamsign/cms_signature.h"
+#include "mamsign/signature/cms_signature.h"
 
 using namespace mamsign;
 

@@ -2,7 +2,7 @@
 // used to check revocation, required and not.
 #include "fuzz_support.h"
 
-#include "mamsign/io.h"
+#include "mamsign/base/io.h"
 
 using namespace mamsign;
 

@@ -2,7 +2,7 @@
 // headerless base64), then every Appendix F rule and every accessor.
 #include "fuzz_support.h"
 
-#include "mamsign/csr.h"
+#include "mamsign/pki/csr.h"
 
 using namespace mamsign;
 

@@ -1,7 +1,7 @@
 // RFC 4180 CSV from outside, with small limits so that every limit is reached.
 #include "fuzz_support.h"
 
-#include "mamsign/csv.h"
+#include "mamsign/smki/csv.h"
 
 using namespace mamsign;
 

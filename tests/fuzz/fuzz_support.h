@@ -1,10 +1,10 @@
 // Shared by the fuzz targets: the example PKI, loaded once, as the world a fuzzed input meets.
 #pragma once
 
-#include "mamsign/cert_store.h"
-#include "mamsign/org_cert.h"
-#include "mamsign/profile.h"
-#include "mamsign/trust_store.h"
+#include "mamsign/pki/cert_store.h"
+#include "mamsign/smki/org_cert.h"
+#include "mamsign/smki/profile.h"
+#include "mamsign/pki/trust_store.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,13 +2,13 @@
 // times and durations, PKCS#11 URIs.
 #include "fuzz_support.h"
 
-#include "mamsign/certificate_id.h"
-#include "mamsign/eui64.h"
-#include "mamsign/file_name.h"
-#include "mamsign/mpxn.h"
-#include "mamsign/pkcs11_uri.h"
-#include "mamsign/raw_signature.h"
-#include "mamsign/times.h"
+#include "mamsign/smki/certificate_id.h"
+#include "mamsign/smki/eui64.h"
+#include "mamsign/smki/file_name.h"
+#include "mamsign/smki/mpxn.h"
+#include "mamsign/keys/pkcs11_uri.h"
+#include "mamsign/signature/raw_signature.h"
+#include "mamsign/base/times.h"
 
 using namespace mamsign;
 

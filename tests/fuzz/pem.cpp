@@ -1,7 +1,7 @@
 // PEM text from outside: every block must decode; text outside the blocks only.
 #include "fuzz_support.h"
 
-#include "mamsign/pem.h"
+#include "mamsign/base/pem.h"
 
 using namespace mamsign;
 

@@ -1,7 +1,7 @@
 // A raw .sig file: strict DER ECDSA-Sig-Value, then an ECDSA verification with it.
 #include "fuzz_support.h"
 
-#include "mamsign/raw_signature.h"
+#include "mamsign/signature/raw_signature.h"
 
 using namespace mamsign;
 

@@ -1,7 +1,7 @@
 // Registration data: read as a stream of JSON events into its tables, then looked up.
 #include "fuzz_support.h"
 
-#include "mamsign/registration.h"
+#include "mamsign/smki/registration.h"
 
 using namespace mamsign;
 

@@ -1,6 +1,6 @@
 // Parses a migration file name and loads a certificate through the installed headers and library.
-#include <mamsign/file_name.h>
-#include <mamsign/org_cert.h>
+#include <mamsign/smki/file_name.h>
+#include <mamsign/smki/org_cert.h>
 
 #include <iostream>
 

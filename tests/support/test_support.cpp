@@ -1,11 +1,11 @@
 #include "support/test_support.h"
 
-#include "mamsign/cert_builder.h"
+#include "mamsign/pki/cert_builder.h"
 
-#include "mamsign/cms_signature.h"
-#include "mamsign/digest.h"
-#include "mamsign/raw_signature.h"
-#include "mamsign/times.h"
+#include "mamsign/signature/cms_signature.h"
+#include "mamsign/signature/digest.h"
+#include "mamsign/signature/raw_signature.h"
+#include "mamsign/base/times.h"
 
 #include <csignal>
 #include <fcntl.h>

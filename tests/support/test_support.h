@@ -1,9 +1,9 @@
 // Shared by the tests: where the repository's example files are, scratch folders, real processes.
 #pragma once
 
-#include "mamsign/key_source.h"
-#include "mamsign/org_cert.h"
-#include "mamsign/trust_store.h"
+#include "mamsign/keys/key_source.h"
+#include "mamsign/smki/org_cert.h"
+#include "mamsign/pki/trust_store.h"
 
 #include <gtest/gtest.h>
 

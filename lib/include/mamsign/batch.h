@@ -3,7 +3,7 @@
 // handling signals belong to the apps (they pass a stop flag in).
 #pragma once
 
-#include "mamsign/error.h"
+#include "mamsign/base/error.h"
 
 #include <algorithm>
 #include <atomic>

@@ -3,12 +3,12 @@
 // reported with its line, MPxN, column, ID and code.
 #pragma once
 
-#include "mamsign/cert_store.h"
-#include "mamsign/csv.h"
-#include "mamsign/error.h"
-#include "mamsign/profile.h"
-#include "mamsign/registration.h"
-#include "mamsign/trust_store.h"
+#include "mamsign/pki/cert_store.h"
+#include "mamsign/smki/csv.h"
+#include "mamsign/base/error.h"
+#include "mamsign/smki/profile.h"
+#include "mamsign/smki/registration.h"
+#include "mamsign/pki/trust_store.h"
 
 #include <condition_variable>
 #include <ctime>

@@ -3,14 +3,14 @@
 // atomically beside it; it never modifies the input and never leaves a partial signature.
 #pragma once
 
-#include "mamsign/cms_signature.h"
-#include "mamsign/digest.h"
-#include "mamsign/error.h"
-#include "mamsign/org_cert.h"
-#include "mamsign/ossl.h"
-#include "mamsign/profile.h"
-#include "mamsign/signature_format.h"
-#include "mamsign/trust_store.h"
+#include "mamsign/signature/cms_signature.h"
+#include "mamsign/signature/digest.h"
+#include "mamsign/base/error.h"
+#include "mamsign/smki/org_cert.h"
+#include "mamsign/base/ossl.h"
+#include "mamsign/smki/profile.h"
+#include "mamsign/signature/signature_format.h"
+#include "mamsign/pki/trust_store.h"
 
 #include <ctime>
 #include <filesystem>

@@ -2,14 +2,14 @@
 // stopping at the first failure and saying what was expected and what was found.
 #pragma once
 
-#include "mamsign/cert_store.h"
-#include "mamsign/cms_signature.h"
-#include "mamsign/digest.h"
-#include "mamsign/error.h"
-#include "mamsign/org_cert.h"
-#include "mamsign/profile.h"
-#include "mamsign/signature_format.h"
-#include "mamsign/trust_store.h"
+#include "mamsign/pki/cert_store.h"
+#include "mamsign/signature/cms_signature.h"
+#include "mamsign/signature/digest.h"
+#include "mamsign/base/error.h"
+#include "mamsign/smki/org_cert.h"
+#include "mamsign/smki/profile.h"
+#include "mamsign/signature/signature_format.h"
+#include "mamsign/pki/trust_store.h"
 
 #include <ctime>
 #include <filesystem>
