@@ -1,6 +1,6 @@
-// Parses a migration file name and loads a certificate through the installed headers and library.
-#include <mamsign/smki/file_name.h>
-#include <mamsign/smki/org_cert.h>
+// Parses a migration file name and loads a certificate through the installed headers and library, by the
+// umbrella header a user includes.
+#include <mamsign/mamsign.h>
 
 #include <iostream>
 
