@@ -85,7 +85,7 @@ class CmsSignature {
   bool verifies_content_digest(const OrgCert& signer, const Sha256& digest) const;
 
  private:
-  std::shared_ptr<void> si_;  // the SignerInfo, decoded by OpenSSL's ASN.1 templates (cms_signature.cpp)
+  std::shared_ptr<void> si_;  // the SignerInfo, decoded by OpenSSL's ASN.1 templates (lib/src/signature/cms_asn1.h)
   std::optional<Sha256> message_digest_;
   std::optional<std::time_t> signing_time_;
   std::optional<std::string> bound_name_;
