@@ -197,7 +197,6 @@ Status check_signer_info(std::string_view tlv, const STACK_OF(X509_ATTRIBUTE) * 
   return Status::ok();
 }
 
-
 std::string algorithm_name(const X509_ALGOR* alg) {
   const ASN1_OBJECT* obj = nullptr;
   X509_ALGOR_get0(&obj, nullptr, nullptr, alg);
