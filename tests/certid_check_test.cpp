@@ -70,7 +70,7 @@ TEST_F(CertIdTest, PlantedErrorsAreFoundOnTheirLines) {
   EXPECT_EQ(r->rows_checked, expected["rows"].get<std::size_t>());
   std::set<Key> want;
   for (const auto& f : expected["findings"]) {
-    want.emplace(f["line"].get<std::size_t>(), f["column"].get<std::string>(), f["code"].get<std::string>(),
+    want.emplace(f["line"].get<std::size_t>(), f["column"].get<std::string>(), f["reason"].get<std::string>(),
                  f["severity"].get<std::string>());
   }
   EXPECT_EQ(keys(*r), want);

@@ -271,9 +271,9 @@ std::string signer_text(const OrgCert& cert) {
   return s;
 }
 
-nlohmann::ordered_json json_object(std::string_view kind) {
+nlohmann::ordered_json json_object(std::string_view kind, int schema_version) {
   nlohmann::ordered_json j;
-  j["schema"] = "mamsign/" + std::string(kind) + "/1";
+  j["schema"] = "mamsign/" + std::string(kind) + "/" + std::to_string(schema_version);
   j["version"] = MAMSIGN_VERSION;
   return j;
 }

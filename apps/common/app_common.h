@@ -70,9 +70,10 @@ nlohmann::ordered_json signer_json(const OrgCert& cert);
 // "70-B3-D5-1F-30-00-A0-08 (role 02 supplier, serial 0A1B..., valid 2025-01-01T00:00:00Z to 2045-...)"
 std::string signer_text(const OrgCert& cert);
 
-// Every JSON object the apps write starts here: {"schema": "mamsign/<kind>/1", "version": "0.1.0"}. The
-// schema names the object's shape (docs/), its number changes only when a key changes meaning or goes.
-nlohmann::ordered_json json_object(std::string_view kind);
+// Every JSON object the apps write starts here: {"schema": "mamsign/<kind>/<n>", "version": "0.1.0"}. The
+// schema names the object's shape (docs/schema/), its number `n` changes only when a key changes meaning
+// or goes.
+nlohmann::ordered_json json_object(std::string_view kind, int schema_version = 1);
 
 // One JSON object on one line. Invalid UTF-8 (a file name from outside) is replaced, never fatal.
 std::string json_line(const nlohmann::ordered_json& j);

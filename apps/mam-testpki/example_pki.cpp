@@ -511,7 +511,7 @@ Result<std::string> write_example(const ExampleOptions& o) {
   json findings = json::array();
   for (std::size_t i = 0; i < planted.size(); ++i) {
     for (const auto& [column, code, severity] : planted[i].expect) {
-      findings.push_back({{"line", lines[i]}, {"column", column}, {"code", code}, {"severity", severity}});
+      findings.push_back({{"line", lines[i]}, {"column", column}, {"reason", code}, {"severity", severity}});
     }
   }
   expected["findings"] = findings;
