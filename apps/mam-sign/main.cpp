@@ -1,85 +1,15 @@
 // mam-sign: signs SMETS1 migration files with a supplier's SMKI Organisation Certificate (MAM 7.5.3).
-#include "common/app_common.h"
-#include "common/batch_ui.h"
-#include "common/key_flags.h"
+// This file declares the flags and runs the batch; signer_setup.cpp makes the signer, render.cpp each
+// file's line.
+#include "sign_app.h"
+
 #include "common/vocabulary.h"
 
-#include "mamsign/base/atomic_file.h"
-#include "mamsign/keys/key_source.h"
-#include "mamsign/signer.h"
-#include "mamsign/base/times.h"
-
-#include <fcntl.h>
-#include <unistd.h>
-
+#include <functional>
 #include <iostream>
-#include <set>
-
-namespace {
 
 using namespace mamsign;
-using json = nlohmann::ordered_json;
-
-const char* const kProgram = "mam-sign";
-
-struct Flags {
-  std::string cert, format = "cms", out, profile;
-  app::KeyFlags keys;
-  std::vector<std::string> chain, trust, crl;
-  bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false, print_profile = false;
-  app::RevocationFlags revocation;
-  app::BatchFlags batch;
-};
-
-// What happened to one file, and how it is shown.
-struct FileReport {
-  std::string file;
-  Result<SignOutcome> outcome;
-};
-
-// The result's line on standard output: JSON, or text made safe.
-std::string render(const FileReport& r, const Signer* signer, const Profile& profile, SignatureFormat format,
-                   bool as_json) {
-  if (as_json) {
-    json j = app::json_object("sign-result");
-    app::path_json(j, "file", r.file);
-    j["format"] = std::string(format_name(format));
-    if (r.outcome) {
-      app::path_json(j, "signature", r.outcome->signature.string());
-      j["result"] = r.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped;
-      j["reason"] = nullptr;
-      j["message"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
-      j["sha256"] = to_hex(r.outcome->sha256);
-      j["signing_time"] = r.outcome->kind == SignOutcome::Kind::Signed && format == SignatureFormat::Cms
-                              ? app::time_json(r.outcome->signing_time)
-                              : json(nullptr);
-    } else {
-      j["signature"] = nullptr;
-      j["result"] = app::failure_result(app::Verb::Sign, r.outcome.error().reason);
-      j["reason"] = std::string(reason_name(r.outcome.error().reason));
-      j["message"] = r.outcome.error().message;
-      j["sha256"] = nullptr;
-      j["signing_time"] = nullptr;
-    }
-    j["signer"] = signer ? app::signer_json(signer->certificate()) : json(nullptr);
-    j["revocation"] = app::revocation_json(signer ? signer->revocation() : std::nullopt);
-    j["profile"] = app::profile_json(profile);
-    return app::json_line(j);
-  }
-  const std::string notes = app::notes_text(app::with_profile_note({}, profile));
-  if (r.outcome) {
-    if (r.outcome->kind == SignOutcome::Kind::Skipped) {
-      return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer" + notes);
-    }
-    return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" + std::string(format_name(format)) +
-                          ", sha256 " + to_hex(r.outcome->sha256) + ")" + notes);
-  }
-  const Reason reason = r.outcome.error().reason;
-  return app::safe_text(r.file + ": " + std::string(app::failure_word(app::Verb::Sign, reason)) + " " +
-                        std::string(reason_name(reason)) + ": " + r.outcome.error().message + notes);
-}
-
-}  // namespace
+using namespace sign_app;
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -174,75 +104,9 @@ int main(int argc, char** argv) {
   }
   const SignatureFormat format = *parse_format(f.format);
 
-  // The certificate first when it is named: a token key takes its public key from it.
-  OrgCertPtr cert;
-  if (!f.cert.empty()) {
-    auto loaded = app::load_certificate(kProgram, "certificate", f.cert, f.keys);
-    if (!loaded) return app::kExitUnreadable;
-    cert = *loaded;
-  }
-  auto key = app::open_key(kProgram, f.keys, cert ? cert->x509() : nullptr);
-  if (!key) return app::kExitUnreadable;
-  if (!cert) {
-    if (key->certificate.empty()) {
-      app::complain_usage(kProgram, "--cert is required: " + key->description + " holds no certificate for its key",
-                          kProgram);
-      return app::kExitUsage;
-    }
-    cert = OrgCert::from_der(key->certificate);
-    if (!cert) {
-      app::complain(kProgram, "certificate: the certificate in " + key->description + " is not an X.509 certificate");
-      return app::kExitUnreadable;
-    }
-  }
-  std::vector<OrgCertPtr> chain;
-  for (const auto& der : key->chain) {
-    if (auto c = OrgCert::from_der(der)) chain.push_back(c);
-  }
-  for (const auto& path : f.chain) {
-    auto loaded = OrgCert::load(path);
-    if (!loaded) {
-      app::complain(kProgram, "chain: " + loaded.error().message);
-      return app::kExitUnreadable;
-    }
-    chain.push_back(*loaded);
-  }
-
-  f.trust = app::trust_or_default(f.trust);
-  if (!f.trust.empty()) f.crl = app::crls_or_default(f.crl);
-  std::shared_ptr<TrustStore> trust;
-  if (!f.trust.empty()) {
-    trust = app::load_trust(kProgram, f.trust, f.crl, profile);
-    if (!trust) return app::kExitUnreadable;
-  } else if (!f.crl.empty()) {
-    app::complain(kProgram, "--crl needs --trust: a CRL is checked against the trust anchors that issued it");
-    return app::kExitUsage;
-  } else if (profile.require_crl) {
-    app::complain(kProgram, "--require-crl needs --trust and --crl: revocation is checked along the chain to the SMKI root");
-    return app::kExitUsage;
-  }
-
-  // The key and certificate are checked once; a refusal here refuses every file, each with its line.
-  auto signer = Signer::create(std::move(key->key), cert, std::move(chain), profile, std::time(nullptr), trust.get());
-  // Setup mistakes are said once, before any file: a key that is not the certificate's, or trust
-  // anchors that cannot validate the certificate's chain at all. (A certificate the profile refuses is
-  // each file's refusal, as before.)
-  if (!signer && (signer.error().reason == Reason::KeyMismatch || signer.error().reason == Reason::UntrustedChain)) {
-    app::complain(kProgram, std::string(reason_name(signer.error().reason)) + ": " + signer.error().message +
-                                "; nothing was signed (check --key, --cert and --trust)");
-    return app::kExitUnreadable;
-  }
-  if (signer && !trust) {
-    app::complain(kProgram, "warning: without --trust the certificate's chain to the SMKI root and its revocation are not "
-                            "checked; the DCC will check both");
-  } else if (signer && signer->revocation()) {
-    const RevocationStatus& rev = *signer->revocation();
-    if (!rev.checked) {
-      app::complain(kProgram, "warning: revocation not checked: no CRL of " + rev.issuer +
-                                  " was given (--crl; --require-crl makes this a refusal)");
-    }
-    for (const auto& note : rev.notes) app::complain(kProgram, "warning: " + note);
-  }
+  auto made = make_signer(f, profile, exit_code);
+  if (!made) return exit_code;
+  Result<Signer>& signer = *made;
   SignOptions options;
   options.format = format;
   if (!f.out.empty()) options.out = f.out;
@@ -251,16 +115,7 @@ int main(int argc, char** argv) {
   options.skip_signed = f.skip_signed;
   options.sync = f.sync;
 
-  if (signer) {
-    // Temporaries left by an earlier run that was killed go before this run writes beside them.
-    std::set<std::filesystem::path> folders;
-    for (const auto& file : *files) folders.insert(options.out ? options.out->parent_path() : file.parent_path());
-    for (const auto& folder : folders) {
-      const auto listed = hidden_in_folder.find(folder);  // its hidden names are known: not listed again
-      remove_stale_temporaries(folder, listed != hidden_in_folder.end() ? &listed->second : nullptr);
-    }
-  }
-
+  if (signer) remove_stale_temporaries_for(*files, options, hidden_in_folder);
   std::ios::sync_with_stdio(false);
   const std::function<FileReport(std::size_t)> work = [&](std::size_t i) {
     const std::string file = (*files)[i].string();

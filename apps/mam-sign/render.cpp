@@ -1,0 +1,54 @@
+// One file's result line from mam-sign.
+#include "sign_app.h"
+
+#include "common/vocabulary.h"
+
+#include "mamsign/base/times.h"
+
+namespace sign_app {
+
+using namespace mamsign;
+using json = nlohmann::ordered_json;
+
+std::string render(const FileReport& r, const Signer* signer, const Profile& profile, SignatureFormat format,
+                   bool as_json) {
+  if (as_json) {
+    json j = app::json_object("sign-result");
+    app::path_json(j, "file", r.file);
+    j["format"] = std::string(format_name(format));
+    if (r.outcome) {
+      app::path_json(j, "signature", r.outcome->signature.string());
+      j["result"] = r.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped;
+      j["reason"] = nullptr;
+      j["message"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
+      j["sha256"] = to_hex(r.outcome->sha256);
+      j["signing_time"] = r.outcome->kind == SignOutcome::Kind::Signed && format == SignatureFormat::Cms
+                              ? app::time_json(r.outcome->signing_time)
+                              : json(nullptr);
+    } else {
+      j["signature"] = nullptr;
+      j["result"] = app::failure_result(app::Verb::Sign, r.outcome.error().reason);
+      j["reason"] = std::string(reason_name(r.outcome.error().reason));
+      j["message"] = r.outcome.error().message;
+      j["sha256"] = nullptr;
+      j["signing_time"] = nullptr;
+    }
+    j["signer"] = signer ? app::signer_json(signer->certificate()) : json(nullptr);
+    j["revocation"] = app::revocation_json(signer ? signer->revocation() : std::nullopt);
+    j["profile"] = app::profile_json(profile);
+    return app::json_line(j);
+  }
+  const std::string notes = app::notes_text(app::with_profile_note({}, profile));
+  if (r.outcome) {
+    if (r.outcome->kind == SignOutcome::Kind::Skipped) {
+      return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer" + notes);
+    }
+    return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" + std::string(format_name(format)) +
+                          ", sha256 " + to_hex(r.outcome->sha256) + ")" + notes);
+  }
+  const Reason reason = r.outcome.error().reason;
+  return app::safe_text(r.file + ": " + std::string(app::failure_word(app::Verb::Sign, reason)) + " " +
+                        std::string(reason_name(reason)) + ": " + r.outcome.error().message + notes);
+}
+
+}  // namespace sign_app
