@@ -337,6 +337,20 @@ std::optional<Profile> load_profile(const std::string& program, const std::strin
   return std::move(*loaded);
 }
 
+std::optional<Profile> profile_for_run(const std::string& program, const std::string& path, const RevocationFlags& flags,
+                                       bool print, int& exit_code) {
+  auto profile = load_profile(program, path);
+  exit_code = kExitUnreadable;
+  if (!profile) return std::nullopt;
+  exit_code = kExitUsage;
+  if (!apply_revocation_flags(program, flags, *profile)) return std::nullopt;
+  exit_code = kExitOk;
+  if (!print) return profile;
+  Output::standard().line(profile_text(*profile));
+  exit_code = with_output_checked(program, kExitOk);
+  return std::nullopt;
+}
+
 void add_at_option(CLI::App& app, std::optional<std::string>& at, const std::string& help) {
   app.add_option_function<std::string>("--at", [&at](const std::string& value) { at = value; }, help)->option_text("TIME");
 }

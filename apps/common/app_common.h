@@ -120,6 +120,11 @@ std::vector<std::string> trust_or_default(const std::vector<std::string>& given)
 std::vector<std::string> crls_or_default(const std::vector<std::string>& given);
 // What --print-profile writes: the profile as JSON, its "$comment" saying where it came from.
 std::string profile_text(const Profile& profile);
+// The profile a run uses: load_profile, then the revocation flags (--require-crl, ...) applied. nullopt
+// with `exit_code` set when the run ends here: the profile cannot be read (3), the flags conflict with it
+// (2), or `print` (--print-profile) asked for it to be printed, which it is (0, or 3 if it cannot be).
+std::optional<Profile> profile_for_run(const std::string& program, const std::string& path, const RevocationFlags& flags,
+                                       bool print, int& exit_code);
 // --at TIME: `at` holds the text when the flag was given, even empty (an unset shell variable).
 void add_at_option(CLI::App& app, std::optional<std::string>& at, const std::string& help);
 // The time --at names, or now when it was not given; an empty or unparsable value is said on standard

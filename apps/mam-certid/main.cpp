@@ -79,9 +79,9 @@ int main(int argc, char** argv) {
   if (auto code = app::parse(app, argc, argv)) return *code;
 
   Setup setup;
-  auto loaded_profile = app::load_profile(kProgram, f.profile);
-  if (!loaded_profile) return app::kExitUnreadable;
-  if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
+  int exit_code = app::kExitOk;
+  auto loaded_profile = app::profile_for_run(kProgram, f.profile, f.revocation, false, exit_code);
+  if (!loaded_profile) return exit_code;
   setup.profile = std::move(*loaded_profile);
   const auto parsed_at = app::parse_at(kProgram, f.at);
   if (!parsed_at) return app::kExitUsage;

@@ -11,9 +11,9 @@ namespace csr_app {
 using namespace mamsign;
 
 int run_accept(const Flags& f) {
-  auto loaded_profile = app::load_profile(kProgram, f.profile);
-  if (!loaded_profile) return app::kExitUnreadable;
-  if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
+  int exit_code = app::kExitOk;
+  const auto loaded_profile = app::profile_for_run(kProgram, f.profile, f.revocation, false, exit_code);
+  if (!loaded_profile) return exit_code;
   const auto at = app::parse_at(kProgram, f.at);
   if (!at) return app::kExitUsage;
   if (!app::check_key_flags(kProgram, f.keys)) return app::kExitUsage;

@@ -70,14 +70,10 @@ int main(int argc, char** argv) {
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  auto loaded_profile = app::load_profile(kProgram, f.profile);
-  if (!loaded_profile) return app::kExitUnreadable;
-  if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
+  int exit_code = app::kExitOk;
+  const auto loaded_profile = app::profile_for_run(kProgram, f.profile, f.revocation, f.print_profile, exit_code);
+  if (!loaded_profile) return exit_code;
   const Profile& profile = *loaded_profile;
-  if (f.print_profile) {
-    app::Output::standard().line(app::profile_text(profile));
-    return app::with_output_checked(kProgram, app::kExitOk);
-  }
   if (!app::check_key_flags(kProgram, f.keys)) return app::kExitUsage;
   if (f.keys.list_keys_given()) return app::list_keys(kProgram, f.keys, f.json_output);
   if (f.keys.key.empty()) {
@@ -85,7 +81,6 @@ int main(int argc, char** argv) {
                                   "shows the keys on a token)", kProgram);
     return app::kExitUsage;
   }
-  int exit_code = app::kExitOk;
   std::map<std::filesystem::path, std::vector<std::string>> hidden_in_folder;
   auto files = app::collect(kProgram, f.batch, exit_code, &hidden_in_folder);
   if (!files) return exit_code;

@@ -2,19 +2,14 @@
 // one organisation certificate per row of a table, each kept or broken the way its purpose says.
 #include "example_parts.h"
 
+#include "mamsign/base/times.h"
 #include "mamsign/smki/org_cert.h"
 
 #include <sstream>
 
 namespace mamsign::testpki {
 
-std::time_t utc(int y, int m, int d) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = m - 1;
-  tm.tm_mday = d;
-  return timegm(&tm);
-}
+std::time_t utc(int y, int m, int d) { return utc_time(y, m, d); }
 
 Eui64 with_last(const Eui64& base, std::uint8_t seventh, std::uint8_t eighth) {
   auto o = base.octets();

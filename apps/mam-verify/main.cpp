@@ -116,14 +116,10 @@ int main(int argc, char** argv) {
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
-  auto loaded_profile = app::load_profile(kProgram, f.profile);
-  if (!loaded_profile) return app::kExitUnreadable;
-  if (!app::apply_revocation_flags(kProgram, f.revocation, *loaded_profile)) return app::kExitUsage;
+  int exit_code = app::kExitOk;
+  const auto loaded_profile = app::profile_for_run(kProgram, f.profile, f.revocation, f.print_profile, exit_code);
+  if (!loaded_profile) return exit_code;
   const Profile& profile = *loaded_profile;
-  if (f.print_profile) {
-    app::Output::standard().line(app::profile_text(profile));
-    return app::with_output_checked(kProgram, app::kExitOk);
-  }
   f.trust = app::trust_or_default(f.trust);
   f.crl = app::crls_or_default(f.crl);
   if (f.trust.empty()) {
@@ -136,7 +132,6 @@ int main(int argc, char** argv) {
       [trust = f.trust, crl = f.crl, &profile] { return app::read_trust(trust, crl, profile); });
   const auto at = app::parse_at(kProgram, f.at);  // a flag's fault is said before any file is read
   if (!at) return app::kExitUsage;
-  int exit_code = app::kExitOk;
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
   if (files->empty()) {

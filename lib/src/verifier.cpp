@@ -64,13 +64,18 @@ std::optional<std::string> find_change(const std::filesystem::path& file, const 
   return std::nullopt;
 }
 
-// The file's digests; a file that changed while it was read is not judged (FILE_CHANGED).
-Result<FileDigest> hash_for_verdict(const std::filesystem::path& file) {
-  auto hashed = sha256_file_and_ends(file);
-  if (!hashed && hashed.error().reason == Reason::FileChanged) {
-    return make_error(Reason::FileChanged, hashed.error().message + "; not judged (verify it again once it is complete)");
+// The file's digests, its SHA-256 recorded in the result; nullopt with the result's error set when it
+// cannot be read. A file that changed while it was read is not judged (FILE_CHANGED).
+std::optional<FileDigest> hash_for_verdict(VerifyResult& r) {
+  auto hashed = sha256_file_and_ends(r.file);
+  if (!hashed) {
+    r.error = hashed.error().reason == Reason::FileChanged
+                  ? make_error(Reason::FileChanged, hashed.error().message + "; not judged (verify it again once it is complete)")
+                  : hashed.error();
+    return std::nullopt;
   }
-  return hashed;
+  r.sha256 = hashed->digest;
+  return std::move(*hashed);
 }
 
 }  // namespace
@@ -178,13 +183,9 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
   r.signer = signer;
 
-  auto hashed = hash_for_verdict(r.file);
-  if (!hashed) {
-    r.error = hashed.error();
-    return;
-  }
+  const auto hashed = hash_for_verdict(r);
+  if (!hashed) return;
   const Sha256* digest = &hashed->digest;
-  r.sha256 = *digest;
 
   if (cms->message_digest() && *cms->message_digest() != *digest) {
     const Sha256 signed_digest = *cms->message_digest();
@@ -260,13 +261,9 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
     return;
   }
 
-  auto hashed = hash_for_verdict(r.file);
-  if (!hashed) {
-    r.error = hashed.error();
-    return;
-  }
+  const auto hashed = hash_for_verdict(r);
+  if (!hashed) return;
   const Sha256* digest = &hashed->digest;
-  r.sha256 = *digest;
 
   // Several certificates may share a party (renewals, the other usage, stale copies): valid when one
   // verifies the signature and passes every check; otherwise the one that got furthest speaks.

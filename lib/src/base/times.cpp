@@ -80,6 +80,10 @@ Result<std::time_t> parse_iso8601(std::string_view text) {
       }
     }
   }
+  return static_cast<std::time_t>(utc_time(year, month, day, hour, minute, second) - offset_seconds);
+}
+
+std::time_t utc_time(int year, int month, int day, int hour, int minute, int second) {
   std::tm tm{};
   tm.tm_year = year - 1900;
   tm.tm_mon = month - 1;
@@ -87,7 +91,7 @@ Result<std::time_t> parse_iso8601(std::string_view text) {
   tm.tm_hour = hour;
   tm.tm_min = minute;
   tm.tm_sec = second;
-  return static_cast<std::time_t>(timegm(&tm) - offset_seconds);
+  return timegm(&tm);
 }
 
 std::string format_iso8601(std::time_t t) {

@@ -40,16 +40,7 @@ bool parse_fixed_digits(std::string_view s, int& a, int& b, int& c, std::size_t 
 
 }  // namespace
 
-std::time_t MigrationFileName::timestamp() const {
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return timegm(&tm);
-}
+std::time_t MigrationFileName::timestamp() const { return utc_time(year, month, day, hour, minute, second); }
 
 std::string MigrationFileName::timestamp_text() const { return format_iso8601(timestamp()); }
 

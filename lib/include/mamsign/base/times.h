@@ -19,6 +19,8 @@ Result<std::time_t> parse_iso8601(std::string_view text);
 std::string format_iso8601(std::time_t t);
 std::optional<std::time_t> to_time_t(const ASN1_TIME* t);
 bool is_valid_date(int year, int month, int day);
+// The instant of a civil date and time in UTC (no range checks: is_valid_date first).
+std::time_t utc_time(int year, int month, int day, int hour = 0, int minute = 0, int second = 0);
 
 // A length of time: a whole number with a unit, "90s", "30m", "12h", "7d" ("0" alone is zero). At
 // most 366 days. InvalidInput otherwise, saying what is accepted.
