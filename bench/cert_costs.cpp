@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
     if (!cert) continue;
     std::unique_ptr<X509_STORE_CTX, void (*)(X509_STORE_CTX*)> ctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
     const auto t2 = Clock::now();
-    const bool ok = X509_STORE_CTX_init(ctx.get(), trust.get(), cert.get(), nullptr) == 1 &&
-                    X509_verify_cert(ctx.get()) == 1;
+    const bool ok =
+        X509_STORE_CTX_init(ctx.get(), trust.get(), cert.get(), nullptr) == 1 && X509_verify_cert(ctx.get()) == 1;
     const auto t3 = Clock::now();
     validate += t3 - t2;
     valid += ok;

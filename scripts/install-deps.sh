@@ -14,6 +14,7 @@ packages=(
   time                               # /usr/bin/time: peak memory in the benchmarks
   python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/
   python3-cryptography               # bench/perfile.sh: the pyca loop the signer is measured against
+  clang-format-14 clang-tidy-14      # scripts/lint.sh: the layout (.clang-format) and static checks (.clang-tidy)
 )
 
 # scripts/fuzz.sh: clang and its libFuzzer runtime (`install-deps.sh --fuzz`).

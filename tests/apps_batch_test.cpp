@@ -20,9 +20,10 @@ using nlohmann::json;
 class Batch : public ::testing::Test {
  protected:
   // `count` migration files of the example supplier in `folder` (created).
-  std::vector<std::filesystem::path> make_files(const std::filesystem::path& folder, std::size_t count, std::size_t size = 2048) {
-    auto r = test::run({test::app("mam-testpki").string(), "files", "--out", folder.string(), "--count", std::to_string(count),
-                        "--size", std::to_string(size)});
+  std::vector<std::filesystem::path> make_files(const std::filesystem::path& folder, std::size_t count,
+                                                std::size_t size = 2048) {
+    auto r = test::run({test::app("mam-testpki").string(), "files", "--out", folder.string(), "--count",
+                        std::to_string(count), "--size", std::to_string(size)});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<std::filesystem::path> files;
     for (const auto& name : test::list_dir(folder)) {
@@ -31,8 +32,8 @@ class Batch : public ::testing::Test {
     return files;
   }
   std::vector<std::string> sign_argv(std::vector<std::string> extra) {
-    std::vector<std::string> argv{test::app("mam-sign").string(), "--key", test::example_key("supplier-ds").string(), "--cert",
-                                  test::example_cert_path("supplier-ds").string()};
+    std::vector<std::string> argv{test::app("mam-sign").string(), "--key", test::example_key("supplier-ds").string(),
+                                  "--cert", test::example_cert_path("supplier-ds").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -52,7 +53,8 @@ class Batch : public ::testing::Test {
   }
   static std::size_t count_with(const std::filesystem::path& dir, const std::string& ending) {
     std::size_t n = 0;
-    for (const auto& name : test::list_dir(dir)) n += name.size() > ending.size() && name.substr(name.size() - ending.size()) == ending;
+    for (const auto& name : test::list_dir(dir))
+      n += name.size() > ending.size() && name.substr(name.size() - ending.size()) == ending;
     return n;
   }
   static std::size_t temporaries(const std::filesystem::path& dir) {
@@ -91,7 +93,8 @@ TEST_F(Batch, ABadFileInTheMiddleIsReportedAndTheRestSigned) {
   auto s = sign({"-j", "2", (dir_ / "in").string()});
   EXPECT_EQ(s.exit_code, 1);
   EXPECT_EQ(count_with(dir_ / "in", ".p7s"), 40u);
-  EXPECT_NE(s.out.find("MA_cgI_70-B3-D5-1F-30-00-B1-01_20260101_000010.csv: REFUSED SIGNER_MISMATCH"), std::string::npos);
+  EXPECT_NE(s.out.find("MA_cgI_70-B3-D5-1F-30-00-B1-01_20260101_000010.csv: REFUSED SIGNER_MISMATCH"),
+            std::string::npos);
   EXPECT_NE(s.err.find("41 files: 40 signed, 1 refused (SIGNER_MISMATCH 1)"), std::string::npos) << s.err;
 }
 
@@ -167,7 +170,8 @@ TEST_F(Batch, FailFastStopsEarly) {
 TEST_F(Batch, UnreadableInputDecidesTheExitCode) {
   make_files(dir_ / "in", 2);
   test::write_file(dir_ / "in/notes.txt", "x");
-  auto s = sign({(dir_ / "in").string(), (dir_ / "missing/MA_cgI_70-B3-D5-1F-30-00-A0-08_20260101_000000.csv").string()});
+  auto s =
+      sign({(dir_ / "in").string(), (dir_ / "missing/MA_cgI_70-B3-D5-1F-30-00-A0-08_20260101_000000.csv").string()});
   EXPECT_EQ(s.exit_code, 3) << s.out;
 }
 
@@ -228,7 +232,8 @@ TEST_F(Batch, KillNineNeverLeavesAPartialSignatureAndTheNextRunFinishes) {
   if (dead == 0) _exit(0);
   waitpid(dead, nullptr, 0);
   const std::string stale = "." + files[1].filename().string() + ".p7s.mamsign-tmp." + std::to_string(dead) + ".abc123";
-  const std::string live = "." + files[1].filename().string() + ".p7s.mamsign-tmp." + std::to_string(getpid()) + ".def456";
+  const std::string live =
+      "." + files[1].filename().string() + ".p7s.mamsign-tmp." + std::to_string(getpid()) + ".def456";
   test::write_file(dir_ / "in" / stale, "partial");
   test::write_file(dir_ / "in" / live, "partial");
 
@@ -254,7 +259,6 @@ TEST_F(Batch, KillNineNeverLeavesAPartialSignatureAndTheNextRunFinishes) {
   EXPECT_EQ(verify({"-q", (dir_ / "in").string()}).exit_code, 0);
 }
 
-
 // Issue 8, H2: a FIFO where a file is expected once blocked in open() for ever, and SIGTERM could not end
 // the run. Now it is an IO_ERROR at once (timeout(1) guards the test from hanging).
 TEST_F(Batch, FifoWhereAFileIsExpectedNeverBlocks) {
@@ -268,8 +272,8 @@ TEST_F(Batch, FifoWhereAFileIsExpectedNeverBlocks) {
     argv.insert(argv.begin(), timeout.begin(), timeout.end());
     return test::run(argv);
   };
-  auto r = with_timeout({test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), "--json", "-r",
-                         "--quiet", (dir_.path() / "inbox").string()});
+  auto r = with_timeout({test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), "--json",
+                         "-r", "--quiet", (dir_.path() / "inbox").string()});
   ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
   const auto results = lines(r.out);
   ASSERT_EQ(results.size(), 3u);
@@ -291,7 +295,8 @@ TEST_F(Batch, FifoWhereAFileIsExpectedNeverBlocks) {
   auto s = with_timeout(sign_argv({fifo_data.string()}));
   EXPECT_EQ(s.exit_code, 3) << s.out << s.err;
   EXPECT_NE(s.out.find("FIFO"), std::string::npos) << s.out;
-  auto v = with_timeout({test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), fifo_data.string()});
+  auto v = with_timeout(
+      {test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), fifo_data.string()});
   EXPECT_EQ(v.exit_code, 3) << v.out << v.err;
   EXPECT_NE(v.out.find("FIFO"), std::string::npos) << v.out;
 }
@@ -307,7 +312,6 @@ TEST_F(Batch, LoopingLinkAtTheSignatureIsAnIoErrorNotMissing) {
   EXPECT_NE(r.out.find("symbolic links"), std::string::npos) << r.out;
 }
 
-
 // Issue 9, item 1: lost output was not reported (exit 0 into /dev/full; half a JSON object left by a
 // file-size limit). Every write is checked, a line is whole or absent, and the exit code is 3.
 TEST_F(Batch, ResultsThatCannotBeWrittenEndTheRunWithExit3) {
@@ -317,7 +321,8 @@ TEST_F(Batch, ResultsThatCannotBeWrittenEndTheRunWithExit3) {
                                  (test::keys_dir() / "trust").string() + " " + (dir_.path() / "in").string();
   auto full = test::run({"/bin/bash", "-c", verify_cmd + " > /dev/full"});
   EXPECT_EQ(full.exit_code, 3) << full.err;
-  EXPECT_NE(full.err.find("cannot write results to standard output: No space left on device"), std::string::npos) << full.err;
+  EXPECT_NE(full.err.find("cannot write results to standard output: No space left on device"), std::string::npos)
+      << full.err;
 
   const auto results = dir_.path() / "results.jsonl";
   auto limited = test::run({"/bin/bash", "-c", "ulimit -f 4; " + verify_cmd + " > " + results.string()});
@@ -332,16 +337,17 @@ TEST_F(Batch, ResultsThatCannotBeWrittenEndTheRunWithExit3) {
     ++lines_read;
   }
   EXPECT_LT(lines_read, 40u);
-  EXPECT_NE(limited.err.find(std::to_string(lines_read) + " result line(s) were written whole"), std::string::npos) << limited.err;
+  EXPECT_NE(limited.err.find(std::to_string(lines_read) + " result line(s) were written whole"), std::string::npos)
+      << limited.err;
 
   // The same for every app's other output.
-  for (const std::string& cmd : {test::app("mam-sign").string() + " --print-profile",
-                                test::app("mam-certid").string() + " show --store " + (test::keys_dir() / "store").string() + " 1234"}) {
+  for (const std::string& cmd :
+       {test::app("mam-sign").string() + " --print-profile",
+        test::app("mam-certid").string() + " show --store " + (test::keys_dir() / "store").string() + " 1234"}) {
     auto r = test::run({"/bin/bash", "-c", cmd + " > /dev/full"});
     EXPECT_EQ(r.exit_code, 3) << cmd << ": " << r.err;
   }
 }
-
 
 // Issue 9, item 2: an empty outbox from cron is "0 files", exit 0; naming nothing at all stays a usage error.
 TEST_F(Batch, EmptyInputIsZeroFilesNotAUsageError) {

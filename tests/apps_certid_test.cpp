@@ -14,15 +14,24 @@ using nlohmann::json;
 class CertIdApp : public ::testing::Test {
  protected:
   test::ProcessResult check(std::vector<std::string> extra) {
-    std::vector<std::string> argv{test::app("mam-certid").string(), "check",  "--store", (test::keys_dir() / "store").string(),
-                                  "--trust", (test::keys_dir() / "trust").string(), "--crl", (test::keys_dir() / "crl").string(),
-                                  "--registration", (test::testdata_dir() / "registration.json").string(), "--at",
+    std::vector<std::string> argv{test::app("mam-certid").string(),
+                                  "check",
+                                  "--store",
+                                  (test::keys_dir() / "store").string(),
+                                  "--trust",
+                                  (test::keys_dir() / "trust").string(),
+                                  "--crl",
+                                  (test::keys_dir() / "crl").string(),
+                                  "--registration",
+                                  (test::testdata_dir() / "registration.json").string(),
+                                  "--at",
                                   "2026-06-01T00:00:00Z"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return test::run(argv);
   }
   test::TempDir dir_;
-  const std::string planted_ = (test::testdata_dir() / "certid/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190408_090000.csv").string();
+  const std::string planted_ =
+      (test::testdata_dir() / "certid/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190408_090000.csv").string();
 };
 
 TEST_F(CertIdApp, ExampleFileIsClean) {
@@ -39,7 +48,8 @@ TEST_F(CertIdApp, PlantedErrorsAsJson) {
   EXPECT_EQ(j["rows_checked"], 21);
   ASSERT_TRUE(j["findings"].is_array());
   for (const auto& f : j["findings"]) {
-    for (const char* key : {"line", "mpxn", "column", "id", "reason", "severity", "message"}) EXPECT_TRUE(f.contains(key)) << key;
+    for (const char* key : {"line", "mpxn", "column", "id", "reason", "severity", "message"})
+      EXPECT_TRUE(f.contains(key)) << key;
     EXPECT_FALSE(f.contains("code")) << "one vocabulary, one key: \"reason\" (schema certid-file/2)";
     EXPECT_TRUE(f["severity"] == "error" || f["severity"] == "note");
   }
@@ -77,8 +87,9 @@ TEST_F(CertIdApp, UnreadableInputs) {
 }
 
 TEST_F(CertIdApp, ShowWhoseCertificate) {
-  auto r = test::run({test::app("mam-certid").string(), "show", "--store", (test::keys_dir() / "store").string(), "--trust",
-                      (test::keys_dir() / "trust").string(), "--crl", (test::keys_dir() / "crl").string(), "12:34"});
+  auto r =
+      test::run({test::app("mam-certid").string(), "show", "--store", (test::keys_dir() / "store").string(), "--trust",
+                 (test::keys_dir() / "trust").string(), "--crl", (test::keys_dir() / "crl").string(), "12:34"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("00000000000000000000000000001234"), std::string::npos);
   EXPECT_NE(r.out.find("EUI-64     70-B3-D5-1F-30-00-D5-01"), std::string::npos) << r.out;
@@ -86,22 +97,24 @@ TEST_F(CertIdApp, ShowWhoseCertificate) {
   EXPECT_NE(r.out.find("usage      digitalSignature"), std::string::npos);
   EXPECT_NE(r.out.find("chain      valid"), std::string::npos);
   const std::string revoked = test::example_cert("network-operator-revoked-ds")->serial();
-  auto j = test::run({test::app("mam-certid").string(), "show", "--json", "--store", (test::keys_dir() / "store").string(),
-                      "--trust", (test::keys_dir() / "trust").string(), "--crl", (test::keys_dir() / "crl").string(), revoked});
+  auto j = test::run({test::app("mam-certid").string(), "show", "--json", "--store",
+                      (test::keys_dir() / "store").string(), "--trust", (test::keys_dir() / "trust").string(), "--crl",
+                      (test::keys_dir() / "crl").string(), revoked});
   EXPECT_EQ(j.exit_code, 0);
   EXPECT_EQ(json::parse(j.out)["certificate"]["chain"], "CERT_REVOKED");
-  auto unknown = test::run({test::app("mam-certid").string(), "show", "--store", (test::keys_dir() / "store").string(), "99"});
+  auto unknown =
+      test::run({test::app("mam-certid").string(), "show", "--store", (test::keys_dir() / "store").string(), "99"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.out.find("no certificate with ID"), std::string::npos);
 }
 
-
 // Issue 8, H3/H4: hostile JSON given to the apps ends in exit 3 and a message, never an abort or a crash.
 TEST_F(CertIdApp, HostileRegistrationAndProfileAreUnreadableNotFatal) {
   const auto reg = dir_ / "deep.json";
-  test::write_file(reg, R"({"mpan_distributors": {"14": )" + std::string(100000, '[') + std::string(100000, ']') + "}}");
-  auto r = test::run({test::app("mam-certid").string(), "check", "--store", (test::keys_dir() / "store").string(), "--trust",
-                      (test::keys_dir() / "trust").string(), "--registration", reg.string(),
+  test::write_file(reg,
+                   R"({"mpan_distributors": {"14": )" + std::string(100000, '[') + std::string(100000, ']') + "}}");
+  auto r = test::run({test::app("mam-certid").string(), "check", "--store", (test::keys_dir() / "store").string(),
+                      "--trust", (test::keys_dir() / "trust").string(), "--registration", reg.string(),
                       (test::testdata_dir() / test::kMaName).string()});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("--registration"), std::string::npos) << r.err;
@@ -119,12 +132,13 @@ TEST_F(CertIdApp, HostileRegistrationAndProfileAreUnreadableNotFatal) {
   }
 }
 
-
 // Issue 8, H6: findings are streamed; a CSV error after some findings still leaves one valid JSON object.
 TEST_F(CertIdApp, StreamedJsonStaysValidWhenTheFileBreaksHalfway) {
   const auto file = dir_ / "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv";
-  std::string csv = "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,NOKACertificateID\r\n";
-  for (int i = 0; i < 3; ++i) csv += "1400000000017,x,ESME,EA,70-B3-D5-1F-30-00-A0-08,70-B3-D5-1F-30-00-D4-01,ZZ,ZZ\r\n";
+  std::string csv =
+      "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,NOKACertificateID\r\n";
+  for (int i = 0; i < 3; ++i)
+    csv += "1400000000017,x,ESME,EA,70-B3-D5-1F-30-00-A0-08,70-B3-D5-1F-30-00-D4-01,ZZ,ZZ\r\n";
   csv += "\"unterminated\r\n";
   test::write_file(file, csv);
   auto r = check({"--json", file.string()});
@@ -139,10 +153,15 @@ TEST_F(CertIdApp, StreamedJsonStaysValidWhenTheFileBreaksHalfway) {
   EXPECT_EQ(c["revocation"]["checked"], true);
 }
 
-
 TEST_F(CertIdApp, RequireCrlMakesUncheckedRevocationAnError) {
-  const std::vector<std::string> base{test::app("mam-certid").string(), "check", "--store", (test::keys_dir() / "store").string(),
-                                      "--trust", (test::keys_dir() / "trust").string(), "--at", "2026-06-01T00:00:00Z"};
+  const std::vector<std::string> base{test::app("mam-certid").string(),
+                                      "check",
+                                      "--store",
+                                      (test::keys_dir() / "store").string(),
+                                      "--trust",
+                                      (test::keys_dir() / "trust").string(),
+                                      "--at",
+                                      "2026-06-01T00:00:00Z"};
   auto with = [&](std::vector<std::string> extra) {
     auto argv = base;
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -160,7 +179,6 @@ TEST_F(CertIdApp, RequireCrlMakesUncheckedRevocationAnError) {
   EXPECT_EQ(with({"--require-crl", "--crl", (test::keys_dir() / "crl").string()}).exit_code, 0);
 }
 
-
 // Issue 9, item 6: an empty store gave one ID_UNKNOWN per row; it is one message and exit 3.
 TEST_F(CertIdApp, EmptyStoreIsOneMessageNotAFindingPerRow) {
   std::filesystem::create_directories(dir_ / "empty-store");
@@ -172,11 +190,10 @@ TEST_F(CertIdApp, EmptyStoreIsOneMessageNotAFindingPerRow) {
   EXPECT_NE(r.err.find("the certificate store holds no certificate"), std::string::npos) << r.err;
 }
 
-
 // Issue 9, item 8: "reason" as in the other apps, a schema in every object, --cert-store as in mam-verify.
 TEST_F(CertIdApp, OneVocabularyWithTheOtherApps) {
-  auto r = test::run({test::app("mam-certid").string(), "check", "--cert-store", (test::keys_dir() / "store").string(), "--trust",
-                      (test::keys_dir() / "trust").string(), "--json", planted_});
+  auto r = test::run({test::app("mam-certid").string(), "check", "--cert-store", (test::keys_dir() / "store").string(),
+                      "--trust", (test::keys_dir() / "trust").string(), "--json", planted_});
   const auto j = json::parse(r.out);
   EXPECT_EQ(j["schema"], "mamsign/certid-file/2");
   ASSERT_FALSE(j["findings"].empty());
@@ -184,10 +201,10 @@ TEST_F(CertIdApp, OneVocabularyWithTheOtherApps) {
     EXPECT_TRUE(f.contains("reason"));
     EXPECT_FALSE(f.contains("code"));
   }
-  auto show = test::run({test::app("mam-certid").string(), "show", "--cert-store", (test::keys_dir() / "store").string(), "--json", "1234"});
+  auto show = test::run({test::app("mam-certid").string(), "show", "--cert-store",
+                         (test::keys_dir() / "store").string(), "--json", "1234"});
   EXPECT_EQ(json::parse(show.out)["schema"], "mamsign/certid-show/2");
 }
-
 
 // Issue 9, item 8: mam-certid takes files the way the other apps do, and its summary goes to standard error.
 TEST_F(CertIdApp, SameInputFlagsAndSummaryOnStandardError) {
@@ -205,12 +222,12 @@ TEST_F(CertIdApp, SameInputFlagsAndSummaryOnStandardError) {
   EXPECT_EQ(listed.exit_code, 1);
   EXPECT_NE(listed.out.find("planted.csv"), std::string::npos);
   test::write_file(dir_ / "clean-list", (test::testdata_dir() / test::kMaName).string() + "\n");
-  auto fail_fast = check({"--fail-fast", "--jobs", "1", planted_, "--from", (dir_ / "clean-list").string()});  // arguments first, then lists
+  auto fail_fast = check({"--fail-fast", "--jobs", "1", planted_, "--from",
+                          (dir_ / "clean-list").string()});  // arguments first, then lists
   EXPECT_NE(fail_fast.err.find("stopped: 1 file not processed"), std::string::npos) << fail_fast.err;
   auto empty = check({"--from", "-"});
   EXPECT_EQ(empty.exit_code, 0) << empty.err;
 }
-
 
 TEST_F(CertIdApp, JobsKeepTheInputOrder) {
   std::vector<std::string> args{"--json", "--jobs", "2"};

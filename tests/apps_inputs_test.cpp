@@ -33,8 +33,8 @@ class NeverDestroy : public ::testing::Test {
     test::write_file(ma_, test::example_ma_content());
   }
   std::vector<std::string> sign_argv(std::vector<std::string> extra) const {
-    std::vector<std::string> argv{test::app("mam-sign").string(), "--key", test::example_key("supplier-ds").string(), "--cert",
-                                  test::example_cert_path("supplier-ds").string()};
+    std::vector<std::string> argv{test::app("mam-sign").string(), "--key", test::example_key("supplier-ds").string(),
+                                  "--cert", test::example_cert_path("supplier-ds").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -47,8 +47,9 @@ class NeverDestroy : public ::testing::Test {
     return test::run(argv, input);
   }
   test::ProcessResult certid(std::vector<std::string> extra, const std::string& input = "") const {
-    std::vector<std::string> argv{test::app("mam-certid").string(), "check", "--store", (test::keys_dir() / "store").string(),
-                                  "--trust", (test::keys_dir() / "trust").string()};
+    std::vector<std::string> argv{
+        test::app("mam-certid").string(),      "check",   "--store",
+        (test::keys_dir() / "store").string(), "--trust", (test::keys_dir() / "trust").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return test::run(argv, input);
   }
@@ -66,7 +67,8 @@ TEST_F(NeverDestroy, NulInAListLineIsRefusedBeforeAnyFileIsTouched) {
     auto r = sign(args, ma_.string() + nul() + "\n");
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("NUL"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("--null"), std::string::npos) << "the message names the flag a NUL-separated list needs: " << r.err;
+    EXPECT_NE(r.err.find("--null"), std::string::npos)
+        << "the message names the flag a NUL-separated list needs: " << r.err;
     EXPECT_EQ(r.out, "") << "nothing was signed, so no result names a file";
     EXPECT_EQ(test::read_file(ma_), before) << "the data file is as it was";
     EXPECT_EQ(test::list_dir(dir_.path()), std::vector<std::string>{test::kMaName});
@@ -229,8 +231,8 @@ TEST_F(NeverDestroy, ConfigurationOthersMayWriteIsRefused) {
   ::chmod(profile.c_str(), 0644);
 
   ::chmod(conf.c_str(), 0777);
-  auto world = test::run({"/usr/bin/env", "MAMSIGN_CONFIG_DIR=" + conf.string(), test::app("mam-verify").string(), "--trust",
-                          (test::keys_dir() / "trust").string(), ma_.string()});
+  auto world = test::run({"/usr/bin/env", "MAMSIGN_CONFIG_DIR=" + conf.string(), test::app("mam-verify").string(),
+                          "--trust", (test::keys_dir() / "trust").string(), ma_.string()});
   EXPECT_NE(world.exit_code, 0) << world.out;
   EXPECT_NE(world.err.find("a folder above it"), std::string::npos) << world.err;
   EXPECT_NE(world.err.find("writable by everyone"), std::string::npos) << world.err;
@@ -278,10 +280,12 @@ TEST_F(NeverDestroy, AProfileInEffectIsNamedInEveryResult) {
   const json verified = json::parse(v.out);
   EXPECT_EQ(verified["profile"]["file"], profile.string());
   bool noted = false;
-  for (const auto& n : verified["notes"]) noted |= n.get<std::string>().find("changes issuer_role, signer_roles") != std::string::npos;
+  for (const auto& n : verified["notes"])
+    noted |= n.get<std::string>().find("changes issuer_role, signer_roles") != std::string::npos;
   EXPECT_TRUE(noted) << verified.dump();
   auto text = verify({"--profile", profile.string(), ma_.string()});
-  EXPECT_NE(text.out.find("the profile " + profile.string() + " changes issuer_role, signer_roles"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("the profile " + profile.string() + " changes issuer_role, signer_roles"), std::string::npos)
+      << text.out;
 
   auto c = certid({"--json", "--profile", profile.string(), ma_.string()});
   EXPECT_EQ(json::parse(c.out.substr(0, c.out.find('\n')))["profile"]["file"], profile.string()) << c.out;
@@ -294,14 +298,15 @@ TEST_F(NeverDestroy, AProfileInEffectIsNamedInEveryResult) {
 
 TEST(ProfileValues, ThatMakeNoSenseAreRefused) {
   for (const char* text : {R"({"party_octets": [1,1,1]})", R"({"signer_roles": ["02","02"]})",
-                                  R"({"signer_roles": ["00"]})", R"({"signer_roles": ["07"]})",
-                                  R"({"policy_oids": ["1.2.3", "1.2.3"]})", R"({"file_name_prefixes": ["MA", "MA"]})"}) {
+                           R"({"signer_roles": ["00"]})", R"({"signer_roles": ["07"]})",
+                           R"({"policy_oids": ["1.2.3", "1.2.3"]})", R"({"file_name_prefixes": ["MA", "MA"]})"}) {
     auto p = Profile::parse(text, "p.json");
     ASSERT_FALSE(p) << text;
     EXPECT_EQ(p.error().reason, Reason::InvalidInput);
     EXPECT_NE(p.error().message.find("p.json"), std::string::npos) << p.error().message;
   }
-  EXPECT_NE(Profile::parse(R"({"party_octets": [1,1,1]})").error().message.find("octet 1 is listed twice"), std::string::npos);
+  EXPECT_NE(Profile::parse(R"({"party_octets": [1,1,1]})").error().message.find("octet 1 is listed twice"),
+            std::string::npos);
 }
 
 // Finding 3: a literal backslash and a real control character print differently; bidirectional
@@ -342,7 +347,8 @@ TEST(ChangedFiles, SequentialFileSeesAChange) {
     std::filesystem::rename(dir / "g", f);
     auto st = in->check_unchanged();
     ASSERT_FALSE(st);
-    EXPECT_EQ(st.error().reason, Reason::FileChanged) << st.error().message;  // the old inode's ctime moved as it was unlinked
+    EXPECT_EQ(st.error().reason, Reason::FileChanged)
+        << st.error().message;  // the old inode's ctime moved as it was unlinked
   }
   auto sum = sha256_file(f);
   EXPECT_TRUE(sum) << "an unchanged file hashes as before";
@@ -397,10 +403,12 @@ TEST_F(GrowingFile, IsNeverSignedNorJudged) {
 // cannot be written, no new file is signed.
 TEST_F(NeverDestroy, TheSummaryCountsEverySignatureWrittenWhenResultsAreLost) {
   const auto in = dir_ / "in";
-  auto made = test::run({test::app("mam-testpki").string(), "files", "--out", in.string(), "--count", "400", "--size", "512"});
+  auto made =
+      test::run({test::app("mam-testpki").string(), "files", "--out", in.string(), "--count", "400", "--size", "512"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  const std::string cmd = test::app("mam-sign").string() + " --json --key " + test::example_key("supplier-ds").string() +
-                          " --cert " + test::example_cert_path("supplier-ds").string() + " " + in.string() + " > /dev/full";
+  const std::string cmd = test::app("mam-sign").string() + " --json --key " +
+                          test::example_key("supplier-ds").string() + " --cert " +
+                          test::example_cert_path("supplier-ds").string() + " " + in.string() + " > /dev/full";
   auto r = test::run({"/bin/bash", "-c", cmd});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   std::size_t on_disk = 0;
@@ -410,14 +418,16 @@ TEST_F(NeverDestroy, TheSummaryCountsEverySignatureWrittenWhenResultsAreLost) {
   EXPECT_EQ(std::stoul(m[1].str()), on_disk) << r.err;
   EXPECT_LT(on_disk, 400u) << "signing stopped once results could not be written";
   // IO_ERRORs are "error" in the summary, as in JSON.
-  auto missing = sign({"--quiet", "--no-name-check", (dir_ / "missing-1.csv").string(), (dir_ / "missing-2.csv").string()});
+  auto missing =
+      sign({"--quiet", "--no-name-check", (dir_ / "missing-1.csv").string(), (dir_ / "missing-2.csv").string()});
   EXPECT_NE(missing.err.find("2 error (IO_ERROR 2)"), std::string::npos) << missing.err;
 }
 
 // Finding 6: an empty --at (an unset shell variable) is a usage error, not "now".
 TEST_F(NeverDestroy, AnEmptyAtIsAUsageError) {
   ASSERT_EQ(sign({"--quiet", ma_.string()}).exit_code, 0);
-  for (const auto& r : {verify({"--at", "", ma_.string()}), verify({"--at=", ma_.string()}), certid({"--at", "", ma_.string()})}) {
+  for (const auto& r :
+       {verify({"--at", "", ma_.string()}), verify({"--at=", ma_.string()}), certid({"--at", "", ma_.string()})}) {
     EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
     EXPECT_NE(r.err.find("--at"), std::string::npos) << r.err;
     EXPECT_EQ(r.out, "");

@@ -48,7 +48,8 @@ TEST_F(Apps, SignThenVerify) {
   EXPECT_NE(s.out.find(": signed -> " + file_.string() + ".p7s"), std::string::npos) << s.out;
   auto v = verify({file_.string()});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
-  EXPECT_EQ(v.out.rfind(file_.string() + ": OK [signer 70-B3-D5-1F-30-00-A0-08 (role 02 supplier, serial ", 0), 0u) << v.out;
+  EXPECT_EQ(v.out.rfind(file_.string() + ": OK [signer 70-B3-D5-1F-30-00-A0-08 (role 02 supplier, serial ", 0), 0u)
+      << v.out;
 }
 
 TEST_F(Apps, SignJson) {
@@ -70,7 +71,8 @@ TEST_F(Apps, VerifyJsonHasEveryDocumentedField) {
   auto v = verify({"--json", file_.string()});
   ASSERT_EQ(v.exit_code, 0) << v.err;
   auto j = lines(v.out).at(0);
-  for (const char* key : {"file", "signature", "result", "reason", "message", "signer", "signing_time", "sha256", "diagnosis"}) {
+  for (const char* key :
+       {"file", "signature", "result", "reason", "message", "signer", "signing_time", "sha256", "diagnosis"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   for (const char* key : {"eui64", "role", "serial", "issuer", "not_before", "not_after"}) {
@@ -114,7 +116,8 @@ TEST_F(Apps, RefusalsLeaveNoFile) {
   // Issue 9, item 6: a setup mistake is said once, before any file, with exit 3.
   EXPECT_EQ(mismatch.exit_code, 3);
   EXPECT_EQ(mismatch.out, "");
-  EXPECT_NE(mismatch.err.find("KEY_MISMATCH: the private key does not belong to the certificate"), std::string::npos) << mismatch.err;
+  EXPECT_NE(mismatch.err.find("KEY_MISMATCH: the private key does not belong to the certificate"), std::string::npos)
+      << mismatch.err;
   test::write_file(dir_ / "MA_cgI_70-B3-D5-1F-30-00-B1-01_20190407_182503.csv", "x");
   auto party = sign({"--json", (dir_ / "MA_cgI_70-B3-D5-1F-30-00-B1-01_20190407_182503.csv").string()});
   EXPECT_EQ(party.exit_code, 1);
@@ -192,9 +195,10 @@ TEST_F(Apps, EncryptedKeyFromPassFileNeverOnTheCommandLine) {
                       test::example_cert_path("supplier-ds").string(), file_.string()});
   EXPECT_EQ(s.exit_code, 0) << s.err;
   test::write_file(dir_ / "wrong.pass", "Tr0ub4dor-not-it\n");
-  auto wrong = test::run({app("mam-sign").string(), "--key", (test::keys_dir() / "keys/supplier-ds.encrypted.key").string(),
-                          "--pass-file", (dir_ / "wrong.pass").string(), "--cert", test::example_cert_path("supplier-ds").string(),
-                          "--force", file_.string()});
+  auto wrong =
+      test::run({app("mam-sign").string(), "--key", (test::keys_dir() / "keys/supplier-ds.encrypted.key").string(),
+                 "--pass-file", (dir_ / "wrong.pass").string(), "--cert",
+                 test::example_cert_path("supplier-ds").string(), "--force", file_.string()});
   EXPECT_EQ(wrong.exit_code, 3);
   EXPECT_NE(wrong.err.find("passphrase is wrong"), std::string::npos) << wrong.err;
   EXPECT_EQ(wrong.err.find("Tr0ub4dor"), std::string::npos);
@@ -245,7 +249,6 @@ TEST_F(Apps, PrintProfile) {
   EXPECT_EQ(bad.exit_code, 3);
   EXPECT_NE(bad.err.find("polcy_oids"), std::string::npos);
 }
-
 
 // Issue 8: every result says whether revocation was checked; --require-crl makes it a condition.
 TEST_F(Apps, RevocationIsReportedAndCanBeRequired) {
@@ -305,14 +308,14 @@ TEST_F(Apps, SignerRequiresCrlWhenAsked) {
   EXPECT_NE(warned.err.find("warning: revocation not checked"), std::string::npos) << warned.err;
   EXPECT_EQ(lines(warned.out)[0]["revocation"]["checked"], false);
   std::filesystem::remove(file_.string() + ".p7s");
-  auto checked = sign({"--trust", trust, "--crl", (test::keys_dir() / "crl").string(), "--require-crl", "--json", file_.string()});
+  auto checked =
+      sign({"--trust", trust, "--crl", (test::keys_dir() / "crl").string(), "--require-crl", "--json", file_.string()});
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
   EXPECT_EQ(lines(checked.out)[0]["revocation"]["checked"], true);
   std::filesystem::remove(file_.string() + ".p7s");
   auto untrusted = sign({file_.string()});
   EXPECT_NE(untrusted.err.find("warning: without --trust"), std::string::npos) << untrusted.err;
 }
-
 
 // Issue 8, M3: a newline in a file name forged result lines in text output. Every text line is made
 // safe; JSON keeps the real bytes of a name that is not UTF-8.
@@ -345,7 +348,6 @@ TEST_F(Apps, ControlCharactersInNamesCannotForgeLines) {
   EXPECT_EQ(t.out.find('\x1B'), std::string::npos) << "no terminal escape reaches the output";
 }
 
-
 // Issue 9, item 5: the README's layout, anchors and CRL in one folder, was refused both as --trust and
 // as --crl. Now certificates in it are anchors and CRLs in it are applied, either way.
 TEST_F(Apps, AnchorsAndCrlsMayShareOneFolder) {
@@ -358,8 +360,9 @@ TEST_F(Apps, AnchorsAndCrlsMayShareOneFolder) {
   test::write_file(revoked, test::example_ma_content());
   test::write_file(revoked.string() + ".p7s", test::cms_sign_as("supplier-revoked-ds", revoked));
   ASSERT_EQ(sign({file_.string()}).exit_code, 0);
-  for (const std::vector<std::string>& flags : {std::vector<std::string>{"--trust", smki.string()},
-                                                std::vector<std::string>{"--trust", smki.string(), "--crl", smki.string()}}) {
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"--trust", smki.string()},
+        std::vector<std::string>{"--trust", smki.string(), "--crl", smki.string()}}) {
     std::vector<std::string> argv{app("mam-verify").string()};
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.insert(argv.end(), {"--json", "--require-crl", file_.string(), revoked.string()});
@@ -373,7 +376,6 @@ TEST_F(Apps, AnchorsAndCrlsMayShareOneFolder) {
   }
 }
 
-
 TEST_F(Apps, PassphraseForAnUnencryptedKeyIsWarnedAbout) {
   test::write_file(dir_ / "pass", "secret\n");
   auto r = sign({"--pass-file", (dir_ / "pass").string(), file_.string()});
@@ -381,7 +383,6 @@ TEST_F(Apps, PassphraseForAnUnencryptedKeyIsWarnedAbout) {
   EXPECT_NE(r.err.find("warning: --pass-file was given, but"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("secret"), std::string::npos) << "the passphrase is never shown";
 }
-
 
 // Issue 9, item 3: a DCC host verifies with no flags but files; the profile is found without --profile;
 // --print-profile says where it came from; a policy mismatch says where the expected OID came from.
@@ -402,11 +403,12 @@ TEST_F(Apps, ConfigurationIsFoundWithoutFlags) {
   EXPECT_NE(builtin.out.find("\"$comment\": \"in effect: the built-in profile\""), std::string::npos) << builtin.out;
   test::write_file(etc / "profile.json", R"({"policy_oids": ["1.2.3.4"]})");
   auto from_etc = test::run({app("mam-verify").string(), "--print-profile"});
-  EXPECT_NE(from_etc.out.find("in effect: the profile " + (etc / "profile.json").string()), std::string::npos) << from_etc.out;
+  EXPECT_NE(from_etc.out.find("in effect: the profile " + (etc / "profile.json").string()), std::string::npos)
+      << from_etc.out;
   auto live = test::run({app("mam-verify").string(), "--json", file_.string()});
   EXPECT_EQ(lines(live.out).at(0)["reason"], "POLICY_MISMATCH");
-  EXPECT_NE(lines(live.out).at(0)["message"].get<std::string>().find("expected by the profile " + (etc / "profile.json").string() +
-                                                                  " (key policy_oids)"),
+  EXPECT_NE(lines(live.out).at(0)["message"].get<std::string>().find(
+                "expected by the profile " + (etc / "profile.json").string() + " (key policy_oids)"),
             std::string::npos)
       << live.out;
   ::setenv("MAMSIGN_PROFILE", (test::source_dir() / "tests/fuzz/corpus/profile/default.json").c_str(), 1);
@@ -429,7 +431,6 @@ TEST_F(Apps, TestPolicyDefaultIsNamedInTheMismatch) {
   EXPECT_NE(message.find("policy_oids of a profile file"), std::string::npos) << message;
 }
 
-
 // Issue 9, item 9: CLI11's raw messages rewritten; "did you mean" for flags and commands.
 TEST_F(Apps, UsageMessagesSayWhatWasExpected) {
   struct Case {
@@ -437,10 +438,12 @@ TEST_F(Apps, UsageMessagesSayWhatWasExpected) {
     std::string says;
   };
   for (const auto& c : std::vector<Case>{
-           {{app("mam-certid").string(), "chek"}, "unknown command chek (did you mean check?): the commands are check or show"},
+           {{app("mam-certid").string(), "chek"},
+            "unknown command chek (did you mean check?): the commands are check or show"},
            {{app("mam-certid").string()}, "a command is required: check or show"},
            {{app("mam-sign").string(), "-j", "abc", "x"}, "--jobs takes a whole number from 1 to 1024, not \"abc\""},
-           {{app("mam-sign").string(), "--pass-file", "a", "--pass-file", "b", "x"}, "--pass-file may be given only once"},
+           {{app("mam-sign").string(), "--pass-file", "a", "--pass-file", "b", "x"},
+            "--pass-file may be given only once"},
            {{app("mam-verify").string(), "--trusst", "x"}, "unknown option --trusst (did you mean --trust?)"},
            {{app("mam-sign").string(), "--format", "xyz", "x"}, "--format takes cms|raw, not \"xyz\""},
        }) {
@@ -452,11 +455,11 @@ TEST_F(Apps, UsageMessagesSayWhatWasExpected) {
   EXPECT_NE(help.out.find("(required) the signer's private key"), std::string::npos) << help.out;
 }
 
-
 // Issue 9, item 6: trust anchors without the OCA are said once, at setup.
 TEST_F(Apps, TrustWithoutTheOcaIsSaidOnce) {
   ASSERT_EQ(sign({file_.string()}).exit_code, 0);
-  auto r = test::run({app("mam-verify").string(), "--trust", (test::keys_dir() / "trust/root.pem").string(), file_.string()});
+  auto r = test::run(
+      {app("mam-verify").string(), "--trust", (test::keys_dir() / "trust/root.pem").string(), file_.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("warning: --trust holds a root but no issuing CA (OCA)"), std::string::npos) << r.err;
 }
@@ -467,10 +470,12 @@ TEST_F(Apps, TrustWithoutTheOcaIsSaidOnce) {
 TEST_F(Apps, TrustReadEarlyIsSaidInItsPlace) {
   ASSERT_EQ(sign({file_.string()}).exit_code, 0);
   const std::string missing_trust = (dir_ / "no-such-trust").string();
-  auto listing_failed = test::run({app("mam-verify").string(), "--trust", missing_trust, "--from", (dir_ / "no-such.list").string()});
+  auto listing_failed =
+      test::run({app("mam-verify").string(), "--trust", missing_trust, "--from", (dir_ / "no-such.list").string()});
   EXPECT_EQ(listing_failed.exit_code, 3);
   EXPECT_NE(listing_failed.err.find("no-such.list"), std::string::npos) << listing_failed.err;
-  EXPECT_EQ(listing_failed.err.find("--trust:"), std::string::npos) << "the trust anchors were never asked for: " << listing_failed.err;
+  EXPECT_EQ(listing_failed.err.find("--trust:"), std::string::npos)
+      << "the trust anchors were never asked for: " << listing_failed.err;
 
   const std::vector<std::string> bad_trust{app("mam-verify").string(), "--trust", missing_trust, file_.string(),
                                            (dir_ / "x.p7s").string()};
@@ -490,7 +495,8 @@ TEST_F(Apps, TrustReadEarlyIsSaidInItsPlace) {
   EXPECT_EQ(loaded_in_place.exit_code, all_cores.exit_code);
   EXPECT_EQ(loaded_in_place.err, all_cores.err);
 
-  const std::vector<std::string> good{app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), file_.string()};
+  const std::vector<std::string> good{app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(),
+                                      file_.string()};
   one_core.resize(3);
   one_core.insert(one_core.end(), good.begin(), good.end());
   auto early = test::run(good), in_place = test::run(one_core);

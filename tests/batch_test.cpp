@@ -115,8 +115,8 @@ TEST_F(Inputs, RecursiveDescends) {
 }
 
 TEST_F(Inputs, NamedSignaturesAreSkippedWithANoteAndMissingFilesKept) {
-  auto in = collect_inputs({(dir_ / "a.csv.p7s").string(), (dir_ / "b.csv").string(), (dir_ / "missing.csv").string()}, {},
-                           nullptr, {});
+  auto in = collect_inputs({(dir_ / "a.csv.p7s").string(), (dir_ / "b.csv").string(), (dir_ / "missing.csv").string()},
+                           {}, nullptr, {});
   ASSERT_TRUE(in);
   EXPECT_EQ(names(*in), (std::vector<std::string>{"b.csv", "missing.csv"}));
   ASSERT_EQ(in->skipped.size(), 1u);

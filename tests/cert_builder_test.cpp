@@ -49,8 +49,9 @@ TEST_P(BitStringTrap, EuiRoundTripsAs64Bits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Euis, BitStringTrap,
-                         ::testing::Values("70-B3-D5-1F-30-00-00-00", "70-B3-D5-1F-30-00-A0-00", "00-00-00-00-00-00-00-00",
-                                           "70-B3-D5-1F-30-00-A0-08", "FF-FF-FF-FF-FF-FF-FF-FF"));
+                         ::testing::Values("70-B3-D5-1F-30-00-00-00", "70-B3-D5-1F-30-00-A0-00",
+                                           "00-00-00-00-00-00-00-00", "70-B3-D5-1F-30-00-A0-08",
+                                           "FF-FF-FF-FF-FF-FF-FF-FF"));
 
 TEST(CertBuilder, WrongEncodingsAreWhatTheyClaim) {
   const auto eui = *Eui64::parse("70-B3-D5-1F-30-00-A0-08");
@@ -72,20 +73,22 @@ TEST(CertBuilder, KeysExampleSeenByOpensslAsn1parse) {
   // Subject x500UniqueIdentifier: BIT STRING of 9 content octets (unused-bits octet + 8).
   EXPECT_NE(r.out.find(":x500UniqueIdentifier\n"), std::string::npos);
   EXPECT_NE(r.out.find("l=   9 prim: BIT STRING"), std::string::npos) << r.out;
-  auto text = test::run({"/usr/bin/openssl", "x509", "-noout", "-text", "-in",
-                         test::example_cert_path("supplier-ds").string()});
+  auto text = test::run(
+      {"/usr/bin/openssl", "x509", "-noout", "-text", "-in", test::example_cert_path("supplier-ds").string()});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("Version: 3 (0x2)"), std::string::npos);
   EXPECT_NE(text.out.find("Signature Algorithm: ecdsa-with-SHA256"), std::string::npos);
   EXPECT_NE(text.out.find("NIST CURVE: P-256"), std::string::npos);
-  EXPECT_NE(text.out.find("X509v3 Key Usage: critical\n                Digital Signature\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("X509v3 Key Usage: critical\n                Digital Signature\n"), std::string::npos)
+      << text.out;
   EXPECT_NE(text.out.find("X509v3 Certificate Policies: critical\n                Policy: 1.2.826.0.1.8641679.1.2.1.4"),
             std::string::npos);
   EXPECT_EQ(text.out.find("Basic Constraints"), std::string::npos);
   EXPECT_EQ(text.out.find("Extended Key Usage"), std::string::npos);
   EXPECT_EQ(text.out.find("Subject Alternative Name"), std::string::npos);
   EXPECT_NE(text.out.find("Subject: CN = Example Supplier A, OU = 02, x500UniqueIdentifier = #03090070B3D51F3000A008"),
-            std::string::npos) << text.out;
+            std::string::npos)
+      << text.out;
 }
 
 TEST(CertBuilder, KeyIdentifiersAreEightOctets) {

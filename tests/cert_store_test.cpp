@@ -43,8 +43,8 @@ TEST(CertStore, JunkIsReportedAndSkipped) {
                                            test::read_file(test::example_cert_path("network-operator-ka")));
   std::filesystem::create_directories(dir / ".hidden");
   test::write_file(dir / ".hidden/x.pem", "junk that must not even be looked at");
-  auto r = test::run({"/usr/bin/openssl", "x509", "-in", test::example_cert_path("supplier2-ds").string(), "-outform", "DER",
-                      "-out", (dir / "der.cer").string()});
+  auto r = test::run({"/usr/bin/openssl", "x509", "-in", test::example_cert_path("supplier2-ds").string(), "-outform",
+                      "DER", "-out", (dir / "der.cer").string()});
   ASSERT_EQ(r.exit_code, 0);
   auto store = CertStore::load({dir.path()});
   ASSERT_TRUE(store) << store.error().message;
@@ -119,7 +119,8 @@ TEST(CertStore, MutatedFilesAreReportedNotFatal) {
   test::TempDir dir;
   std::string der;
   {
-    auto r = test::run({"/usr/bin/openssl", "x509", "-in", test::example_cert_path("supplier-ds").string(), "-outform", "DER"});
+    auto r = test::run(
+        {"/usr/bin/openssl", "x509", "-in", test::example_cert_path("supplier-ds").string(), "-outform", "DER"});
     ASSERT_EQ(r.exit_code, 0);
     der = r.out;
   }

@@ -46,7 +46,8 @@ class CertIdTest : public ::testing::Test {
 
   std::shared_ptr<const CertStore> store_ = *CertStore::load({test::keys_dir() / "store"});
   test::TempDir dir_;
-  const std::string header_ = "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,NOKACertificateID\r\n";
+  const std::string header_ =
+      "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,NOKACertificateID\r\n";
 };
 
 TEST_F(CertIdTest, ExampleMaFileIsClean) {
@@ -76,16 +77,16 @@ TEST_F(CertIdTest, PlantedErrorsAreFoundOnTheirLines) {
   EXPECT_EQ(keys(*r), want);
   EXPECT_EQ(r->findings.size(), want.size()) << "no finding twice";
   for (const char* code : {"ID_SYNTAX", "ID_UNKNOWN", "NOT_NETWORK_OPERATOR", "WRONG_USAGE", "PAIR_MISMATCH",
-                           "NO_USERID_MISMATCH", "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED", "UNTRUSTED_CHAIN",
-                           "MPXN_INVALID", "WRONG_NETWORK_OPERATOR"}) {
+                           "NO_USERID_MISMATCH", "CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_REVOKED",
+                           "UNTRUSTED_CHAIN", "MPXN_INVALID", "WRONG_NETWORK_OPERATOR"}) {
     EXPECT_GT(r->counts[*reason_from_name(code)], 0u) << code << " is planted";
   }
 }
 
 TEST_F(CertIdTest, WithoutRegistrationNoWrongNetworkOperator) {
-  auto r = check_text(header_ + "1450000950289,d,ESME,EA,s,70-B3-D5-1F-30-00-D5-01," + serial("network-operator2-ds") + "," +
-                           serial("network-operator2-ka") + "\r\n",
-                       false);
+  auto r = check_text(header_ + "1450000950289,d,ESME,EA,s,70-B3-D5-1F-30-00-D5-01," + serial("network-operator2-ds") +
+                          "," + serial("network-operator2-ka") + "\r\n",
+                      false);
   ASSERT_TRUE(r);
   for (const auto& f : r->findings) EXPECT_NE(f.code, Reason::WrongNetworkOperator);
 }
@@ -104,8 +105,9 @@ TEST_F(CertIdTest, FindingCarriesLineMpxnColumnAndId) {
 }
 
 TEST_F(CertIdTest, ColumnsByNameInAnyOrderAnyCase) {
-  const std::string csv = "nokacertificateid,NODSCERTIFICATEID,mpxn,networkoperatoruserid\r\n" + serial("network-operator-ka") +
-                          "," + serial("network-operator-ds") + "," + mpan_ + ",70-B3-D5-1F-30-00-D4-01\r\n";
+  const std::string csv = "nokacertificateid,NODSCERTIFICATEID,mpxn,networkoperatoruserid\r\n" +
+                          serial("network-operator-ka") + "," + serial("network-operator-ds") + "," + mpan_ +
+                          ",70-B3-D5-1F-30-00-D4-01\r\n";
   auto r = check_text(csv);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->rows_checked, 1u);
@@ -144,8 +146,8 @@ TEST_F(CertIdTest, HeaderOnlyAndBlankRows) {
 }
 
 TEST_F(CertIdTest, RaggedRowIsRowMalformed) {
-  auto r = check_text(header_ + mpan_ + ",d,ESME, smart,EA,s,70-B3-D5-1F-30-00-D4-01," + serial("network-operator-ds") + "," +
-                      serial("network-operator-ka") + "\r\n" + mpan_ + ",d\r\n");
+  auto r = check_text(header_ + mpan_ + ",d,ESME, smart,EA,s,70-B3-D5-1F-30-00-D4-01," + serial("network-operator-ds") +
+                      "," + serial("network-operator-ka") + "\r\n" + mpan_ + ",d\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(keys(*r), (std::set<Key>{{2, "", "ROW_MALFORMED", "error"}, {3, "", "ROW_MALFORMED", "error"}}));
   EXPECT_NE(r->findings[0].message.find("9 cells, the header 8"), std::string::npos) << r->findings[0].message;
@@ -182,7 +184,6 @@ TEST_F(CertIdTest, ChainResultsAreComputedOncePerCertificate) {
   EXPECT_EQ(c.chain_validations(), 2u) << "one DS and one KA certificate, validated once each for 200 rows";
 }
 
-
 // Helper threads (issue 12) validate the certificates a file names ahead of its rows: the report is the
 // same, finding for finding, and each certificate is still validated once. A generated store of 300
 // certificates named by 1,500 rows (every one of them), and the planted file with every finding code.
@@ -217,7 +218,8 @@ TEST_F(CertIdTest, HelperThreadsGiveTheSameReportAndValidateEachCertificateOnce)
   };
   const auto planted = nlohmann::json::parse(test::read_file(test::testdata_dir() / "certid/expected-findings.json"));
   const std::vector<Case> cases = {
-      {*store, *trust, *Registration::load(bulk / "registration.json"), *parse_iso8601("2026-06-01T00:00:00Z"), ma, 300},
+      {*store, *trust, *Registration::load(bulk / "registration.json"), *parse_iso8601("2026-06-01T00:00:00Z"), ma,
+       300},
       {store_, test::example_trust(), *Registration::load(test::testdata_dir() / "registration.json"),
        *parse_iso8601(planted["at"].get<std::string>()), test::testdata_dir() / planted["file"].get<std::string>(), 0}};
   for (const auto& c : cases) {
@@ -254,20 +256,21 @@ TEST_F(CertIdTest, HelperThreadsGiveTheSameReportAndValidateEachCertificateOnce)
 // Issue 8, M2: a second column with a required name was ignored, so a file whose second DS column held
 // junk was "clean".
 TEST_F(CertIdTest, DuplicateColumnIsAnErrorNotIgnored) {
-  const std::string header = "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,"
-                             "NOKACertificateID,nodscertificateid\r\n";
+  const std::string header =
+      "MPxN,DeviceID,DeviceType,GroupID,SupplierUserID,NetworkOperatorUserID,NODSCertificateID,"
+      "NOKACertificateID,nodscertificateid\r\n";
   std::string row = mpan_row(serial("network-operator-ds"));
   row.insert(row.size() - 2, ",junk");
   auto r = check_text(header + row);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, Reason::ColumnDuplicated);
-  EXPECT_NE(r.error().message.find("\"NODSCertificateID\" twice (columns 7 and 9)"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("\"NODSCertificateID\" twice (columns 7 and 9)"), std::string::npos)
+      << r.error().message;
   // The optional GroupID column too.
   auto g = check_text("GroupID," + header_.substr(0, header_.size() - 2) + "\r\n");
   ASSERT_FALSE(g);
   EXPECT_EQ(g.error().reason, Reason::ColumnDuplicated);
 }
-
 
 // Issue 8, H6: findings stream to a sink in file order; the report keeps only counts.
 TEST_F(CertIdTest, FindingsStreamToTheSinkInOrder) {

@@ -8,9 +8,10 @@ namespace {
 const std::string kCanonical = "0A1B2C3D4E5F60718293A4B5C6D7E8F9";
 
 TEST(CertificateId, AcceptedForms) {
-  for (const char* form : {"0A1B2C3D4E5F60718293A4B5C6D7E8F9", "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
-                           "0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9", "0a 1b 2c 3d 4e 5f 60 71 82 93 a4 b5 c6 d7 e8 f9",
-                           "A1B2C3D4E5F60718293A4B5C6D7E8F9", "A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9"}) {
+  for (const char* form :
+       {"0A1B2C3D4E5F60718293A4B5C6D7E8F9", "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9", "0a 1b 2c 3d 4e 5f 60 71 82 93 a4 b5 c6 d7 e8 f9",
+        "A1B2C3D4E5F60718293A4B5C6D7E8F9", "A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9"}) {
     auto id = parse_certificate_id(form);
     ASSERT_TRUE(id) << form << ": " << id.error().message;
     EXPECT_EQ(*id, kCanonical) << form;

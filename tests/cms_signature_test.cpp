@@ -37,7 +37,8 @@ TEST_F(CmsSignatureTest, RoundTripCarriesTheProfile) {
 
 TEST_F(CmsSignatureTest, OpensslSeesEveryRequiredAttribute) {
   test::write_file(dir_ / "s.p7s", test::cms_sign_as("supplier-ds", file_));
-  auto r = test::run({"/usr/bin/openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", (dir_ / "s.p7s").string()});
+  auto r =
+      test::run({"/usr/bin/openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", (dir_ / "s.p7s").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* want : {"contentType (1.2.840.113549.1.9.3)", "messageDigest (1.2.840.113549.1.9.4)",
                            "signingTime (1.2.840.113549.1.9.5)", "id-smime-aa-signingCertificateV2",
@@ -81,8 +82,8 @@ TEST_F(CmsSignatureTest, RandomBytesNeverCrash) {
 }
 
 TEST_F(CmsSignatureTest, NotSignedData) {
-  auto r = test::run({"/usr/bin/openssl", "cms", "-data_create", "-binary", "-outform", "DER", "-in", file_.string(), "-out",
-                      (dir_ / "data.der").string()});
+  auto r = test::run({"/usr/bin/openssl", "cms", "-data_create", "-binary", "-outform", "DER", "-in", file_.string(),
+                      "-out", (dir_ / "data.der").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto cms = CmsSignature::parse(test::read_file(dir_ / "data.der"));
   ASSERT_FALSE(cms);
@@ -105,7 +106,8 @@ TEST(CmsSignatureMaker, WritesWhatTheCmsApiWrites) {
   auto oca = OrgCert::load(test::keys_dir() / "trust/oca.pem");
   ASSERT_TRUE(oca);
   for (const std::vector<OrgCertPtr>& chain : {std::vector<OrgCertPtr>{}, std::vector<OrgCertPtr>{*oca}}) {
-    for (const std::string& name : std::vector<std::string>{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv", "x", std::string(200, 'n')}) {
+    for (const std::string& name :
+         std::vector<std::string>{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv", "x", std::string(200, 'n')}) {
       Sha256 digest{};
       for (std::size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<std::uint8_t>(i * 7 + name.size());
       CmsSignRequest request;

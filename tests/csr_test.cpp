@@ -162,14 +162,22 @@ TEST(Csr, ForeignAttributesExtensionsAndSignaturesAreFound) {
   const auto first = static_cast<unsigned char>(der[1]);
   ASSERT_TRUE(first == 0x81 || first == 0x82);
   const std::size_t octets = first & 0x7F;
-  ber.replace(1, 1 + octets, std::string(1, static_cast<char>(0x80 | (octets + 1))) + std::string(1, '\0') + der.substr(2, octets));
+  ber.replace(1, 1 + octets,
+              std::string(1, static_cast<char>(0x80 | (octets + 1))) + std::string(1, '\0') + der.substr(2, octets));
   expect_only(ber, "F1", "not DER");
 }
 
 TEST(Csr, CsrsMadeByStockOpensslReqAreCheckedToo) {
   test::TempDir dir;
   const auto req = [&](const std::vector<std::string>& extra, const std::string& name) {
-    std::vector<std::string> argv{"/usr/bin/openssl", "req", "-new", "-outform", "DER", "-out", (dir / name).string(), "-subj",
+    std::vector<std::string> argv{"/usr/bin/openssl",
+                                  "req",
+                                  "-new",
+                                  "-outform",
+                                  "DER",
+                                  "-out",
+                                  (dir / name).string(),
+                                  "-subj",
                                   "/CN=Example Supplier A/OU=02/x500UniqueIdentifier=" + kEui};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto r = test::run(argv);
@@ -193,21 +201,24 @@ TEST(Csr, CsrsMadeByStockOpensslReqAreCheckedToo) {
                        "keyUsage=critical,digitalSignature"},
                       "rsa.der"),
                   "F7"));
-  EXPECT_TRUE(has(req({"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-nodes", "-keyout", (dir / "p384.key").string(),
-                       "-addext", "keyUsage=critical,digitalSignature"},
+  EXPECT_TRUE(has(req({"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-nodes", "-keyout",
+                       (dir / "p384.key").string(), "-addext", "keyUsage=critical,digitalSignature"},
                       "p384.der"),
                   "F7"));
   EXPECT_TRUE(has(req({"-key", p256_key}, "no-ku.der"), "F9"));
-  EXPECT_TRUE(has(req({"-key", p256_key, "-addext", "keyUsage=digitalSignature"}, "not-critical.der"), "F9 keyUsage critical"));
+  EXPECT_TRUE(
+      has(req({"-key", p256_key, "-addext", "keyUsage=digitalSignature"}, "not-critical.der"), "F9 keyUsage critical"));
   EXPECT_TRUE(has(req({"-key", p256_key, "-addext", "keyUsage=critical,digitalSignature,keyAgreement"}, "both.der"),
                   "F9 keyUsage bits"));
-  EXPECT_TRUE(has(req({"-key", p256_key, "-sha1", "-addext", "keyUsage=critical,digitalSignature"}, "sha1.der"), "F11"));
-  EXPECT_TRUE(has(req({"-key", p256_key, "-addext", "keyUsage=critical,digitalSignature", "-addext", "basicConstraints=CA:FALSE"},
-                      "extra-ext.der"),
-                  "F10"));
+  EXPECT_TRUE(
+      has(req({"-key", p256_key, "-sha1", "-addext", "keyUsage=critical,digitalSignature"}, "sha1.der"), "F11"));
+  EXPECT_TRUE(has(
+      req({"-key", p256_key, "-addext", "keyUsage=critical,digitalSignature", "-addext", "basicConstraints=CA:FALSE"},
+          "extra-ext.der"),
+      "F10"));
   // And what mam-csr writes, stock openssl checks: the self-signature verifies.
-  auto made = test::run({app("mam-csr").string(), "new", "--role", "02", "--eui", kEui, "--usage", "ds", "--key", p256_key,
-                         "--out", (dir / "made.csr").string()});
+  auto made = test::run({app("mam-csr").string(), "new", "--role", "02", "--eui", kEui, "--usage", "ds", "--key",
+                         p256_key, "--out", (dir / "made.csr").string()});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   auto verified = test::run({"/usr/bin/openssl", "req", "-in", (dir / "made.csr").string(), "-verify", "-noout"});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
@@ -228,10 +239,12 @@ TEST(Csr, EveryEncodingThePortalTakesIsRead) {
   };
   const std::vector<std::pair<std::string, std::string>> encodings{
       {der, "DER"},
-      {"-----BEGIN CERTIFICATE REQUEST-----\n" + lines(64, "\n") + "-----END CERTIFICATE REQUEST-----\n", "PEM (CERTIFICATE REQUEST), LF"},
+      {"-----BEGIN CERTIFICATE REQUEST-----\n" + lines(64, "\n") + "-----END CERTIFICATE REQUEST-----\n",
+       "PEM (CERTIFICATE REQUEST), LF"},
       {"-----BEGIN NEW CERTIFICATE REQUEST-----\r\n" + lines(64, "\r\n") + "-----END NEW CERTIFICATE REQUEST-----\r\n",
        "PEM (NEW CERTIFICATE REQUEST), CRLF"},
-      {"-----BEGIN CERTIFICATE REQUEST-----\n" + lines(76, "\n") + "-----END CERTIFICATE REQUEST-----", "PEM (CERTIFICATE REQUEST), LF"},
+      {"-----BEGIN CERTIFICATE REQUEST-----\n" + lines(76, "\n") + "-----END CERTIFICATE REQUEST-----",
+       "PEM (CERTIFICATE REQUEST), LF"},
       {b64, "base64 without headers, one line"},
       {b64 + "\n", "base64 without headers, one line"},
       {lines(64, "\n"), "base64 without headers, LF"},
@@ -253,7 +266,8 @@ TEST(Csr, WhatIsNotACsrIsSaidPrecisely) {
   for (const auto& [bytes, says] : std::vector<std::pair<std::string, std::string>>{
            {der + "xx", "followed by 2 bytes that are not part of it"},
            {pem + "trailing text", "bytes after \"-----END CERTIFICATE REQUEST-----\""},
-           {"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "a CSR is BEGIN CERTIFICATE REQUEST or BEGIN NEW"},
+           {"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            "a CSR is BEGIN CERTIFICATE REQUEST or BEGIN NEW"},
            {pem.substr(0, pem.size() - 10), "has no \"-----END CERTIFICATE REQUEST-----\" line"},
            {"not base64 at all!", "neither DER, PEM nor base64"},
            {"", "empty"},
@@ -300,8 +314,9 @@ class CsrApp : public ::testing::Test {
   }
   test::ProcessResult issue(const std::string& csr_file, const std::string& out, std::vector<std::string> extra = {},
                             const std::string& ca = "trust/oca.pem", const std::string& ca_key = "ca/oca.key") {
-    std::vector<std::string> argv{app("mam-testpki").string(), "issue", "--csr", csr_file, "--ca-cert", (keys_dir() / ca).string(),
-                                  "--ca-key", (keys_dir() / ca_key).string(), "--out", out};
+    std::vector<std::string> argv{
+        app("mam-testpki").string(),    "issue", "--csr", csr_file, "--ca-cert", (keys_dir() / ca).string(), "--ca-key",
+        (keys_dir() / ca_key).string(), "--out", out};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return test::run(argv);
   }
@@ -311,8 +326,8 @@ class CsrApp : public ::testing::Test {
 
 TEST_F(CsrApp, FromNothingToAnAcceptedCertificate) {
   test::write_file(dir_ / "pass", "a long enough passphrase\n");
-  auto made = csr({"new", "--role", "supplier", "--eui", kEui, "--usage", "ds", "--cn", "Example Supplier A", "--new-key",
-                   path("s.key"), "--pass-file", path("pass"), "--out", path("s.csr")});
+  auto made = csr({"new", "--role", "supplier", "--eui", kEui, "--usage", "ds", "--cn", "Example Supplier A",
+                   "--new-key", path("s.key"), "--pass-file", path("pass"), "--out", path("s.csr")});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   // The key: encrypted PKCS#8, mode 0600; it opens with the passphrase.
   struct stat st {};
@@ -324,43 +339,47 @@ TEST_F(CsrApp, FromNothingToAnAcceptedCertificate) {
 
   auto checked = csr({"check", path("s.csr")});
   EXPECT_EQ(checked.exit_code, 0) << checked.out;
-  EXPECT_NE(checked.out.find(": OK: role 02 (supplier), EUI-64 " + kEui + ", digitalSignature, EC P-256"), std::string::npos)
+  EXPECT_NE(checked.out.find(": OK: role 02 (supplier), EUI-64 " + kEui + ", digitalSignature, EC P-256"),
+            std::string::npos)
       << checked.out;
   auto issued = issue(path("s.csr"), path("s.pem"));
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
-  auto accepted = csr({"accept", "--csr", path("s.csr"), "--cert", path("s.pem"), "--trust", (keys_dir() / "trust").string(), "--crl",
-                       (keys_dir() / "crl").string(), "--key", path("s.key"), "--pass-file", path("pass")});
+  auto accepted =
+      csr({"accept", "--csr", path("s.csr"), "--cert", path("s.pem"), "--trust", (keys_dir() / "trust").string(),
+           "--crl", (keys_dir() / "crl").string(), "--key", path("s.key"), "--pass-file", path("pass")});
   EXPECT_EQ(accepted.exit_code, 0) << accepted.out << accepted.err;
   EXPECT_EQ(accepted.out.rfind("ACCEPT: ", 0), 0u) << accepted.out;
   // And the new certificate signs a migration file that verifies.
   test::write_file(dir_ / test::kMaName, test::example_ma_content());
-  auto signed_file = test::run({app("mam-sign").string(), "--key", path("s.key"), "--pass-file", path("pass"), "--cert", path("s.pem"),
-                                "--trust", (keys_dir() / "trust").string(), path(test::kMaName)});
+  auto signed_file = test::run({app("mam-sign").string(), "--key", path("s.key"), "--pass-file", path("pass"), "--cert",
+                                path("s.pem"), "--trust", (keys_dir() / "trust").string(), path(test::kMaName)});
   ASSERT_EQ(signed_file.exit_code, 0) << signed_file.err;
-  EXPECT_EQ(test::run({app("mam-verify").string(), "--trust", (keys_dir() / "trust").string(), path(test::kMaName)}).exit_code, 0);
+  EXPECT_EQ(test::run({app("mam-verify").string(), "--trust", (keys_dir() / "trust").string(), path(test::kMaName)})
+                .exit_code,
+            0);
 }
 
 TEST_F(CsrApp, NewKeysAreNeverWrittenOverAndAlwaysProtectedUnlessRefused) {
   test::write_file(dir_ / "exists.key", "keep me");
   test::write_file(dir_ / "pass", "a long enough passphrase\n");
-  auto over = csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--new-key", path("exists.key"), "--pass-file", path("pass"),
-                   "--out", path("x.csr")});
+  auto over = csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--new-key", path("exists.key"),
+                   "--pass-file", path("pass"), "--out", path("x.csr")});
   EXPECT_EQ(over.exit_code, 2);
   EXPECT_NE(over.err.find("a key is never written over"), std::string::npos) << over.err;
   EXPECT_EQ(test::read_file(dir_ / "exists.key"), "keep me");
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x.csr"));
-  auto no_pass = test::run({app("mam-csr").string(), "new", "--role", "02", "--eui", kEui, "--usage", "ds", "--new-key", path("n.key"),
-                            "--out", path("n.csr")});
+  auto no_pass = test::run({app("mam-csr").string(), "new", "--role", "02", "--eui", kEui, "--usage", "ds", "--new-key",
+                            path("n.key"), "--out", path("n.csr")});
   EXPECT_EQ(no_pass.exit_code, 2);
   EXPECT_NE(no_pass.err.find("refuse the protection with --no-encrypt"), std::string::npos) << no_pass.err;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "n.key"));
   test::write_file(dir_ / "short", "short\n");
-  auto weak = csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--new-key", path("w.key"), "--pass-file", path("short"),
-                   "--out", path("w.csr")});
+  auto weak = csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--new-key", path("w.key"), "--pass-file",
+                   path("short"), "--out", path("w.csr")});
   EXPECT_EQ(weak.exit_code, 2);
   EXPECT_NE(weak.err.find("shorter than 8 characters"), std::string::npos);
-  auto plain = csr({"new", "--role", "02", "--eui", kEui, "--usage", "ka", "--new-key", path("p.key"), "--no-encrypt", "--der",
-                    "--out", path("p.der")});
+  auto plain = csr({"new", "--role", "02", "--eui", kEui, "--usage", "ka", "--new-key", path("p.key"), "--no-encrypt",
+                    "--der", "--out", path("p.der")});
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_EQ(test::read_file(dir_ / "p.key").rfind("-----BEGIN PRIVATE KEY-----", 0), 0u);
   EXPECT_NE(plain.err.find("NOT encrypted, as --no-encrypt asked"), std::string::npos);
@@ -369,17 +388,20 @@ TEST_F(CsrApp, NewKeysAreNeverWrittenOverAndAlwaysProtectedUnlessRefused) {
   EXPECT_EQ(p->encoding(), "DER");
   EXPECT_EQ(p->usage(), std::optional<Usage>(Usage::KeyAgreement));
   // An existing CSR is not replaced without --force.
-  auto again = csr({"new", "--role", "02", "--eui", kEui, "--usage", "ka", "--key", path("p.key"), "--out", path("p.der")});
+  auto again =
+      csr({"new", "--role", "02", "--eui", kEui, "--usage", "ka", "--key", path("p.key"), "--out", path("p.der")});
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("already exists"), std::string::npos);
 }
 
 TEST_F(CsrApp, UsageMistakesAreSaid) {
   for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"new", "--role", "seller", "--eui", kEui, "--usage", "ds", "--key", "k", "--out", "o"}, "--role takes a Remote Party Role"},
+           {{"new", "--role", "seller", "--eui", kEui, "--usage", "ds", "--key", "k", "--out", "o"},
+            "--role takes a Remote Party Role"},
            {{"new", "--role", "02", "--eui", "70-B3", "--usage", "ds", "--key", "k", "--out", "o"}, "--eui:"},
            {{"new", "--role", "02", "--eui", kEui, "--usage", "sign", "--key", "k", "--out", "o"}, "--usage takes ds"},
-           {{"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--out", "o"}, "give the key to certify with --key, or --new-key"},
+           {{"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--out", "o"},
+            "give the key to certify with --key, or --new-key"},
            {{"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--key", "k"}, "--out is required"},
            {{"accept", "--csr", "x"}, "--csr and --cert are required"},
        }) {
@@ -398,10 +420,12 @@ TEST_F(CsrApp, CheckReportsEveryDepartureAndJson) {
   auto text = csr({"check", path("bad.csr"), path("garbage.csr"), path("missing.csr")});
   EXPECT_EQ(text.exit_code, 3);  // an unreadable file outranks the failures
   EXPECT_NE(text.out.find("bad.csr: FAILED CSR_INVALID: 2 departures"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("  F7 public key: expected id-ecPublicKey on the named curve prime256v1 (P-256); found EC P-384"),
-            std::string::npos)
+  EXPECT_NE(
+      text.out.find("  F7 public key: expected id-ecPublicKey on the named curve prime256v1 (P-256); found EC P-384"),
+      std::string::npos)
       << text.out;
-  EXPECT_NE(text.out.find("  F9 keyUsage critical: expected critical; found not critical"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("  F9 keyUsage critical: expected critical; found not critical"), std::string::npos)
+      << text.out;
   EXPECT_NE(text.out.find("garbage.csr: FAILED CSR_INVALID: not a CSR"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("missing.csr: ERROR IO_ERROR"), std::string::npos) << text.out;
   auto j = csr({"check", "--json", path("bad.csr")});
@@ -416,9 +440,10 @@ TEST_F(CsrApp, CheckReportsEveryDepartureAndJson) {
 
 TEST_F(CsrApp, AcceptRejectsWhatTheCsrDidNotAskFor) {
   const std::string key = test::example_key("supplier-ds").string();
-  ASSERT_EQ(csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--key", key, "--out", path("s.csr")}).exit_code, 0);
-  ASSERT_EQ(csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--key", test::example_key("supplier2-ds").string(), "--out",
-                 path("other.csr")})
+  ASSERT_EQ(
+      csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--key", key, "--out", path("s.csr")}).exit_code, 0);
+  ASSERT_EQ(csr({"new", "--role", "02", "--eui", kEui, "--usage", "ds", "--key",
+                 test::example_key("supplier2-ds").string(), "--out", path("other.csr")})
                 .exit_code,
             0);
   const std::string trust = (keys_dir() / "trust").string();
@@ -433,10 +458,16 @@ TEST_F(CsrApp, AcceptRejectsWhatTheCsrDidNotAskFor) {
     std::string says;
   };
   for (const auto& c : std::vector<Case>{
-           {"other-key", {"--key-from", path("other.csr")}, "KEY_MISMATCH: the certificate's public key is not the one the CSR asked for"},
+           {"other-key",
+            {"--key-from", path("other.csr")},
+            "KEY_MISMATCH: the certificate's public key is not the one the CSR asked for"},
            {"other-eui", {"--eui", "70-B3-D5-1F-30-00-A0-09"}, "SUBJECT_MISMATCH: the CSR asked for EUI-64 " + kEui},
-           {"other-usage", {"--usage", "ka"}, "WRONG_KEY_USAGE: the CSR asked for keyUsage digitalSignature, the certificate has keyAgreement"},
-           {"other-role", {"--role", "03"}, "WRONG_ROLE: the CSR asked for role 02 (supplier), the certificate has 03 (network operator)"},
+           {"other-usage",
+            {"--usage", "ka"},
+            "WRONG_KEY_USAGE: the CSR asked for keyUsage digitalSignature, the certificate has keyAgreement"},
+           {"other-role",
+            {"--role", "03"},
+            "WRONG_ROLE: the CSR asked for role 02 (supplier), the certificate has 03 (network operator)"},
            {"not-yet", {"--not-before-offset", "86400"}, "CERT_NOT_YET_VALID: the certificate becomes valid at"},
            {"other-policy", {"--policy", "1.2.3.4"}, "POLICY_MISMATCH"},
        }) {
@@ -469,15 +500,16 @@ TEST_F(CsrApp, AcceptRejectsWhatTheCsrDidNotAskFor) {
 TEST_F(CsrApp, TheExampleCertificatesAnswerTheirCsrs) {
   for (const auto& entry : std::filesystem::directory_iterator(keys_dir() / "csr")) {
     const std::string name = entry.path().stem().string();
-    auto r = csr({"accept", "--csr", entry.path().string(), "--cert", (keys_dir() / "store" / (name + ".pem")).string(), "--trust",
-                  (keys_dir() / "trust").string(), "--crl", (keys_dir() / "crl").string(), "--key",
+    auto r = csr({"accept", "--csr", entry.path().string(), "--cert", (keys_dir() / "store" / (name + ".pem")).string(),
+                  "--trust", (keys_dir() / "trust").string(), "--crl", (keys_dir() / "crl").string(), "--key",
                   test::example_key(name).string(), "--at", "2026-06-01T00:00:00Z"});
     EXPECT_EQ(r.exit_code, 0) << name << ": " << r.out << r.err;
   }
 }
 
 TEST_F(CsrApp, ShowSaysWhatACsrAndACertificateAre) {
-  auto r = csr({"show", (keys_dir() / "csr/supplier-ka.csr").string(), test::example_cert_path("supplier-ka").string()});
+  auto r =
+      csr({"show", (keys_dir() / "csr/supplier-ka.csr").string(), test::example_cert_path("supplier-ka").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("certificate signing request (PEM (CERTIFICATE REQUEST), LF)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  role       02 (supplier)"), std::string::npos);

@@ -137,7 +137,6 @@ TEST(Csv, RandomBytesNeverCrash) {
   SUCCEED();
 }
 
-
 // Issue 8, H5: every byte counts against the field limit, whatever it is (CR, CRLF, LF, a doubled quote).
 TEST(Csv, FieldLimitHoldsForEveryByteAtAndPastIt) {
   CsvLimits small;
@@ -151,7 +150,8 @@ TEST(Csv, FieldLimitHoldsForEveryByteAtAndPastIt) {
     ASSERT_EQ(ok.size(), 2u) << printable(fill);
     EXPECT_EQ(ok[1].second[0].size(), 8u) << printable(fill);
     Error e = parse_error("a\r\n\"" + past + "\"\r\n", small);
-    EXPECT_NE(e.message.find("line 2: a field is longer than 8 bytes"), std::string::npos) << printable(fill) << " " << e.message;
+    EXPECT_NE(e.message.find("line 2: a field is longer than 8 bytes"), std::string::npos)
+        << printable(fill) << " " << e.message;
   }
 }
 
@@ -197,7 +197,6 @@ TEST(Csv, MegabytesOfCarriageReturnsInOneQuotedFieldStopAtTheLimit) {
   EXPECT_NE(e.message.find("longer than 65536"), std::string::npos) << e.message;
 }
 
-
 // Issue 9, item 11: a CSV saved as UTF-16 or UTF-32 is named as such, not shown as "\xFF\xFEM\x00...".
 TEST(Csv, WideEncodingsAreNamed) {
   const std::string ascii = "MPxN,ID\r\n1,2\r\n";
@@ -213,7 +212,8 @@ TEST(Csv, WideEncodingsAreNamed) {
   struct Case {
     std::string text, says;
   };
-  for (const auto& c : {Case{"\xFF\xFE" + widen(2, true), "UTF-16 (little-endian)"}, Case{"\xFE\xFF" + widen(2, false), "UTF-16 (big-endian)"},
+  for (const auto& c : {Case{"\xFF\xFE" + widen(2, true), "UTF-16 (little-endian)"},
+                        Case{"\xFE\xFF" + widen(2, false), "UTF-16 (big-endian)"},
                         Case{std::string("\xFF\xFE\0\0", 4) + widen(4, true), "UTF-32 (little-endian)"},
                         Case{widen(2, true), "UTF-16 (little-endian, without a byte-order mark)"},
                         Case{widen(4, false), "UTF-32 (big-endian, without a byte-order mark)"}}) {

@@ -92,9 +92,10 @@ INSTANTIATE_TEST_SUITE_P(
         // Issue 9, item 11: the final line end removed or added after signing.
         Change{"a,b\r\nc,d\r\n", "a,b\r\nc,d", "the line end at the end of the file was removed after signing"},
         Change{"a,b\nc,d", "a,b\nc,d\n", "a line end was added at the end of the file after signing"},
-        Change{"a,b\r\nc,d", kBom + "a,b\nc,d\n",
-               "line endings were changed from CRLF to LF, a UTF-8 byte-order mark was added and a line end was added at "
-               "the end of the file after signing"}));
+        Change{
+            "a,b\r\nc,d", kBom + "a,b\nc,d\n",
+            "line endings were changed from CRLF to LF, a UTF-8 byte-order mark was added and a line end was added at "
+            "the end of the file after signing"}));
 
 TEST(Digest, VariantsOnlyWhereSomethingChanges) {
   test::TempDir dir;
@@ -104,11 +105,13 @@ TEST(Digest, VariantsOnlyWhereSomethingChanges) {
   // Adding a BOM, and a final line end with or without it; no line-ending conversion changes anything.
   std::vector<std::string> changes;
   for (const auto& v : *variants) changes.push_back(v.change);
-  EXPECT_EQ(changes, (std::vector<std::string>{
-                         "the line end at the end of the file was removed after signing",
-                         "the UTF-8 byte-order mark was removed after signing",
-                         "the UTF-8 byte-order mark was removed and the line end at the end of the file was removed after signing",
-                     }));
+  EXPECT_EQ(
+      changes,
+      (std::vector<std::string>{
+          "the line end at the end of the file was removed after signing",
+          "the UTF-8 byte-order mark was removed after signing",
+          "the UTF-8 byte-order mark was removed and the line end at the end of the file was removed after signing",
+      }));
 }
 
 TEST(Digest, CrAtABufferBoundaryIsHandled) {

@@ -24,7 +24,8 @@ TEST(Reasons, NamesAreUniqueAndRoundTrip) {
 TEST(Reasons, EveryCodeIsDocumented) {
   const std::string doc = test::read_file(test::source_dir() / "docs/reason-codes.md");
   for (Reason r : all_reasons()) {
-    EXPECT_NE(doc.find("`" + std::string(reason_name(r)) + "`"), std::string::npos) << reason_name(r) << " is not documented";
+    EXPECT_NE(doc.find("`" + std::string(reason_name(r)) + "`"), std::string::npos)
+        << reason_name(r) << " is not documented";
   }
 }
 

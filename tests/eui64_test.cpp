@@ -19,9 +19,9 @@ TEST_P(Eui64Accepts, EveryDocumentedForm) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Forms, Eui64Accepts,
-                         ::testing::Values("70-B3-D5-1F-30-00-A0-08", "70:B3:D5:1F:30:00:A0:08", "70 B3 D5 1F 30 00 A0 08",
-                                           "70B3D51F3000A008", "70-b3-d5-1f-30-00-a0-08", "70b3d51f3000a008",
-                                           "70:b3:D5:1f:30:00:A0:08"));
+                         ::testing::Values("70-B3-D5-1F-30-00-A0-08", "70:B3:D5:1F:30:00:A0:08",
+                                           "70 B3 D5 1F 30 00 A0 08", "70B3D51F3000A008", "70-b3-d5-1f-30-00-a0-08",
+                                           "70b3d51f3000a008", "70:b3:D5:1f:30:00:A0:08"));
 
 class Eui64Rejects : public ::testing::TestWithParam<std::string> {};
 

@@ -52,28 +52,27 @@ TEST_P(FileNameRejects, WithAPreciseMessage) {
   EXPECT_NE(n.error().message.find(GetParam().says), std::string::npos) << n.error().message;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Names, FileNameRejects,
-    ::testing::Values(
-        Bad{"XX_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503", "does not start with one of MA_, MAPASSWORD_"},
-        Bad{"ma_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503", "does not start with"},
-        Bad{"MA_c9I_70-B3-D5-1F-30-00-A0-08_20190407_182503", "S1SP token"},
-        Bad{"MA__70-B3-D5-1F-30-00-A0-08_20190407_182503", "S1SP token"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0_20190407_182503", "EUI-64 part"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190231_182503", "does not exist"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190229_182503", "does not exist"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20191301_182503", "does not exist"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190400_182503", "does not exist"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_2019047_182503", "8 digits"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_250000", "does not exist"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_236000", "does not exist"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_235960", "does not exist"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_18250", "6 digits"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.", "extension"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.c-v", "extension"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503_extra", "not 4"},
-        Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407", "not 4"},
-        Bad{"MA", "does not start with"}));
+INSTANTIATE_TEST_SUITE_P(Names, FileNameRejects,
+                         ::testing::Values(Bad{"XX_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503",
+                                               "does not start with one of MA_, MAPASSWORD_"},
+                                           Bad{"ma_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503", "does not start with"},
+                                           Bad{"MA_c9I_70-B3-D5-1F-30-00-A0-08_20190407_182503", "S1SP token"},
+                                           Bad{"MA__70-B3-D5-1F-30-00-A0-08_20190407_182503", "S1SP token"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0_20190407_182503", "EUI-64 part"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190231_182503", "does not exist"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190229_182503", "does not exist"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20191301_182503", "does not exist"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190400_182503", "does not exist"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_2019047_182503", "8 digits"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_250000", "does not exist"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_236000", "does not exist"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_235960", "does not exist"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_18250", "6 digits"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.", "extension"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.c-v", "extension"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503_extra", "not 4"},
+                                           Bad{"MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407", "not 4"},
+                                           Bad{"MA", "does not start with"}));
 
 TEST(FileName, LeapDayInLeapYear) {
   EXPECT_TRUE(parse_migration_file_name("MA_cgI_70-B3-D5-1F-30-00-A0-08_20240229_235959", kPrefixes));

@@ -35,14 +35,19 @@ class Interop : public ::testing::Test {
   }
 
   test::ProcessResult openssl_cms_verify() {
-    return test::run({kOpenssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", file_.string() + ".p7s", "-content",
-                      file_.string(), "-CAfile", (dir_ / "root-and-oca.pem").string(), "-purpose", "any", "-out", "/dev/null"});
+    return test::run({kOpenssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", file_.string() + ".p7s",
+                      "-content", file_.string(), "-CAfile", (dir_ / "root-and-oca.pem").string(), "-purpose", "any",
+                      "-out", "/dev/null"});
   }
 
   test::ProcessResult openssl_cms_sign(std::vector<std::string> extra, const std::string& cert = "supplier-ds") {
-    std::vector<std::string> argv{kOpenssl, "cms", "-sign", "-binary", "-outform", "DER", "-in", file_.string(), "-signer",
-                                  test::example_cert_path(cert).string(), "-inkey", test::example_key(cert).string(), "-out",
-                                  file_.string() + ".p7s"};
+    std::vector<std::string> argv{kOpenssl,   "cms",
+                                  "-sign",    "-binary",
+                                  "-outform", "DER",
+                                  "-in",      file_.string(),
+                                  "-signer",  test::example_cert_path(cert).string(),
+                                  "-inkey",   test::example_key(cert).string(),
+                                  "-out",     file_.string() + ".p7s"};
     if (std::find(extra.begin(), extra.end(), "-md") == extra.end()) extra.insert(extra.begin(), {"-md", "sha256"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     return test::run(argv);
@@ -76,8 +81,8 @@ TEST_F(Interop, OpensslDgstVerifiesOurRawSignature) {
   auto pub = test::run({kOpenssl, "x509", "-pubkey", "-noout", "-in", test::example_cert_path("supplier-ds").string()});
   ASSERT_EQ(pub.exit_code, 0);
   test::write_file(dir_ / "pub.pem", pub.out);
-  auto r = test::run({kOpenssl, "dgst", "-sha256", "-verify", (dir_ / "pub.pem").string(), "-signature", file_.string() + ".sig",
-                      file_.string()});
+  auto r = test::run({kOpenssl, "dgst", "-sha256", "-verify", (dir_ / "pub.pem").string(), "-signature",
+                      file_.string() + ".sig", file_.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Verified OK\n");
 }
@@ -146,8 +151,8 @@ TEST_F(Interop, NetworkOperatorSignatureThatOpensslAcceptsIsRefused) {
 }
 
 TEST_F(Interop, WeVerifyOpensslDgstSignatures) {
-  auto s = test::run({kOpenssl, "dgst", "-sha256", "-sign", test::example_key("supplier-ds").string(), "-out", file_.string() + ".sig",
-                      file_.string()});
+  auto s = test::run({kOpenssl, "dgst", "-sha256", "-sign", test::example_key("supplier-ds").string(), "-out",
+                      file_.string() + ".sig", file_.string()});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   VerifyOptions o;
   o.cert = test::example_cert("supplier-ds");

@@ -37,10 +37,12 @@ TEST(KeySource, EncryptedWithPassFile) {
 
 TEST(KeySource, EncryptedWithEnvironment) {
   ::setenv("MAMSIGN_TEST_PASS", "example-passphrase", 1);
-  auto key = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key", {PassphraseSource::Kind::Env, "MAMSIGN_TEST_PASS"});
+  auto key = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key",
+                              {PassphraseSource::Kind::Env, "MAMSIGN_TEST_PASS"});
   ::unsetenv("MAMSIGN_TEST_PASS");
   ASSERT_TRUE(key) << key.error().message;
-  auto unset = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key", {PassphraseSource::Kind::Env, "MAMSIGN_TEST_PASS"});
+  auto unset = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key",
+                                {PassphraseSource::Kind::Env, "MAMSIGN_TEST_PASS"});
   ASSERT_FALSE(unset);
   EXPECT_NE(unset.error().message.find("MAMSIGN_TEST_PASS"), std::string::npos);
   EXPECT_NE(unset.error().message.find("not set"), std::string::npos);
@@ -49,7 +51,8 @@ TEST(KeySource, EncryptedWithEnvironment) {
 TEST(KeySource, WrongPassphraseSaysSoAndNeverShowsIt) {
   test::TempDir dir;
   test::write_file(dir / "pass", "not-the-passphrase\n");
-  auto key = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key", {PassphraseSource::Kind::File, (dir / "pass").string()});
+  auto key = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key",
+                              {PassphraseSource::Kind::File, (dir / "pass").string()});
   ASSERT_FALSE(key);
   EXPECT_EQ(key.error().reason, Reason::InvalidInput);
   EXPECT_NE(key.error().message.find("passphrase is wrong"), std::string::npos) << key.error().message;
@@ -74,7 +77,8 @@ TEST(KeySource, DerKey) {
 
 TEST(KeySource, TraditionalEcKey) {
   test::TempDir dir;
-  auto r = test::run({"/usr/bin/openssl", "ec", "-in", test::example_key("supplier-ds").string(), "-out", (dir / "k.pem").string()});
+  auto r = test::run(
+      {"/usr/bin/openssl", "ec", "-in", test::example_key("supplier-ds").string(), "-out", (dir / "k.pem").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_NE(test::read_file(dir / "k.pem").find("BEGIN EC PRIVATE KEY"), std::string::npos);
   auto key = load_private_key(dir / "k.pem", {});
@@ -108,7 +112,6 @@ TEST(KeySource, SecretStringWipes) {
   EXPECT_TRUE(moved.value().empty());  // NOLINT(bugprone-use-after-move): the source is wiped on purpose
 }
 
-
 // Issue 8 (low): `--pass-file <(...)` was refused as "not a regular file". A pipe is fine for a secret.
 TEST(KeySource, PassphraseFromAPipe) {
   test::TempDir dir;
@@ -122,7 +125,8 @@ TEST(KeySource, PassphraseFromAPipe) {
     ::close(fd);
   });
   // The reader opens first without blocking; the read then waits for the writer as a pipe should.
-  auto key = load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key", {PassphraseSource::Kind::File, fifo.string()});
+  auto key =
+      load_private_key(keys_dir() / "keys/supplier-ds.encrypted.key", {PassphraseSource::Kind::File, fifo.string()});
   writer.join();
   EXPECT_TRUE(key) << key.error().message;
 }

@@ -31,7 +31,8 @@ TEST(Mpxn, Mprn) {
 }
 
 TEST(Mpxn, Rejected) {
-  for (const char* bad : {"", "12345", "12345678901", "123456789012", "12000233059670", "12-0002330596", "abcdefghijklm"}) {
+  for (const char* bad :
+       {"", "12345", "12345678901", "123456789012", "12000233059670", "12-0002330596", "abcdefghijklm"}) {
     auto m = parse_mpxn(bad);
     EXPECT_FALSE(m) << bad;
   }

@@ -109,29 +109,30 @@ TEST_P(ProfileCheck, ExactReasonCodes) {
 
 // The role, the wanted usage, the chain and the validity are checked by callers; the profile check
 // sees only what is wrong with the certificate itself.
-INSTANTIATE_TEST_SUITE_P(
-    KeysExample, ProfileCheck,
-    ::testing::Values(Expected{"supplier-ds", {}}, Expected{"supplier-ka", {}}, Expected{"supplier-alt-ds", {}},
-                      Expected{"supplier2-ds", {}}, Expected{"supplier2-ka", {}}, Expected{"supplier-zero-ds", {}},
-                      Expected{"supplier-revoked-ds", {}}, Expected{"network-operator-ds", {}},
-                      Expected{"network-operator-ka", {}}, Expected{"network-operator2-ds", {}},
-                      Expected{"network-operator2-ka", {}}, Expected{"bad-expired-ds", {}},
-                      Expected{"bad-not-yet-valid-ds", {}}, Expected{"bad-role-04-ds", {}},
-                      Expected{"bad-rogue-oca-ds", {}},
-                      Expected{"bad-both-usages", {Reason::WrongKeyUsage}},
-                      Expected{"bad-ku-not-critical-ds", {Reason::WrongKeyUsage}},
-                      Expected{"bad-no-policy-ds", {Reason::PolicyMismatch}},
-                      Expected{"bad-other-policy-ds", {Reason::PolicyMismatch}},
-                      Expected{"bad-eui-utf8-ds", {Reason::InvalidSubject}},
-                      Expected{"bad-eui-56-ds", {Reason::InvalidSubject}},
-                      Expected{"bad-no-eui-ds", {Reason::InvalidSubject}},
-                      Expected{"bad-p384-ds", {Reason::UnsupportedAlgorithm}},
-                      Expected{"bad-rsa-ds", {Reason::UnsupportedAlgorithm}}),
-    [](const auto& param_info) {
-      std::string n = param_info.param.name;
-      for (auto& ch : n) if (ch == '-') ch = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(KeysExample, ProfileCheck,
+                         ::testing::Values(Expected{"supplier-ds", {}}, Expected{"supplier-ka", {}},
+                                           Expected{"supplier-alt-ds", {}}, Expected{"supplier2-ds", {}},
+                                           Expected{"supplier2-ka", {}}, Expected{"supplier-zero-ds", {}},
+                                           Expected{"supplier-revoked-ds", {}}, Expected{"network-operator-ds", {}},
+                                           Expected{"network-operator-ka", {}}, Expected{"network-operator2-ds", {}},
+                                           Expected{"network-operator2-ka", {}}, Expected{"bad-expired-ds", {}},
+                                           Expected{"bad-not-yet-valid-ds", {}}, Expected{"bad-role-04-ds", {}},
+                                           Expected{"bad-rogue-oca-ds", {}},
+                                           Expected{"bad-both-usages", {Reason::WrongKeyUsage}},
+                                           Expected{"bad-ku-not-critical-ds", {Reason::WrongKeyUsage}},
+                                           Expected{"bad-no-policy-ds", {Reason::PolicyMismatch}},
+                                           Expected{"bad-other-policy-ds", {Reason::PolicyMismatch}},
+                                           Expected{"bad-eui-utf8-ds", {Reason::InvalidSubject}},
+                                           Expected{"bad-eui-56-ds", {Reason::InvalidSubject}},
+                                           Expected{"bad-no-eui-ds", {Reason::InvalidSubject}},
+                                           Expected{"bad-p384-ds", {Reason::UnsupportedAlgorithm}},
+                                           Expected{"bad-rsa-ds", {Reason::UnsupportedAlgorithm}}),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param.name;
+                           for (auto& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
 
 TEST(OrgCert, MessagesSayWhatWasFound) {
   auto utf8 = example_cert("bad-eui-utf8-ds");
@@ -145,7 +146,8 @@ TEST(OrgCert, MessagesSayWhatWasFound) {
   EXPECT_NE(rsa->check_profile(Profile::defaults())[0].message.find("rsaEncryption 2048"), std::string::npos)
       << rsa->check_profile(Profile::defaults())[0].message;
   auto both = example_cert("bad-both-usages");
-  EXPECT_NE(both->check_profile(Profile::defaults())[0].message.find("digitalSignature, keyAgreement"), std::string::npos);
+  EXPECT_NE(both->check_profile(Profile::defaults())[0].message.find("digitalSignature, keyAgreement"),
+            std::string::npos);
 }
 
 TEST(OrgCert, ConfiguredPolicyReplacesTheDefault) {
@@ -193,9 +195,9 @@ TEST(OrgCert, LoadsDerAndBundles) {
 }
 
 TEST(OrgCert, JunkIsAnErrorNotACrash) {
-  for (const std::string& junk : {std::string(), std::string("hello"), std::string("\x30\x82\xff\xff", 4),
-                                  std::string("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
-                                  std::string(5000, '\x30')}) {
+  for (const std::string& junk :
+       {std::string(), std::string("hello"), std::string("\x30\x82\xff\xff", 4),
+        std::string("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), std::string(5000, '\x30')}) {
     auto r = OrgCert::parse_all(junk, "junk");
     EXPECT_FALSE(r);
     if (!r) {

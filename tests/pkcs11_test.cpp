@@ -62,15 +62,17 @@ class Token : public ::testing::Test {
     dir_ = new test::TempDir();
     ASSERT_TRUE(std::filesystem::exists(kSoftHsm)) << "SoftHSM2 is not installed (scripts/install-deps.sh installs it)";
     std::filesystem::create_directories(*dir_ / "tokens");
-    test::write_file(*dir_ / "softhsm2.conf",
-                     "directories.tokendir = " + (*dir_ / "tokens").string() + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+    test::write_file(*dir_ / "softhsm2.conf", "directories.tokendir = " + (*dir_ / "tokens").string() +
+                                                  "\nobjectstore.backend = file\nlog.level = ERROR\n");
     ::setenv("SOFTHSM2_CONF", (*dir_ / "softhsm2.conf").string().c_str(), 1);
     ::unsetenv("MAMSIGN_PKCS11_MODULE");
     // The PIN file ends in CRLF, as files written on Windows do: the line end is not part of the PIN.
     test::write_file(*dir_ / "pin", kPin + "\r\n");
     test::write_file(*dir_ / "wrong-pin", "135790\n");
-    must_run({"/usr/bin/softhsm2-util", "--init-token", "--free", "--label", "mamsign-test", "--so-pin", "11223344", "--pin", kPin});
-    must_run({"/usr/bin/softhsm2-util", "--init-token", "--free", "--label", "other", "--so-pin", "11223344", "--pin", kPin});
+    must_run({"/usr/bin/softhsm2-util", "--init-token", "--free", "--label", "mamsign-test", "--so-pin", "11223344",
+              "--pin", kPin});
+    must_run({"/usr/bin/softhsm2-util", "--init-token", "--free", "--label", "other", "--so-pin", "11223344", "--pin",
+              kPin});
     // The example supplier key, imported with its certificate (id 01); an RSA and a P-384 key beside it.
     import_key("supplier-ds", "01", "supplier-ds");
     import_cert("supplier-ds", "01", "supplier-ds");
@@ -87,13 +89,15 @@ class Token : public ::testing::Test {
 
   static void import_key(const std::string& name, const std::string& id, const std::string& label) {
     const auto pk8 = *dir_ / (label + ".pk8");
-    must_run({"/usr/bin/openssl", "pkcs8", "-topk8", "-nocrypt", "-in", test::example_key(name).string(), "-out", pk8.string()});
-    must_run({"/usr/bin/softhsm2-util", "--import", pk8.string(), "--token", "mamsign-test", "--label", label, "--id", id,
-              "--pin", kPin});
+    must_run({"/usr/bin/openssl", "pkcs8", "-topk8", "-nocrypt", "-in", test::example_key(name).string(), "-out",
+              pk8.string()});
+    must_run({"/usr/bin/softhsm2-util", "--import", pk8.string(), "--token", "mamsign-test", "--label", label, "--id",
+              id, "--pin", kPin});
   }
   static void import_cert(const std::string& name, const std::string& id, const std::string& label) {
     const auto der = *dir_ / (label + ".der");
-    must_run({"/usr/bin/openssl", "x509", "-in", test::example_cert_path(name).string(), "-outform", "DER", "-out", der.string()});
+    must_run({"/usr/bin/openssl", "x509", "-in", test::example_cert_path(name).string(), "-outform", "DER", "-out",
+              der.string()});
     must_run({"/usr/bin/pkcs11-tool", "--module", kSoftHsm, "--token-label", "mamsign-test", "--login", "--pin", kPin,
               "--write-object", der.string(), "--type", "cert", "--id", id, "--label", label});
   }
@@ -105,7 +109,8 @@ class Token : public ::testing::Test {
   }
 
   std::vector<std::string> sign_argv(std::vector<std::string> extra) const {
-    std::vector<std::string> argv{app("mam-sign").string(), "--pkcs11-module", kSoftHsm, "--pin-file", (*dir_ / "pin").string()};
+    std::vector<std::string> argv{app("mam-sign").string(), "--pkcs11-module", kSoftHsm, "--pin-file",
+                                  (*dir_ / "pin").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -120,7 +125,8 @@ class Token : public ::testing::Test {
   test::ProcessResult openssl_verify(const std::filesystem::path& file) const {
     const auto anchors = work_ / "root-and-oca.pem";
     if (!std::filesystem::exists(anchors)) {
-      test::write_file(anchors, test::read_file(keys_dir() / "trust/root.pem") + test::read_file(keys_dir() / "trust/oca.pem"));
+      test::write_file(anchors,
+                       test::read_file(keys_dir() / "trust/root.pem") + test::read_file(keys_dir() / "trust/oca.pem"));
     }
     return test::run({"/usr/bin/openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", file.string() + ".p7s",
                       "-content", file.string(), "-CAfile", anchors.string(), "-purpose", "any", "-out", "/dev/null"});
@@ -147,11 +153,12 @@ TEST_F(Token, SignsWithTheKeyAndTheCertificateOnTheToken) {
 TEST_F(Token, ABatchOf200OnFourJobsEveryOneVerified) {
   const auto batch = work_ / "batch";
   std::filesystem::create_directories(batch);
-  for (int i = 0; i < 200; ++i) test::write_file(batch / ("file" + std::to_string(i) + ".txt"), "row " + std::to_string(i) + "\n");
+  for (int i = 0; i < 200; ++i)
+    test::write_file(batch / ("file" + std::to_string(i) + ".txt"), "row " + std::to_string(i) + "\n");
   // The PIN from the environment this time.
   ::setenv("MAMSIGN_TEST_PIN", kPin.c_str(), 1);
-  auto r = test::run({app("mam-sign").string(), "--pkcs11-module", kSoftHsm, "--pin-env", "MAMSIGN_TEST_PIN", "--key", kKeyUri,
-                      "--no-name-check", "--jobs", "4", "--json", batch.string()});
+  auto r = test::run({app("mam-sign").string(), "--pkcs11-module", kSoftHsm, "--pin-env", "MAMSIGN_TEST_PIN", "--key",
+                      kKeyUri, "--no-name-check", "--jobs", "4", "--json", batch.string()});
   ::unsetenv("MAMSIGN_TEST_PIN");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::size_t lines = 0;
@@ -161,7 +168,8 @@ TEST_F(Token, ABatchOf200OnFourJobsEveryOneVerified) {
   EXPECT_EQ(ours.exit_code, 0) << ours.err;
   EXPECT_NE(ours.err.find("200 OK"), std::string::npos) << ours.err;
   int openssl_ok = 0;
-  for (int i = 0; i < 200; ++i) openssl_ok += openssl_verify(batch / ("file" + std::to_string(i) + ".txt")).exit_code == 0;
+  for (int i = 0; i < 200; ++i)
+    openssl_ok += openssl_verify(batch / ("file" + std::to_string(i) + ".txt")).exit_code == 0;
   EXPECT_EQ(openssl_ok, 200);
 }
 
@@ -191,8 +199,8 @@ TEST_F(Token, AKeyGeneratedOnTheTokenSignsWithItsIssuedCertificate) {
   ASSERT_TRUE(cert) << cert.error().message;
   test::write_file(work_ / "generated.pem", *certificate_pem(cert->get()));
 
-  auto r = test::run(sign_argv({"--key", "pkcs11:token=mamsign-test;object=generated", "--cert", (work_ / "generated.pem").string(),
-                                file_.string()}));
+  auto r = test::run(sign_argv({"--key", "pkcs11:token=mamsign-test;object=generated", "--cert",
+                                (work_ / "generated.pem").string(), file_.string()}));
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   auto ours = verify(file_);
   EXPECT_EQ(ours.exit_code, 0) << ours.out << ours.err;
@@ -212,24 +220,25 @@ TEST_F(Token, AKeyGeneratedOnTheTokenSignsWithItsIssuedCertificate) {
 TEST_F(Token, FromAKeyOnTheTokenToASignedFile) {
   const std::string uri = "pkcs11:token=mamsign-test;object=generated";
   const auto csr_file = work_ / "generated.csr";
-  auto made = test::run({app("mam-csr").string(), "new", "--role", "supplier", "--eui", "70-B3-D5-1F-30-00-A0-08", "--usage", "ds",
-                         "--cn", "Token Supplier", "--pkcs11-module", kSoftHsm, "--pin-file", (*dir_ / "pin").string(), "--key", uri,
-                         "--out", csr_file.string()});
+  auto made = test::run({app("mam-csr").string(), "new", "--role", "supplier", "--eui", "70-B3-D5-1F-30-00-A0-08",
+                         "--usage", "ds", "--cn", "Token Supplier", "--pkcs11-module", kSoftHsm, "--pin-file",
+                         (*dir_ / "pin").string(), "--key", uri, "--out", csr_file.string()});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   auto checked = test::run({app("mam-csr").string(), "check", csr_file.string()});
   EXPECT_EQ(checked.exit_code, 0) << checked.out;
   EXPECT_EQ(test::run({"/usr/bin/openssl", "req", "-in", csr_file.string(), "-verify", "-noout"}).exit_code, 0);
   const auto cert = work_ / "generated-issued.pem";
   auto issued = test::run({app("mam-testpki").string(), "issue", "--csr", csr_file.string(), "--ca-cert",
-                           (keys_dir() / "trust/oca.pem").string(), "--ca-key", (keys_dir() / "ca/oca.key").string(), "--out",
-                           cert.string()});
+                           (keys_dir() / "trust/oca.pem").string(), "--ca-key", (keys_dir() / "ca/oca.key").string(),
+                           "--out", cert.string()});
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
-  auto accepted = test::run({app("mam-csr").string(), "accept", "--csr", csr_file.string(), "--cert", cert.string(), "--trust",
-                             (keys_dir() / "trust").string(), "--pkcs11-module", kSoftHsm, "--pin-file", (*dir_ / "pin").string(),
-                             "--key", uri});
+  auto accepted = test::run({app("mam-csr").string(), "accept", "--csr", csr_file.string(), "--cert", cert.string(),
+                             "--trust", (keys_dir() / "trust").string(), "--pkcs11-module", kSoftHsm, "--pin-file",
+                             (*dir_ / "pin").string(), "--key", uri});
   EXPECT_EQ(accepted.exit_code, 0) << accepted.out << accepted.err;
   EXPECT_EQ(accepted.out.rfind("ACCEPT: ", 0), 0u) << accepted.out;
-  auto r = test::run(sign_argv({"--key", uri, "--cert", cert.string(), "--trust", (keys_dir() / "trust").string(), file_.string()}));
+  auto r = test::run(
+      sign_argv({"--key", uri, "--cert", cert.string(), "--trust", (keys_dir() / "trust").string(), file_.string()}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(verify(file_).exit_code, 0);
   EXPECT_EQ(openssl_verify(file_).exit_code, 0);
@@ -244,11 +253,12 @@ TEST_F(Token, TheCertificateCanBeNamedByItsOwnUri) {
 
 TEST_F(Token, AWrongPinIsTriedOnceAndNothingIsWritten) {
   const auto log = work_ / "spy.log";
-  auto r = run_with_spy({app("mam-sign").string(), "--pkcs11-module", kSpy, "--pin-file", (*dir_ / "wrong-pin").string(),
-                         "--key", kKeyUri, file_.string()},
+  auto r = run_with_spy({app("mam-sign").string(), "--pkcs11-module", kSpy, "--pin-file",
+                         (*dir_ / "wrong-pin").string(), "--key", kKeyUri, file_.string()},
                         log);
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find("is wrong (CKR_PIN_INCORRECT); it was tried once and will not be retried"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is wrong (CKR_PIN_INCORRECT); it was tried once and will not be retried"), std::string::npos)
+      << r.err;
   EXPECT_FALSE(std::filesystem::exists(file_.string() + ".p7s"));
   const std::string calls = test::read_file(log);
   std::size_t logins = 0;
@@ -262,7 +272,8 @@ TEST_F(Token, AWrongPinIsTriedOnceAndNothingIsWritten) {
 TEST_F(Token, NoPinSourceIsAClearErrorNotAHang) {
   auto r = test::run({app("mam-sign").string(), "--pkcs11-module", kSoftHsm, "--key", kKeyUri, file_.string()});
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find("needs its user PIN: give its PIN with --pin-file FILE or --pin-env VAR"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("needs its user PIN: give its PIN with --pin-file FILE or --pin-env VAR"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(Token, MissingTokenListsTheTokensThere) {
@@ -313,7 +324,8 @@ TEST_F(Token, ModuleProblemsSayWhatWasTried) {
   auto missing = test::run({app("mam-sign").string(), "--pkcs11-module", "/nonexistent/module.so", "--pin-file",
                             (*dir_ / "pin").string(), "--key", kKeyUri, file_.string()});
   EXPECT_EQ(missing.exit_code, 3);
-  EXPECT_NE(missing.err.find("cannot load the PKCS#11 module /nonexistent/module.so (--pkcs11-module)"), std::string::npos)
+  EXPECT_NE(missing.err.find("cannot load the PKCS#11 module /nonexistent/module.so (--pkcs11-module)"),
+            std::string::npos)
       << missing.err;
   auto not_a_module = test::run({app("mam-sign").string(), "--pkcs11-module", "/usr/lib/x86_64-linux-gnu/libz.so.1",
                                  "--pin-file", (*dir_ / "pin").string(), "--key", kKeyUri, file_.string()});
@@ -322,13 +334,14 @@ TEST_F(Token, ModuleProblemsSayWhatWasTried) {
   // A FIFO as the module would block the dynamic loader for ever: it is refused before dlopen, at once.
   const auto fifo = work_ / "module.fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  auto pipe = test::run({app("mam-sign").string(), "--pkcs11-module", fifo.string(), "--pin-file", (*dir_ / "pin").string(),
-                         "--key", kKeyUri, file_.string()});
+  auto pipe = test::run({app("mam-sign").string(), "--pkcs11-module", fifo.string(), "--pin-file",
+                         (*dir_ / "pin").string(), "--key", kKeyUri, file_.string()});
   EXPECT_EQ(pipe.exit_code, 3);
   EXPECT_NE(pipe.err.find("it is not a regular file (a module is a .so file)"), std::string::npos) << pipe.err;
   // The environment variable names the module when the flag does not.
   ::setenv("MAMSIGN_PKCS11_MODULE", kSoftHsm.c_str(), 1);
-  auto from_env = test::run({app("mam-sign").string(), "--pin-file", (*dir_ / "pin").string(), "--key", kKeyUri, file_.string()});
+  auto from_env =
+      test::run({app("mam-sign").string(), "--pin-file", (*dir_ / "pin").string(), "--key", kKeyUri, file_.string()});
   ::unsetenv("MAMSIGN_PKCS11_MODULE");
   EXPECT_EQ(from_env.exit_code, 0) << from_env.err;
 }
@@ -338,8 +351,10 @@ TEST_F(Token, ListKeysShowsEveryKeyWithTheUriToUse) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("token \"mamsign-test\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("private key \"supplier-ds\", id 01, EC P-256"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("EUI-64 70-B3-D5-1F-30-00-A0-08, role 02 (supplier), digitalSignature"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("private key \"rsa\", id 03, RSA 2048 (not usable: the profile requires EC P-256)"), std::string::npos);
+  EXPECT_NE(r.out.find("EUI-64 70-B3-D5-1F-30-00-A0-08, role 02 (supplier), digitalSignature"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("private key \"rsa\", id 03, RSA 2048 (not usable: the profile requires EC P-256)"),
+            std::string::npos);
   EXPECT_NE(r.out.find("private key \"generated\", id 02, EC P-256"), std::string::npos) << r.out;
 
   auto j = test::run(sign_argv({"--list-keys", "pkcs11:token=mamsign-test", "--json"}));
@@ -365,9 +380,11 @@ TEST_F(Token, ListKeysShowsEveryKeyWithTheUriToUse) {
   EXPECT_EQ(signed_with_it.exit_code, 0) << signed_with_it.err;
 
   // Without a PIN, what is public is listed and the way to see the rest is said.
-  auto public_only = test::run({app("mam-sign").string(), "--pkcs11-module", kSoftHsm, "--list-keys", "pkcs11:token=mamsign-test"});
+  auto public_only =
+      test::run({app("mam-sign").string(), "--pkcs11-module", kSoftHsm, "--list-keys", "pkcs11:token=mamsign-test"});
   ASSERT_EQ(public_only.exit_code, 0) << public_only.err;
-  EXPECT_NE(public_only.out.find("not logged in: private keys show after a login"), std::string::npos) << public_only.out;
+  EXPECT_NE(public_only.out.find("not logged in: private keys show after a login"), std::string::npos)
+      << public_only.out;
   EXPECT_EQ(public_only.out.find("private key \""), std::string::npos) << public_only.out;
 }
 
@@ -376,8 +393,8 @@ TEST_F(Token, TheLoginIsOncePerRunWhateverTheJobs) {
   std::filesystem::create_directories(batch);
   for (int i = 0; i < 40; ++i) test::write_file(batch / ("f" + std::to_string(i)), std::to_string(i));
   const auto log = work_ / "spy.log";
-  auto r = run_with_spy({app("mam-sign").string(), "--pkcs11-module", kSpy, "--pin-file", (*dir_ / "pin").string(), "--key",
-                         kKeyUri, "--no-name-check", "--jobs", "4", batch.string()},
+  auto r = run_with_spy({app("mam-sign").string(), "--pkcs11-module", kSpy, "--pin-file", (*dir_ / "pin").string(),
+                         "--key", kKeyUri, "--no-name-check", "--jobs", "4", batch.string()},
                         log);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string calls = test::read_file(log);
@@ -388,7 +405,7 @@ TEST_F(Token, TheLoginIsOncePerRunWhateverTheJobs) {
   };
   EXPECT_EQ(count("C_Login"), 1u);
   EXPECT_EQ(count("C_SignInit"), 41u);  // one per file, and the test signature that proves key and certificate a pair
-  EXPECT_EQ(count("C_Finalize"), 1u);  // and the module is closed properly at exit
+  EXPECT_EQ(count("C_Finalize"), 1u);   // and the module is closed properly at exit
 }
 
 // PKCS#12 bundles, made by stock openssl.
@@ -401,9 +418,17 @@ class Pkcs12 : public ::testing::Test {
   }
   std::filesystem::path bundle(const std::string& name, std::vector<std::string> extra) {
     const auto out = dir_ / name;
-    std::vector<std::string> argv{"/usr/bin/openssl", "pkcs12", "-export", "-inkey", test::example_key("supplier-ds").string(),
-                                  "-in", test::example_cert_path("supplier-ds").string(), "-certfile",
-                                  (keys_dir() / "trust/oca.pem").string(), "-out", out.string()};
+    std::vector<std::string> argv{"/usr/bin/openssl",
+                                  "pkcs12",
+                                  "-export",
+                                  "-inkey",
+                                  test::example_key("supplier-ds").string(),
+                                  "-in",
+                                  test::example_cert_path("supplier-ds").string(),
+                                  "-certfile",
+                                  (keys_dir() / "trust/oca.pem").string(),
+                                  "-out",
+                                  out.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     must_run(argv);
     return out;
@@ -423,11 +448,13 @@ TEST_F(Pkcs12, WithAPassphraseItsCertificateAndChainAreUsed) {
   auto r = sign({"--key", p12.string(), "--pass-file", (dir_ / "pass").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The chain went in: the signature carries the supplier certificate and the OCA.
-  auto printed = test::run({"/usr/bin/openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", file_.string() + ".p7s"});
+  auto printed =
+      test::run({"/usr/bin/openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", file_.string() + ".p7s"});
   ASSERT_EQ(printed.exit_code, 0);
   EXPECT_NE(printed.out.find("Example Supplier A"), std::string::npos);
   EXPECT_NE(printed.out.find("Example SMKI OCA"), std::string::npos);
-  auto verified = test::run({app("mam-verify").string(), "--trust", (keys_dir() / "trust/root.pem").string(), file_.string()});
+  auto verified =
+      test::run({app("mam-verify").string(), "--trust", (keys_dir() / "trust/root.pem").string(), file_.string()});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;  // the OCA came from the signature itself
 }
 
@@ -457,8 +484,9 @@ TEST_F(Pkcs12, AWrongOrMissingPassphraseIsSaid) {
   EXPECT_NE(wrong.err.find("the passphrase is wrong"), std::string::npos) << wrong.err;
   auto missing = sign({"--key", p12.string()});
   EXPECT_EQ(missing.exit_code, 3);
-  EXPECT_NE(missing.err.find("is protected by a passphrase: give its passphrase with --pass-file FILE or --pass-env VAR"),
-            std::string::npos)
+  EXPECT_NE(
+      missing.err.find("is protected by a passphrase: give its passphrase with --pass-file FILE or --pass-env VAR"),
+      std::string::npos)
       << missing.err;
   EXPECT_FALSE(std::filesystem::exists(file_.string() + ".p7s"));
 }
@@ -486,22 +514,27 @@ TEST_F(Pkcs12, AHostileWorkFactorIsRefusedNotWaitedFor) {
 }
 
 TEST(KeyFlags, PinAndPassphraseFlagsBelongToTheirSources) {
-  auto pin_for_file = test::run({app("mam-sign").string(), "--key", test::example_key("supplier-ds").string(), "--pin-env", "X", "x"});
+  auto pin_for_file =
+      test::run({app("mam-sign").string(), "--key", test::example_key("supplier-ds").string(), "--pin-env", "X", "x"});
   EXPECT_EQ(pin_for_file.exit_code, 2);
-  EXPECT_NE(pin_for_file.err.find("--pin-env is a token's PIN, but --key names a file"), std::string::npos) << pin_for_file.err;
+  EXPECT_NE(pin_for_file.err.find("--pin-env is a token's PIN, but --key names a file"), std::string::npos)
+      << pin_for_file.err;
   auto pass_for_token = test::run({app("mam-sign").string(), "--key", kKeyUri, "--pass-env", "X", "x"});
   EXPECT_EQ(pass_for_token.exit_code, 2);
-  EXPECT_NE(pass_for_token.err.find("--pass-env is a key file's passphrase, but --key names a token"), std::string::npos);
+  EXPECT_NE(pass_for_token.err.find("--pass-env is a key file's passphrase, but --key names a token"),
+            std::string::npos);
   auto no_cert = test::run({app("mam-sign").string(), "--key", test::example_key("supplier-ds").string(), "x"});
   EXPECT_EQ(no_cert.exit_code, 2);
-  EXPECT_NE(no_cert.err.find("--cert is required: " + test::example_key("supplier-ds").string() + " holds no certificate"),
-            std::string::npos)
+  EXPECT_NE(
+      no_cert.err.find("--cert is required: " + test::example_key("supplier-ds").string() + " holds no certificate"),
+      std::string::npos)
       << no_cert.err;
 }
 
 // RFC 7512 URIs.
 TEST(Pkcs11Uri, ParsesPathAndQuery) {
-  auto uri = parse_pkcs11_uri("pkcs11:token=SMKI%20HSM;object=supplier-ds;id=%01%a2;type=private;serial=42?module-path=/usr/lib/x.so");
+  auto uri = parse_pkcs11_uri(
+      "pkcs11:token=SMKI%20HSM;object=supplier-ds;id=%01%a2;type=private;serial=42?module-path=/usr/lib/x.so");
   ASSERT_TRUE(uri) << uri.error().message;
   EXPECT_EQ(uri->token, "SMKI HSM");
   EXPECT_EQ(uri->object, "supplier-ds");
@@ -509,7 +542,8 @@ TEST(Pkcs11Uri, ParsesPathAndQuery) {
   EXPECT_EQ(uri->type, "private");
   EXPECT_EQ(uri->serial, "42");
   EXPECT_EQ(uri->module_path, "/usr/lib/x.so");
-  EXPECT_EQ(uri->to_string(), "pkcs11:serial=42;token=SMKI%20HSM;object=supplier-ds;id=%01%A2;type=private?module-path=/usr/lib/x.so");
+  EXPECT_EQ(uri->to_string(),
+            "pkcs11:serial=42;token=SMKI%20HSM;object=supplier-ds;id=%01%A2;type=private?module-path=/usr/lib/x.so");
   auto again = parse_pkcs11_uri(uri->to_string());
   ASSERT_TRUE(again);
   EXPECT_EQ(again->to_string(), uri->to_string());

@@ -65,24 +65,24 @@ TEST_P(ProfileRejects, NamingTheKeyAtFault) {
   EXPECT_NE(p.error().message.find(GetParam().key), std::string::npos) << p.error().message;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Files, ProfileRejects,
-    ::testing::Values(BadProfile{R"({"policy_oid": "1.2.3"})", "\"policy_oid\": unknown key"},
-                      BadProfile{R"({"policy_oids": "1.2.3"})", "\"policy_oids\""},
-                      BadProfile{R"({"policy_oids": []})", "\"policy_oids\""},
-                      BadProfile{R"({"policy_oids": ["1..2"]})", "\"policy_oids\""},
-                      BadProfile{R"({"policy_oids": ["abc"]})", "\"policy_oids\""},
-                      BadProfile{R"({"signer_roles": ["2"]})", "\"signer_roles\""},
-                      BadProfile{R"({"signer_roles": [2]})", "\"signer_roles\""},
-                      BadProfile{R"({"network_operator_role": "XYZ"})", "\"network_operator_role\""},
-                      BadProfile{R"({"issuer_role": 7})", "\"issuer_role\""},
-                      BadProfile{R"({"party_octets": [0]})", "\"party_octets\""},
-                      BadProfile{R"({"party_octets": [9]})", "\"party_octets\""},
-                      BadProfile{R"({"party_octets": "1-7"})", "\"party_octets\""},
-                      BadProfile{R"({"file_name_prefixes": ["MA-X"]})", "\"file_name_prefixes\""},
-                      BadProfile{R"({"file_name_prefixes": ["MA_"]})", "\"file_name_prefixes\""},
-                      BadProfile{R"([1,2])", "expected a JSON object"},
-                      BadProfile{R"({"policy_oids": )", "not valid JSON"}));
+INSTANTIATE_TEST_SUITE_P(Files, ProfileRejects,
+                         ::testing::Values(BadProfile{R"({"policy_oid": "1.2.3"})", "\"policy_oid\": unknown key"},
+                                           BadProfile{R"({"policy_oids": "1.2.3"})", "\"policy_oids\""},
+                                           BadProfile{R"({"policy_oids": []})", "\"policy_oids\""},
+                                           BadProfile{R"({"policy_oids": ["1..2"]})", "\"policy_oids\""},
+                                           BadProfile{R"({"policy_oids": ["abc"]})", "\"policy_oids\""},
+                                           BadProfile{R"({"signer_roles": ["2"]})", "\"signer_roles\""},
+                                           BadProfile{R"({"signer_roles": [2]})", "\"signer_roles\""},
+                                           BadProfile{R"({"network_operator_role": "XYZ"})",
+                                                      "\"network_operator_role\""},
+                                           BadProfile{R"({"issuer_role": 7})", "\"issuer_role\""},
+                                           BadProfile{R"({"party_octets": [0]})", "\"party_octets\""},
+                                           BadProfile{R"({"party_octets": [9]})", "\"party_octets\""},
+                                           BadProfile{R"({"party_octets": "1-7"})", "\"party_octets\""},
+                                           BadProfile{R"({"file_name_prefixes": ["MA-X"]})", "\"file_name_prefixes\""},
+                                           BadProfile{R"({"file_name_prefixes": ["MA_"]})", "\"file_name_prefixes\""},
+                                           BadProfile{R"([1,2])", "expected a JSON object"},
+                                           BadProfile{R"({"policy_oids": )", "not valid JSON"}));
 
 TEST(Profile, LoadFromFile) {
   test::TempDir dir;
@@ -103,7 +103,6 @@ TEST(Profile, RoleNames) {
   EXPECT_EQ(role_name(0x03), "network operator");
   EXPECT_EQ(role_name(0x42), "unknown role");
 }
-
 
 // Hostile JSON (issue 8, H3/H4): every failure is an InvalidInput value, never an abort or a crash.
 TEST(Profile, NumberOverflowIsAnError) {
@@ -141,7 +140,8 @@ TEST(Profile, DuplicateKeyIsRefusedNotLastWins) {
 TEST(Profile, MessagesDescribeValuesWithoutDumpingThem) {
   auto p = Profile::parse(R"({"signer_roles": [[[[1]]]]})");
   ASSERT_FALSE(p);
-  EXPECT_NE(p.error().message.find("an array is not a two-hex-digit role code"), std::string::npos) << p.error().message;
+  EXPECT_NE(p.error().message.find("an array is not a two-hex-digit role code"), std::string::npos)
+      << p.error().message;
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ TEST(RawSignature, SignsAndVerifies) {
   ASSERT_TRUE(sig);
   EXPECT_TRUE(check_raw_signature_syntax(*sig));
   EXPECT_TRUE(verify_digest_signature(X509_get0_pubkey(test::example_cert("supplier-ds")->x509()), *sig, digest));
-  EXPECT_FALSE(verify_digest_signature(X509_get0_pubkey(test::example_cert("supplier-ds")->x509()), *sig, sha256_bytes("hellp")));
+  EXPECT_FALSE(verify_digest_signature(X509_get0_pubkey(test::example_cert("supplier-ds")->x509()), *sig,
+                                       sha256_bytes("hellp")));
   EXPECT_FALSE(verify_digest_signature(X509_get0_pubkey(test::example_cert("supplier2-ds")->x509()), *sig, digest));
 }
 

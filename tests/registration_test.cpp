@@ -52,7 +52,6 @@ TEST(Registration, BadFilesNameTheKey) {
   }
 }
 
-
 TEST(Registration, HostileJsonIsAnErrorNeverACrash) {
   const std::string deep = R"({"mpxn": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
   for (const auto& [text, says] : std::vector<std::pair<std::string, std::string>>{
@@ -73,7 +72,8 @@ TEST(Registration, HostileJsonIsAnErrorNeverACrash) {
 }
 
 TEST(Registration, CommentsMayHoldAnyValueWithinTheDepthLimit) {
-  auto r = Registration::parse(R"({"$comment": {"a": [1, 2, {"b": null}]}, "mpan_distributors": {"14": ["70-B3-D5-1F-30-00-D4-01"]}})");
+  auto r = Registration::parse(
+      R"({"$comment": {"a": [1, 2, {"b": null}]}, "mpan_distributors": {"14": ["70-B3-D5-1F-30-00-D4-01"]}})");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->distributor_count(), 1u);
 }

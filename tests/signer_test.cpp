@@ -29,17 +29,17 @@ TEST_P(SignerRefuses, CertificatesThatCannotSign) {
 
 INSTANTIATE_TEST_SUITE_P(
     KeysExample, SignerRefuses,
-    ::testing::Values(Refusal{"network-operator-ds", Reason::WrongRole}, Refusal{"bad-role-04-ds", Reason::WrongRole},
-                      Refusal{"supplier-ka", Reason::WrongKeyUsage}, Refusal{"bad-both-usages", Reason::WrongKeyUsage},
-                      Refusal{"bad-ku-not-critical-ds", Reason::WrongKeyUsage},
-                      Refusal{"bad-expired-ds", Reason::CertExpired}, Refusal{"bad-not-yet-valid-ds", Reason::CertNotYetValid},
-                      Refusal{"bad-p384-ds", Reason::UnsupportedAlgorithm}, Refusal{"bad-rsa-ds", Reason::UnsupportedAlgorithm},
-                      Refusal{"bad-no-policy-ds", Reason::PolicyMismatch}, Refusal{"bad-eui-utf8-ds", Reason::InvalidSubject},
-                      Refusal{"bad-no-eui-ds", Reason::InvalidSubject}));
+    ::testing::Values(
+        Refusal{"network-operator-ds", Reason::WrongRole}, Refusal{"bad-role-04-ds", Reason::WrongRole},
+        Refusal{"supplier-ka", Reason::WrongKeyUsage}, Refusal{"bad-both-usages", Reason::WrongKeyUsage},
+        Refusal{"bad-ku-not-critical-ds", Reason::WrongKeyUsage}, Refusal{"bad-expired-ds", Reason::CertExpired},
+        Refusal{"bad-not-yet-valid-ds", Reason::CertNotYetValid}, Refusal{"bad-p384-ds", Reason::UnsupportedAlgorithm},
+        Refusal{"bad-rsa-ds", Reason::UnsupportedAlgorithm}, Refusal{"bad-no-policy-ds", Reason::PolicyMismatch},
+        Refusal{"bad-eui-utf8-ds", Reason::InvalidSubject}, Refusal{"bad-no-eui-ds", Reason::InvalidSubject}));
 
 TEST(Signer, KeyMustBeTheCertificates) {
-  auto s = Signer::create(test::example_private_key("supplier2-ds"), test::example_cert("supplier-ds"), {}, Profile::defaults(),
-                          test::example_time());
+  auto s = Signer::create(test::example_private_key("supplier2-ds"), test::example_cert("supplier-ds"), {},
+                          Profile::defaults(), test::example_time());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().reason, Reason::KeyMismatch);
 }
@@ -170,7 +170,6 @@ TEST_F(SignerTest, EuiEndingInZerosSigns) {
   ASSERT_TRUE(zero) << zero.error().message;
   EXPECT_TRUE(zero->sign_file(make("MA_cgI_70-B3-D5-1F-30-00-00-00_20190407_182503.csv"), {}));
 }
-
 
 // Issue 8 (low): names of 236-251 bytes could not be signed: the temporary's name passed 255 bytes.
 TEST(Signer, LongestNamesThatCanHaveASignatureAreSigned) {

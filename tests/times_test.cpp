@@ -27,7 +27,6 @@ TEST(Times, RejectedForms) {
   }
 }
 
-
 // --crl-grace and the profile's crl_grace: a whole number with a unit, at most 366 days.
 TEST(Durations, AtAndPastTheLimit) {
   EXPECT_EQ(*parse_duration("0"), 0);

@@ -152,7 +152,6 @@ TEST(TrustStore, ConcurrentVerificationsAgree) {
   EXPECT_EQ(wrong.load(), 0);
 }
 
-
 // Issue 8, H1: a damaged block in a CRL bundle once ended the reading quietly, so a CRL after it was
 // never loaded and the certificate it revokes verified.
 TEST(TrustStore, DamagedBlockInACrlBundleIsAnErrorNotTheEnd) {
@@ -198,7 +197,8 @@ TEST(TrustStore, TruncatedOrPaddedCrlsAreErrors) {
     EXPECT_NE(st.error().message.find(c.says), std::string::npos) << c.name << ": " << st.error().message;
   }
   // Explanatory text around blocks, as `openssl crl -text` writes, is fine.
-  test::write_file(dir / "text.pem", "Certificate Revocation List (CRL):\n  Issuer: example\n" + pem + "trailing words\n");
+  test::write_file(dir / "text.pem",
+                   "Certificate Revocation List (CRL):\n  Issuer: example\n" + pem + "trailing words\n");
   EXPECT_TRUE(test::example_trust(false)->add_crls({dir / "text.pem"}));
 }
 
@@ -212,7 +212,6 @@ TEST(TrustStore, DamagedCertificateInATrustBundleIsAnError) {
   ASSERT_FALSE(t);
   EXPECT_NE(t.error().message.find("PEM block 2 is damaged"), std::string::npos) << t.error().message;
 }
-
 
 // Issue 8, M5: a self-signed leaf given as a trust anchor was told "another CA with the same name did",
 // although that very certificate signed it.
@@ -235,13 +234,13 @@ TEST(TrustStore, SelfSignedLeafAsAnchorIsNamedNotACa) {
   auto cert = OrgCert::load(dir / "leaf.pem");
   auto st = (*with_root)->verify(**cert, example_time());
   EXPECT_EQ(reason_of(st), Reason::UntrustedChain);
-  EXPECT_NE(st.error().message.find("was given as a trust anchor, but it is not a CA"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("was given as a trust anchor, but it is not a CA"), std::string::npos)
+      << st.error().message;
   EXPECT_EQ(st.error().message.find("another CA"), std::string::npos) << st.error().message;
   auto alone = TrustStore::load({dir / "leaf.pem"}, Profile::defaults());
   ASSERT_FALSE(alone);
   EXPECT_NE(alone.error().message.find("not CAs, so they anchor nothing"), std::string::npos) << alone.error().message;
 }
-
 
 // Issue 8, revocation: required on demand, stale CRLs named, the OCA checked against the root's CRL.
 class Revocation : public ::testing::Test {
@@ -298,7 +297,8 @@ TEST_F(Revocation, RequiredWithCurrentCrlPassesAndReportsIt) {
 
 TEST_F(Revocation, StaleCrlAtAndPastTheGrace) {
   // nextUpdate was an hour ago: stale with no grace, current with one of exactly an hour, stale past it.
-  EXPECT_EQ(reason_of(trust(required(), {stale_})->verify(*example_cert("supplier-ds"), now_)), Reason::RevocationStale);
+  EXPECT_EQ(reason_of(trust(required(), {stale_})->verify(*example_cert("supplier-ds"), now_)),
+            Reason::RevocationStale);
   EXPECT_TRUE(trust(required(3600), {stale_})->verify(*example_cert("supplier-ds"), now_));
   auto st = trust(required(3599), {stale_})->verify(*example_cert("supplier-ds"), now_);
   EXPECT_EQ(reason_of(st), Reason::RevocationStale);
@@ -306,10 +306,12 @@ TEST_F(Revocation, StaleCrlAtAndPastTheGrace) {
 }
 
 TEST_F(Revocation, StaleCrlNotRequiredStillAppliesWithANote) {
-  const std::string stale_revoking = test::example_crl_pem("oca", {"supplier-ds"}, now_ - 10 * 86400, now_ - 3600, now_ - 5 * 86400);
+  const std::string stale_revoking =
+      test::example_crl_pem("oca", {"supplier-ds"}, now_ - 10 * 86400, now_ - 3600, now_ - 5 * 86400);
   RevocationStatus rev;
-  EXPECT_EQ(reason_of(trust(Profile::defaults(), {stale_revoking})->verify(*example_cert("supplier-ds"), now_, {}, &rev)),
-            Reason::CertRevoked);
+  EXPECT_EQ(
+      reason_of(trust(Profile::defaults(), {stale_revoking})->verify(*example_cert("supplier-ds"), now_, {}, &rev)),
+      Reason::CertRevoked);
   rev = {};
   EXPECT_TRUE(trust(Profile::defaults(), {stale_})->verify(*example_cert("supplier-ds"), now_, {}, &rev));
   EXPECT_TRUE(rev.stale);

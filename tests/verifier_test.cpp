@@ -23,8 +23,7 @@ typedef struct test_content_info_st {
 ASN1_SEQUENCE(TEST_CONTENT_INFO) = {
     ASN1_SIMPLE(TEST_CONTENT_INFO, type, ASN1_OBJECT),
     ASN1_EXP_OPT(TEST_CONTENT_INFO, content, ASN1_ANY, 0),
-} ASN1_SEQUENCE_END(TEST_CONTENT_INFO)
-typedef struct test_signed_data_st {
+} ASN1_SEQUENCE_END(TEST_CONTENT_INFO) typedef struct test_signed_data_st {
   ASN1_INTEGER* version;
   STACK_OF(ASN1_TYPE) * digest_algorithms;
   ASN1_TYPE* encap;
@@ -32,22 +31,21 @@ typedef struct test_signed_data_st {
   STACK_OF(ASN1_TYPE) * crls;
   STACK_OF(ASN1_TYPE) * signer_infos;
 } TEST_SIGNED_DATA;
-ASN1_SEQUENCE(TEST_SIGNED_DATA) = {
-    ASN1_SIMPLE(TEST_SIGNED_DATA, version, ASN1_INTEGER),
-    ASN1_SET_OF(TEST_SIGNED_DATA, digest_algorithms, ASN1_ANY),
-    ASN1_SIMPLE(TEST_SIGNED_DATA, encap, ASN1_ANY),
-    ASN1_IMP_SET_OF_OPT(TEST_SIGNED_DATA, certificates, ASN1_ANY, 0),
-    ASN1_IMP_SET_OF_OPT(TEST_SIGNED_DATA, crls, ASN1_ANY, 1),
-    ASN1_SET_OF(TEST_SIGNED_DATA, signer_infos, ASN1_ANY),
-} ASN1_SEQUENCE_END(TEST_SIGNED_DATA)
-DECLARE_ASN1_FUNCTIONS(TEST_CONTENT_INFO)
-IMPLEMENT_ASN1_FUNCTIONS(TEST_CONTENT_INFO)
-DECLARE_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
-IMPLEMENT_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
-// SignedAttributes as they are signed: a DER SET OF Attribute (RFC 5652 section 5.4).
-ASN1_ITEM_TEMPLATE(TEST_SIGNED_ATTRS) =
-    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0, TEST_SIGNED_ATTRS, X509_ATTRIBUTE)
-ASN1_ITEM_TEMPLATE_END(TEST_SIGNED_ATTRS)
+ASN1_SEQUENCE(TEST_SIGNED_DATA) =
+    {
+        ASN1_SIMPLE(TEST_SIGNED_DATA, version, ASN1_INTEGER),
+        ASN1_SET_OF(TEST_SIGNED_DATA, digest_algorithms, ASN1_ANY),
+        ASN1_SIMPLE(TEST_SIGNED_DATA, encap, ASN1_ANY),
+        ASN1_IMP_SET_OF_OPT(TEST_SIGNED_DATA, certificates, ASN1_ANY, 0),
+        ASN1_IMP_SET_OF_OPT(TEST_SIGNED_DATA, crls, ASN1_ANY, 1),
+        ASN1_SET_OF(TEST_SIGNED_DATA, signer_infos, ASN1_ANY),
+} ASN1_SEQUENCE_END(TEST_SIGNED_DATA) DECLARE_ASN1_FUNCTIONS(TEST_CONTENT_INFO)
+        IMPLEMENT_ASN1_FUNCTIONS(TEST_CONTENT_INFO) DECLARE_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
+            IMPLEMENT_ASN1_FUNCTIONS(TEST_SIGNED_DATA)
+    // SignedAttributes as they are signed: a DER SET OF Attribute (RFC 5652 section 5.4).
+    ASN1_ITEM_TEMPLATE(TEST_SIGNED_ATTRS) = ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0, TEST_SIGNED_ATTRS,
+                                                                  X509_ATTRIBUTE)
+        ASN1_ITEM_TEMPLATE_END(TEST_SIGNED_ATTRS)
 }
 
 namespace mamsign {
@@ -95,12 +93,15 @@ std::string with_overlong_signed_attributes_length(const std::string& cms) {
     const std::size_t at = attrs_at - content_at;
     // A0 LL (short form) or A0 81 LL  ->  one more length octet than needed.
     const auto first = static_cast<unsigned char>(content[at + 1]);
-    if (first < 0x80) content.replace(at + 1, 1, std::string("\x81") + content[at + 1]);
-    else content.replace(at + 1, 1, std::string{static_cast<char>(0x80 | ((first & 0x7F) + 1)), '\0'});
+    if (first < 0x80)
+      content.replace(at + 1, 1, std::string("\x81") + content[at + 1]);
+    else
+      content.replace(at + 1, 1, std::string{static_cast<char>(0x80 | ((first & 0x7F) + 1)), '\0'});
     unsigned char header[8];
     unsigned char* h = header;
     ASN1_put_object(&h, 1, static_cast<int>(content.size()), V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
-    const std::string rebuilt = std::string(reinterpret_cast<char*>(header), static_cast<std::size_t>(h - header)) + content;
+    const std::string rebuilt =
+        std::string(reinterpret_cast<char*>(header), static_cast<std::size_t>(h - header)) + content;
     ASN1_STRING_set(si->value.sequence, rebuilt.data(), static_cast<int>(rebuilt.size()));
   });
 }
@@ -128,7 +129,8 @@ class VerifierTest : public ::testing::Test {
     test::write_file(file_, test::example_ma_content());
   }
 
-  VerifyResult verify(const std::filesystem::path& file, VerifyOptions o = {}, std::optional<std::filesystem::path> sig = {}) {
+  VerifyResult verify(const std::filesystem::path& file, VerifyOptions o = {},
+                      std::optional<std::filesystem::path> sig = {}) {
     // Left at its default (now), the example time is used instead: the tests judge one fixed instant.
     if (o.at >= VerifyOptions{}.at - 60) o.at = test::example_time();
     return Verifier(test::example_trust(), Profile::defaults(), o).verify(file, sig);
@@ -182,9 +184,10 @@ TEST_F(VerifierTest, IoErrors) {
 TEST_F(VerifierTest, MalformedSignatures) {
   cms_sign("supplier-ds", file_);
   const std::string good = test::read_file(file_.string() + ".p7s");
-  for (const std::string& bad : {std::string(), std::string("\x9c\x11\xfe random bytes \x01\x02", 20), good.substr(0, good.size() - 9),
-                                 std::string("-----BEGIN CMS-----\nbm90IGEgc2lnbmF0dXJl\n-----END CMS-----\n"),
-                                 std::string(2 * 1024 * 1024, '\x30')}) {
+  for (const std::string& bad :
+       {std::string(), std::string("\x9c\x11\xfe random bytes \x01\x02", 20), good.substr(0, good.size() - 9),
+        std::string("-----BEGIN CMS-----\nbm90IGEgc2lnbmF0dXJl\n-----END CMS-----\n"),
+        std::string(2 * 1024 * 1024, '\x30')}) {
     test::write_file(file_.string() + ".p7s", bad);
     auto r = verify(file_);
     EXPECT_EQ(reason(r), Reason::MalformedSignature) << why(r);
@@ -253,9 +256,9 @@ TEST_F(VerifierTest, FlippedBitInTheEcdsaValue) {
 TEST_F(VerifierTest, AttachedSignatureIsMalformed) {
   // -nodetach: the signature carries content of its own (here, another file's).
   test::write_file(dir_ / "other.txt", "some other content");
-  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-nodetach", "-md", "sha256", "-outform", "DER", "-in",
-                 (dir_ / "other.txt").string(), "-signer", test::example_cert_path("supplier-ds").string(), "-inkey",
-                 test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
+  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-nodetach", "-md", "sha256", "-outform", "DER",
+                      "-in", (dir_ / "other.txt").string(), "-signer", test::example_cert_path("supplier-ds").string(),
+                      "-inkey", test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto v = verify(file_);
   EXPECT_EQ(reason(v), Reason::MalformedSignature);
@@ -263,10 +266,26 @@ TEST_F(VerifierTest, AttachedSignatureIsMalformed) {
 }
 
 TEST_F(VerifierTest, TwoSignersIsMalformed) {
-  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-outform", "DER", "-in", file_.string(),
-                      "-signer", test::example_cert_path("supplier-ds").string(), "-inkey", test::example_key("supplier-ds").string(),
-                      "-signer", test::example_cert_path("supplier-alt-ds").string(), "-inkey",
-                      test::example_key("supplier-alt-ds").string(), "-out", file_.string() + ".p7s"});
+  auto r = test::run({"/usr/bin/openssl",
+                      "cms",
+                      "-sign",
+                      "-binary",
+                      "-md",
+                      "sha256",
+                      "-outform",
+                      "DER",
+                      "-in",
+                      file_.string(),
+                      "-signer",
+                      test::example_cert_path("supplier-ds").string(),
+                      "-inkey",
+                      test::example_key("supplier-ds").string(),
+                      "-signer",
+                      test::example_cert_path("supplier-alt-ds").string(),
+                      "-inkey",
+                      test::example_key("supplier-alt-ds").string(),
+                      "-out",
+                      file_.string() + ".p7s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto v = verify(file_);
   EXPECT_EQ(reason(v), Reason::MalformedSignature);
@@ -289,19 +308,19 @@ TEST_P(VerifierCertificates, EachCertificateProblemHasItsCode) {
 
 INSTANTIATE_TEST_SUITE_P(
     KeysExample, VerifierCertificates,
-    ::testing::Values(SignedBy{"bad-rogue-oca-ds", Reason::UntrustedChain}, SignedBy{"bad-expired-ds", Reason::CertExpired},
-                      SignedBy{"bad-not-yet-valid-ds", Reason::CertNotYetValid},
-                      SignedBy{"supplier-revoked-ds", Reason::CertRevoked}, SignedBy{"bad-eui-utf8-ds", Reason::InvalidSubject},
-                      SignedBy{"bad-eui-56-ds", Reason::InvalidSubject}, SignedBy{"bad-no-eui-ds", Reason::InvalidSubject},
-                      SignedBy{"network-operator-ds", Reason::WrongRole}, SignedBy{"bad-role-04-ds", Reason::WrongRole},
-                      SignedBy{"supplier-ka", Reason::WrongKeyUsage}, SignedBy{"bad-both-usages", Reason::WrongKeyUsage},
-                      SignedBy{"bad-ku-not-critical-ds", Reason::WrongKeyUsage},
-                      SignedBy{"bad-no-policy-ds", Reason::PolicyMismatch},
-                      SignedBy{"bad-other-policy-ds", Reason::PolicyMismatch},
-                      SignedBy{"bad-p384-ds", Reason::UnsupportedAlgorithm}),
+    ::testing::Values(
+        SignedBy{"bad-rogue-oca-ds", Reason::UntrustedChain}, SignedBy{"bad-expired-ds", Reason::CertExpired},
+        SignedBy{"bad-not-yet-valid-ds", Reason::CertNotYetValid}, SignedBy{"supplier-revoked-ds", Reason::CertRevoked},
+        SignedBy{"bad-eui-utf8-ds", Reason::InvalidSubject}, SignedBy{"bad-eui-56-ds", Reason::InvalidSubject},
+        SignedBy{"bad-no-eui-ds", Reason::InvalidSubject}, SignedBy{"network-operator-ds", Reason::WrongRole},
+        SignedBy{"bad-role-04-ds", Reason::WrongRole}, SignedBy{"supplier-ka", Reason::WrongKeyUsage},
+        SignedBy{"bad-both-usages", Reason::WrongKeyUsage}, SignedBy{"bad-ku-not-critical-ds", Reason::WrongKeyUsage},
+        SignedBy{"bad-no-policy-ds", Reason::PolicyMismatch}, SignedBy{"bad-other-policy-ds", Reason::PolicyMismatch},
+        SignedBy{"bad-p384-ds", Reason::UnsupportedAlgorithm}),
     [](const auto& param_info) {
       std::string n = param_info.param.cert;
-      for (auto& ch : n) if (ch == '-') ch = '_';
+      for (auto& ch : n)
+        if (ch == '-') ch = '_';
       return n;
     });
 
@@ -344,8 +363,9 @@ TEST_F(VerifierTest, SignerMismatchAndSameParty) {
   cms_sign("supplier2-ds", signed_by_b);
   auto b = verify(signed_by_b);
   EXPECT_EQ(reason(b), Reason::SignerMismatch);
-  EXPECT_NE(why(b).find("signed by 70-B3-D5-1F-30-00-B1-01 (role 02), but the file name names party 70-B3-D5-1F-30-00-A0-xx"),
-            std::string::npos)
+  EXPECT_NE(
+      why(b).find("signed by 70-B3-D5-1F-30-00-B1-01 (role 02), but the file name names party 70-B3-D5-1F-30-00-A0-xx"),
+      std::string::npos)
       << why(b);
 }
 
@@ -437,8 +457,8 @@ TEST_F(VerifierTest, RawTamperedAndDamaged) {
 }
 
 TEST_F(VerifierTest, CmsWithoutCertificatesNeedsCertOrStore) {
-  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-nocerts", "-outform", "DER", "-in",
-                      file_.string(), "-signer", test::example_cert_path("supplier-ds").string(), "-inkey",
+  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-nocerts", "-outform", "DER",
+                      "-in", file_.string(), "-signer", test::example_cert_path("supplier-ds").string(), "-inkey",
                       test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto missing = verify(file_);
@@ -471,9 +491,10 @@ TEST_F(VerifierTest, SigningCertificateV2MustNameTheCertificateUsed) {
   ASSERT_TRUE(renewed_x509) << renewed_x509.error().message;
   const auto renewed = std::make_shared<const OrgCert>(std::move(*renewed_x509));
 
-  auto r = test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-keyid", "-cades", "-nocerts", "-outform",
-                      "DER", "-in", file_.string(), "-signer", test::example_cert_path("supplier-ds").string(), "-inkey",
-                      test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
+  auto r =
+      test::run({"/usr/bin/openssl", "cms", "-sign", "-binary", "-md", "sha256", "-keyid", "-cades", "-nocerts",
+                 "-outform", "DER", "-in", file_.string(), "-signer", test::example_cert_path("supplier-ds").string(),
+                 "-inkey", test::example_key("supplier-ds").string(), "-out", file_.string() + ".p7s"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   VerifyOptions with_original;
   with_original.cert = original;
@@ -511,8 +532,8 @@ TEST_F(VerifierTest, StreamsLargeFiles) {
   std::string big;
   while (big.size() < kReadBufferBytes * 20) big += test::example_ma_content();
   const auto file = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190410_000000.csv", big);
-  auto signer = Signer::create(test::example_private_key("supplier-ds"), test::example_cert("supplier-ds"), {}, Profile::defaults(),
-                               test::example_time());
+  auto signer = Signer::create(test::example_private_key("supplier-ds"), test::example_cert("supplier-ds"), {},
+                               Profile::defaults(), test::example_time());
   ASSERT_TRUE(signer);
   ASSERT_TRUE(signer->sign_file(file, {}));
   auto r = verify(file);
@@ -523,7 +544,6 @@ TEST_F(VerifierTest, StreamsLargeFiles) {
   EXPECT_EQ(reason(verify(file)), Reason::ContentModified);
 }
 
-
 // Issue 8, M1: the signer-check cache was keyed by an XOR of the embedded certificates' fingerprints, so
 // signer+OCA+OCA shared an entry with the signer alone and the verdict depended on the order of files.
 TEST_F(VerifierTest, CacheKeyDoesNotLetDuplicateCertificatesCancel) {
@@ -531,7 +551,8 @@ TEST_F(VerifierTest, CacheKeyDoesNotLetDuplicateCertificatesCancel) {
   const auto alone = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv");
   const auto with_oca = make("MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182505.csv");
   test::write_file(alone.string() + ".p7s", test::cms_sign_as("supplier-ds", alone));
-  test::write_file(with_oca.string() + ".p7s", with_certificate_repeated(test::cms_sign_as("supplier-ds", with_oca, {oca}), 1));
+  test::write_file(with_oca.string() + ".p7s",
+                   with_certificate_repeated(test::cms_sign_as("supplier-ds", with_oca, {oca}), 1));
   auto root_only = TrustStore::load({test::keys_dir() / "trust/root.pem"}, Profile::defaults());
   ASSERT_TRUE(root_only);
   VerifyOptions o;
@@ -546,7 +567,6 @@ TEST_F(VerifierTest, CacheKeyDoesNotLetDuplicateCertificatesCancel) {
     EXPECT_TRUE(r_with.valid()) << "alone first: " << alone_first << ": " << why(r_with);
   }
 }
-
 
 // Issue 8, C1: the DER of a genuine signature's signed attributes, saved as a "migration file", with the
 // CMS's own signature value as its raw .sig, verified with stock OpenSSL and (before the fix) with us:
@@ -567,7 +587,8 @@ Forgery forge_from(const std::string& p7s) {
   OPENSSL_free(der);
   sk_X509_ATTRIBUTE_free(attrs);  // the attributes stay owned by the signer info
   const ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
-  f.signature_value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sig)), static_cast<std::size_t>(ASN1_STRING_length(sig)));
+  f.signature_value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sig)),
+                           static_cast<std::size_t>(ASN1_STRING_length(sig)));
   return f;
 }
 
@@ -580,7 +601,8 @@ TEST_F(VerifierTest, SignedAttributesReusedAsARawSignedFileAreRefused) {
 
   // The forgery is real: stock OpenSSL accepts it as a signature over the file.
   test::write_file(dir_ / "pub.pem", test::run({"/usr/bin/openssl", "x509", "-pubkey", "-noout", "-in",
-                                                test::example_cert_path("supplier-ds").string()}).out);
+                                                test::example_cert_path("supplier-ds").string()})
+                                         .out);
   auto dgst = test::run({"/usr/bin/openssl", "dgst", "-sha256", "-verify", (dir_ / "pub.pem").string(), "-signature",
                          fake.string() + ".sig", fake.string()});
   ASSERT_EQ(dgst.out, "Verified OK\n") << dgst.err;
@@ -627,13 +649,13 @@ TEST_F(VerifierTest, ContentThatMerelyStartsLikeDerIsNotRefused) {
   EXPECT_EQ(check_content_not_der(seq).error().reason, Reason::FormatNotAllowed);
 }
 
-
 // Issue 8, M6: one DER ContentInfo is the profile; BER outside the signed attributes is what Bouncy
 // Castle streams and is accepted with a note; the signed attributes must be DER; versions must be valid.
 TEST_F(VerifierTest, SignedDataVersionMustBeValid) {
   const std::string good = test::cms_sign_as("supplier-ds", file_);
   for (long version : {-1L, 0L, 2L, 6L}) {
-    test::write_file(file_.string() + ".p7s", edit_signed_data(good, [&](TEST_SIGNED_DATA* sd) { ASN1_INTEGER_set(sd->version, version); }));
+    test::write_file(file_.string() + ".p7s",
+                     edit_signed_data(good, [&](TEST_SIGNED_DATA* sd) { ASN1_INTEGER_set(sd->version, version); }));
     auto r = verify(file_);
     EXPECT_EQ(reason(r), Reason::MalformedSignature) << version << ": " << why(r);
     EXPECT_NE(why(r).find("version " + std::to_string(version)), std::string::npos) << why(r);
@@ -641,7 +663,8 @@ TEST_F(VerifierTest, SignedDataVersionMustBeValid) {
 }
 
 TEST_F(VerifierTest, BerSignedAttributesAreMalformedNotBadSignature) {
-  test::write_file(file_.string() + ".p7s", with_overlong_signed_attributes_length(test::cms_sign_as("supplier-ds", file_)));
+  test::write_file(file_.string() + ".p7s",
+                   with_overlong_signed_attributes_length(test::cms_sign_as("supplier-ds", file_)));
   auto r = verify(file_);
   EXPECT_EQ(reason(r), Reason::MalformedSignature) << why(r);
   EXPECT_NE(why(r).find("signed attributes are not DER"), std::string::npos) << why(r);
@@ -654,7 +677,8 @@ TEST_F(VerifierTest, IndefiniteLengthOutsideTheSignedAttributesIsAcceptedWithANo
   long len = 0;
   int tag = 0, cls = 0;
   ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(der.size()));
-  const std::string ber = std::string("\x30\x80", 2) + der.substr(static_cast<std::size_t>(p - start)) + std::string(2, '\0');
+  const std::string ber =
+      std::string("\x30\x80", 2) + der.substr(static_cast<std::size_t>(p - start)) + std::string(2, '\0');
   test::write_file(file_.string() + ".p7s", ber);
   auto r = verify(file_);
   ASSERT_TRUE(r.valid()) << why(r);
@@ -684,7 +708,7 @@ TEST_F(VerifierTest, ALongerThanNeededOuterLengthIsNotedAsBer) {
 
 TEST_F(VerifierTest, ThousandsOfEmbeddedCertificatesAreRefusedAtTheBound) {
   const auto oca = (test::keys_dir() / "trust/oca.pem").string();
-  const std::string base = test::cms_sign_as("supplier-ds", file_, {oca});  // signer + OCA: 2
+  const std::string base = test::cms_sign_as("supplier-ds", file_, {oca});         // signer + OCA: 2
   test::write_file(file_.string() + ".p7s", with_certificate_repeated(base, 14));  // 16: at the bound
   auto at = verify(file_);
   EXPECT_NE(reason(at), Reason::MalformedSignature) << why(at);
@@ -694,7 +718,6 @@ TEST_F(VerifierTest, ThousandsOfEmbeddedCertificatesAreRefusedAtTheBound) {
   EXPECT_NE(why(past).find("carries 17 certificates; at most 16"), std::string::npos) << why(past);
 }
 
-
 // Issue 9, item 10: VerifyOptions left at its defaults judged certificates at 1970.
 TEST(VerifyOptionsDefaults, JudgeCertificatesNow) {
   const std::time_t before = std::time(nullptr);
@@ -702,7 +725,6 @@ TEST(VerifyOptionsDefaults, JudgeCertificatesNow) {
   EXPECT_GE(o.at, before);
   EXPECT_LE(o.at, std::time(nullptr));
 }
-
 
 // Issue 9, item 7: --cert given for a CMS signature was ignored when the signature carried another
 // certificate. It pins the signer.

@@ -74,7 +74,8 @@ std::string plain_message(CLI::App& app, const CLI::ParseError& e) {
     std::string commands;
     for (const CLI::App* sub : app.get_subcommands({})) commands += (commands.empty() ? "" : " or ") + sub->get_name();
     const auto& rest = app.remaining();
-    if (!rest.empty()) return "unknown command " + rest.front() + did_you_mean(app, rest.front()) + ": the commands are " + commands;
+    if (!rest.empty())
+      return "unknown command " + rest.front() + did_you_mean(app, rest.front()) + ": the commands are " + commands;
     return "a command is required: " + commands;
   }
   if (what.find("At Most 1 required but received") != std::string::npos) {
@@ -102,7 +103,8 @@ std::string plain_message(CLI::App& app, const CLI::ParseError& e) {
 }  // namespace
 
 std::string version_text(const std::string& program) {
-  return program + " " + MAMSIGN_VERSION + " (commit " + MAMSIGN_GIT_COMMIT + ", " + OpenSSL_version(OPENSSL_VERSION) + ")";
+  return program + " " + MAMSIGN_VERSION + " (commit " + MAMSIGN_GIT_COMMIT + ", " + OpenSSL_version(OPENSSL_VERSION) +
+         ")";
 }
 
 std::optional<int> parse(CLI::App& app, int argc, char** argv) {
@@ -172,8 +174,8 @@ char32_t code_point_at(std::string_view s, std::size_t i, std::size_t n) {
 bool invisible(char32_t c) {
   return c == 0xAD || c == 0x34F || c == 0x61C || c == 0x115F || c == 0x1160 || c == 0x17B4 || c == 0x17B5 ||
          (c >= 0x180B && c <= 0x180F) || (c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
-         (c >= 0x2060 && c <= 0x206F) || c == 0x3164 || (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF ||
-         c == 0xFFA0 || (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE ||
+         (c >= 0x2060 && c <= 0x206F) || c == 0x3164 || (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
+         (c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE ||
          (c >= 0xE000 && c <= 0xF8FF) || (c >= 0x1D173 && c <= 0x1D17A) || (c >= 0xE0000 && c <= 0xE0FFF) ||
          c >= 0xF0000;
 }
@@ -236,7 +238,9 @@ void path_json(nlohmann::ordered_json& j, const std::string& key, const std::str
   j[key + "_hex"] = hex;
 }
 
-void complain(const std::string& program, const std::string& message) { text_line(std::cerr, program + ": " + message); }
+void complain(const std::string& program, const std::string& message) {
+  text_line(std::cerr, program + ": " + message);
+}
 
 void complain_usage(const std::string& program, const std::string& message, const std::string& command) {
   complain(program, message);
@@ -253,7 +257,8 @@ nlohmann::ordered_json signer_json(const OrgCert& cert) {
   nlohmann::ordered_json j;
   j["eui64"] = cert.eui64() ? nlohmann::ordered_json(cert.eui64()->to_string()) : nlohmann::ordered_json(nullptr);
   j["role"] = cert.role() ? nlohmann::ordered_json(role_code(*cert.role())) : nlohmann::ordered_json(nullptr);
-  j["role_name"] = cert.role() ? nlohmann::ordered_json(std::string(role_name(*cert.role()))) : nlohmann::ordered_json(nullptr);
+  j["role_name"] =
+      cert.role() ? nlohmann::ordered_json(std::string(role_name(*cert.role()))) : nlohmann::ordered_json(nullptr);
   j["serial"] = cert.serial();
   j["subject"] = cert.subject();
   j["issuer"] = cert.issuer();
@@ -267,7 +272,8 @@ std::string signer_text(const OrgCert& cert) {
   std::string s = cert.eui64() ? cert.eui64()->to_string() : cert.subject();
   s += " (";
   if (cert.role()) s += "role " + role_code(*cert.role()) + " " + std::string(role_name(*cert.role())) + ", ";
-  s += "serial " + cert.serial() + ", valid " + format_iso8601(cert.not_before()) + " to " + format_iso8601(cert.not_after()) + ")";
+  s += "serial " + cert.serial() + ", valid " + format_iso8601(cert.not_before()) + " to " +
+       format_iso8601(cert.not_after()) + ")";
   return s;
 }
 
@@ -278,7 +284,9 @@ nlohmann::ordered_json json_object(std::string_view kind, int schema_version) {
   return j;
 }
 
-std::string json_line(const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace); }
+std::string json_line(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
 
 std::string exit_code_help(bool interrupts) {
   std::string s =
@@ -337,8 +345,8 @@ std::optional<Profile> load_profile(const std::string& program, const std::strin
   return std::move(*loaded);
 }
 
-std::optional<Profile> profile_for_run(const std::string& program, const std::string& path, const RevocationFlags& flags,
-                                       bool print, int& exit_code) {
+std::optional<Profile> profile_for_run(const std::string& program, const std::string& path,
+                                       const RevocationFlags& flags, bool print, int& exit_code) {
   auto profile = load_profile(program, path);
   exit_code = kExitUnreadable;
   if (!profile) return std::nullopt;
@@ -352,14 +360,18 @@ std::optional<Profile> profile_for_run(const std::string& program, const std::st
 }
 
 void add_at_option(CLI::App& app, std::optional<std::string>& at, const std::string& help) {
-  app.add_option_function<std::string>("--at", [&at](const std::string& value) { at = value; }, help)->option_text("TIME");
+  app.add_option_function<std::string>(
+         "--at", [&at](const std::string& value) { at = value; }, help)
+      ->option_text("TIME");
 }
 
 std::optional<std::time_t> parse_at(const std::string& program, const std::optional<std::string>& text) {
   if (!text) return std::time(nullptr);
   if (text->empty()) {
-    complain_usage(program, "--at was given an empty time: give an ISO 8601 time such as 2026-11-28T12:00:00Z, or "
-                            "leave --at out to judge at the present time", program);
+    complain_usage(program,
+                   "--at was given an empty time: give an ISO 8601 time such as 2026-11-28T12:00:00Z, or "
+                   "leave --at out to judge at the present time",
+                   program);
     return std::nullopt;
   }
   auto at = parse_iso8601(*text);
@@ -370,8 +382,8 @@ std::optional<std::time_t> parse_at(const std::string& program, const std::optio
   return *at;
 }
 
-Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& trust, const std::vector<std::string>& crls,
-                                               const Profile& profile) {
+Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& trust,
+                                               const std::vector<std::string>& crls, const Profile& profile) {
   auto store = TrustStore::load(std::vector<std::filesystem::path>(trust.begin(), trust.end()), profile);
   if (!store) return make_error(store.error().reason, "--trust: " + store.error().message);
   if (!crls.empty()) {
@@ -382,15 +394,17 @@ Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& t
   return *store;
 }
 
-std::shared_ptr<TrustStore> trust_or_complain(const std::string& program, const Result<std::shared_ptr<TrustStore>>& read) {
+std::shared_ptr<TrustStore> trust_or_complain(const std::string& program,
+                                              const Result<std::shared_ptr<TrustStore>>& read) {
   if (!read) {
     complain(program, read.error().message);
     return nullptr;
   }
   if ((*read)->ca_count() == 0) {
     // Said once, not as one UNTRUSTED_CHAIN per file with no hint why.
-    complain(program, "warning: --trust holds a root but no issuing CA (OCA): only signatures that carry their OCA can "
-                      "verify; give the OCA's certificate with --trust too");
+    complain(program,
+             "warning: --trust holds a root but no issuing CA (OCA): only signatures that carry their OCA can "
+             "verify; give the OCA's certificate with --trust too");
   }
   return *read;
 }
@@ -400,13 +414,15 @@ std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::ve
   return trust_or_complain(program, read_trust(trust, crls, profile));
 }
 
-std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths, unsigned threads) {
+std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths,
+                                            unsigned threads) {
   auto store = CertStore::load(std::vector<std::filesystem::path>(paths.begin(), paths.end()), threads);
   if (!store) {
     complain(program, "--store: " + store.error().message);
     return nullptr;
   }
-  for (const auto& p : (*store)->problems()) complain(program, "warning: a certificate store file was skipped: " + p.message);
+  for (const auto& p : (*store)->problems())
+    complain(program, "warning: a certificate store file was skipped: " + p.message);
   if ((*store)->size() == 0) {
     // Every ID would be unknown: a setup mistake, said once instead of once per row.
     std::string where;

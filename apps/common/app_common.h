@@ -23,10 +23,10 @@ namespace mamsign::app {
 
 // Documented in the README and every --help.
 enum ExitCode : int {
-  kExitOk = 0,           // every file signed / valid / clean
-  kExitFailed = 1,       // at least one file refused, invalid, or with error findings
-  kExitUsage = 2,        // the command line is wrong
-  kExitUnreadable = 3,   // an input could not be read (a file, the key, the trust anchors, a profile)
+  kExitOk = 0,          // every file signed / valid / clean
+  kExitFailed = 1,      // at least one file refused, invalid, or with error findings
+  kExitUsage = 2,       // the command line is wrong
+  kExitUnreadable = 3,  // an input could not be read (a file, the key, the trust anchors, a profile)
   kExitInterrupted = 130,
   kExitTerminated = 143,
 };
@@ -123,8 +123,8 @@ std::string profile_text(const Profile& profile);
 // The profile a run uses: load_profile, then the revocation flags (--require-crl, ...) applied. nullopt
 // with `exit_code` set when the run ends here: the profile cannot be read (3), the flags conflict with it
 // (2), or `print` (--print-profile) asked for it to be printed, which it is (0, or 3 if it cannot be).
-std::optional<Profile> profile_for_run(const std::string& program, const std::string& path, const RevocationFlags& flags,
-                                       bool print, int& exit_code);
+std::optional<Profile> profile_for_run(const std::string& program, const std::string& path,
+                                       const RevocationFlags& flags, bool print, int& exit_code);
 // --at TIME: `at` holds the text when the flag was given, even empty (an unset shell variable).
 void add_at_option(CLI::App& app, std::optional<std::string>& at, const std::string& help);
 // The time --at names, or now when it was not given; an empty or unparsable value is said on standard
@@ -134,11 +134,12 @@ std::shared_ptr<TrustStore> load_trust(const std::string& program, const std::ve
                                        const std::vector<std::string>& crls, const Profile& profile);
 // load_trust in two halves, so that the reading can run early (early.h): read_trust says nothing (an
 // error's message names --trust or --crl); trust_or_complain says what it found, as load_trust does.
-Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& trust, const std::vector<std::string>& crls,
-                                               const Profile& profile);
-std::shared_ptr<TrustStore> trust_or_complain(const std::string& program, const Result<std::shared_ptr<TrustStore>>& read);
+Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& trust,
+                                               const std::vector<std::string>& crls, const Profile& profile);
+std::shared_ptr<TrustStore> trust_or_complain(const std::string& program,
+                                              const Result<std::shared_ptr<TrustStore>>& read);
 // Files that hold no certificate are warned about and skipped.
 std::shared_ptr<const CertStore> load_store(const std::string& program, const std::vector<std::string>& paths,
-                                             unsigned threads = 1);
+                                            unsigned threads = 1);
 
 }  // namespace mamsign::app

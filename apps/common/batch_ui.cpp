@@ -32,15 +32,18 @@ void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_
   app.add_flag("--null", flags.null_separated, "--from lists are NUL-separated, as find -print0 writes");
   app.add_flag("-r,--recursive", flags.recursive, "descend into the sub-folders of folder arguments");
   if (with_jobs) {
-    app.add_option("-j,--jobs", flags.jobs, "threads (default: the cores available)")->check(CLI::Range(1u, 1024u))->option_text("N");
+    app.add_option("-j,--jobs", flags.jobs, "threads (default: the cores available)")
+        ->check(CLI::Range(1u, 1024u))
+        ->option_text("N");
   }
   app.add_flag("--fail-fast", flags.fail_fast, "stop taking new files after the first failure");
   app.add_flag("-q,--quiet", flags.quiet, "no progress line");
   app.add_option("files", flags.files, files_help)->option_text("FILE|DIR...");
 }
 
-std::optional<std::vector<std::filesystem::path>> collect(const std::string& program, const BatchFlags& flags, int& exit_code,
-                                                           std::map<std::filesystem::path, std::vector<std::string>>* hidden_in_folder) {
+std::optional<std::vector<std::filesystem::path>> collect(
+    const std::string& program, const BatchFlags& flags, int& exit_code,
+    std::map<std::filesystem::path, std::vector<std::string>>* hidden_in_folder) {
   if (flags.files.empty() && flags.from.empty()) {
     complain_usage(program, "no files named: give files, folders, or --from LIST", program);
     exit_code = kExitUsage;
@@ -76,7 +79,8 @@ const std::atomic<bool>& install_stop_handlers() {
 
 void report_output_failure(const std::string& program) {
   const Output& out = Output::standard();
-  complain(program, "cannot write results to standard output: " + out.error() + "; " + std::to_string(out.lines_written()) +
+  complain(program, "cannot write results to standard output: " + out.error() + "; " +
+                        std::to_string(out.lines_written()) +
                         " result line(s) were written whole, the rest were not written (exit code 3)");
 }
 
@@ -89,8 +93,8 @@ void end_if_stop_is_overdue() {
   // A file in flight is stuck (a hung network mount, a device): the run ends anyway; every result
   // delivered was written already (results go straight to the file descriptor, unbuffered).
   Output::standard().flush();  // results held for a batched write go out before the end
-  std::cerr << "\nstopped by signal; files still in flight after " << kStopGrace.count()
-            << " s were abandoned" << std::endl;
+  std::cerr << "\nstopped by signal; files still in flight after " << kStopGrace.count() << " s were abandoned"
+            << std::endl;
   _exit(interrupted_exit_code());
 }
 
@@ -150,7 +154,8 @@ void print_summary(const std::string& program, const Tally& tally, std::size_t t
       why += (why.empty() ? "" : ", ") + std::string(reason_name(reason)) + " " + std::to_string(n);
     }
     if (count == 0) continue;
-    parts += (parts.empty() ? "" : ", ") + std::to_string(count) + " " + (input_errors ? "error" : failed_word) + " (" + why + ")";
+    parts += (parts.empty() ? "" : ", ") + std::to_string(count) + " " + (input_errors ? "error" : failed_word) + " (" +
+             why + ")";
   }
   if (!parts.empty()) line += ": " + parts;
   char timing[96];
@@ -158,8 +163,8 @@ void print_summary(const std::string& program, const Tally& tally, std::size_t t
                 seconds > 0 ? static_cast<double>(tally.files) / seconds : 0.0);
   line += timing;
   if (tally.files < total) {
-    line += std::string(interrupted_exit_code() != 0 ? "; interrupted: " : "; stopped: ") + files_text(total - tally.files) +
-            " not processed";
+    line += std::string(interrupted_exit_code() != 0 ? "; interrupted: " : "; stopped: ") +
+            files_text(total - tally.files) + " not processed";
   }
   std::cerr << line << "\n";
 }

@@ -19,13 +19,17 @@ Pkcs11Options pkcs11_options(const KeyFlags& f) {
   return o;
 }
 
-std::string id_hex(const std::string& id) { return to_hex(reinterpret_cast<const std::uint8_t*>(id.data()), id.size()); }
+std::string id_hex(const std::string& id) {
+  return to_hex(reinterpret_cast<const std::uint8_t*>(id.data()), id.size());
+}
 
 // "EUI-64 90-B3-D5-1F-30-01-00-00, role 02 (supplier), digitalSignature, valid to 2045-..."
 std::string certificate_words(const OrgCert& cert) {
   std::string s = cert.eui64() ? "EUI-64 " + cert.eui64()->to_string() : "no SMKI EUI-64";
-  s += cert.role() ? ", role " + role_code(*cert.role()) + " (" + std::string(role_name(*cert.role())) + ")" : ", no role";
-  s += ", " + cert.key_usage_text() + ", valid " + format_iso8601(cert.not_before()) + " to " + format_iso8601(cert.not_after());
+  s += cert.role() ? ", role " + role_code(*cert.role()) + " (" + std::string(role_name(*cert.role())) + ")"
+                   : ", no role";
+  s += ", " + cert.key_usage_text() + ", valid " + format_iso8601(cert.not_before()) + " to " +
+       format_iso8601(cert.not_after());
   s += ", subject " + cert.subject();
   return s;
 }
@@ -44,12 +48,15 @@ json certificate_json(const TokenObject& o) {
 
 void add_key_flags(CLI::App& app, KeyFlags& f, bool with_list_keys, const std::string& key_role) {
   app.add_option("--key", f.key,
-                 key_role + ": a key file (PEM or DER, PKCS#8 encrypted or not, or traditional EC), a "
-                 "PKCS#12 bundle (.p12/.pfx), or a PKCS#11 URI such as 'pkcs11:token=SMKI;object=supplier-ds'")
+                 key_role +
+                     ": a key file (PEM or DER, PKCS#8 encrypted or not, or traditional EC), a "
+                     "PKCS#12 bundle (.p12/.pfx), or a PKCS#11 URI such as 'pkcs11:token=SMKI;object=supplier-ds'")
       ->option_text("KEY");
-  app.add_option("--pass-file", f.pass_file, "read the passphrase of a key file or PKCS#12 bundle from the first line of FILE")
+  app.add_option("--pass-file", f.pass_file,
+                 "read the passphrase of a key file or PKCS#12 bundle from the first line of FILE")
       ->option_text("FILE");
-  app.add_option("--pass-env", f.pass_env, "read the passphrase of a key file or PKCS#12 bundle from environment variable VAR")
+  app.add_option("--pass-env", f.pass_env,
+                 "read the passphrase of a key file or PKCS#12 bundle from environment variable VAR")
       ->option_text("VAR");
   app.add_option("--pin-file", f.pin_file, "read the token's user PIN from the first line of FILE (a pkcs11: key)")
       ->option_text("FILE");
@@ -59,11 +66,13 @@ void add_key_flags(CLI::App& app, KeyFlags& f, bool with_list_keys, const std::s
                  "the PKCS#11 module (.so) of the token (default: $MAMSIGN_PKCS11_MODULE, else the p11-kit proxy)")
       ->option_text("PATH");
   if (with_list_keys) {
-    f.list_keys_option = app.add_option("--list-keys", f.list_keys,
-                   "list the tokens of the module, their private keys and certificates, each with the URI to give --key; "
-                   "a URI narrows the list (logs in with --pin-file/--pin-env or at the prompt, to show private keys)")
-        ->expected(0, 1)
-        ->option_text("[URI]");
+    f.list_keys_option =
+        app.add_option(
+               "--list-keys", f.list_keys,
+               "list the tokens of the module, their private keys and certificates, each with the URI to give --key; "
+               "a URI narrows the list (logs in with --pin-file/--pin-env or at the prompt, to show private keys)")
+            ->expected(0, 1)
+            ->option_text("[URI]");
   }
 }
 
@@ -90,7 +99,8 @@ bool check_key_flags(const std::string& program, const KeyFlags& f) {
     return false;
   }
   // A URI that cannot be used (pin-value in it, an unknown attribute) is a command-line mistake.
-  for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{"--key", &f.key}, {"--list-keys", &f.list_keys}}) {
+  for (const auto& [flag, value] :
+       {std::pair<const char*, const std::string*>{"--key", &f.key}, {"--list-keys", &f.list_keys}}) {
     if (!is_pkcs11_uri(*value)) continue;
     auto uri = parse_pkcs11_uri(*value);
     if (!uri) {
@@ -98,9 +108,11 @@ bool check_key_flags(const std::string& program, const KeyFlags& f) {
       return false;
     }
     if (uri->has_pin_value) {
-      complain(program, std::string(flag) + ": the PKCS#11 URI carries pin-value: a PIN on the command line is visible "
-                        "to every user of this machine (ps, shell history); remove it and give the PIN with --pin-file "
-                        "FILE, --pin-env VAR or at the terminal prompt");
+      complain(program,
+               std::string(flag) +
+                   ": the PKCS#11 URI carries pin-value: a PIN on the command line is visible "
+                   "to every user of this machine (ps, shell history); remove it and give the PIN with --pin-file "
+                   "FILE, --pin-env VAR or at the terminal prompt");
       return false;
     }
   }
@@ -119,18 +131,20 @@ std::optional<SigningKey> open_key(const std::string& program, const KeyFlags& f
   if (!key) {
     const bool named = key.error().reason == Reason::KeyMismatch || key.error().reason == Reason::UnsupportedAlgorithm;
     complain(program, "key: " + (named ? std::string(reason_name(key.error().reason)) + ": " : std::string()) +
-                          key.error().message + (key.error().reason == Reason::KeyMismatch ? "; nothing was signed" : ""));
+                          key.error().message +
+                          (key.error().reason == Reason::KeyMismatch ? "; nothing was signed" : ""));
     return std::nullopt;
   }
   if (!key->passphrase_used && (!f.pass_file.empty() || !f.pass_env.empty())) {
-    complain(program, std::string("warning: ") + (f.pass_file.empty() ? "--pass-env" : "--pass-file") + " was given, but " +
-                          f.key + " is not encrypted: the passphrase was not used (store the key encrypted)");
+    complain(program, std::string("warning: ") + (f.pass_file.empty() ? "--pass-env" : "--pass-file") +
+                          " was given, but " + f.key +
+                          " is not encrypted: the passphrase was not used (store the key encrypted)");
   }
   return std::move(*key);
 }
 
-std::optional<OrgCertPtr> load_certificate(const std::string& program, const std::string& what, const std::string& where,
-                                           const KeyFlags& f) {
+std::optional<OrgCertPtr> load_certificate(const std::string& program, const std::string& what,
+                                           const std::string& where, const KeyFlags& f) {
   if (is_pkcs11_uri(where)) {
     auto uri = parse_pkcs11_uri(where);
     if (!uri) {
@@ -179,7 +193,8 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
   out["library"] = listing->library;
   out["tokens"] = json::array();
   if (!as_json) print("module " + listing->module + " (" + listing->library + ")");
-  if (listing->tokens.empty() && !as_json) print("  no token matches" + std::string(f.list_keys.empty() ? "" : " " + f.list_keys));
+  if (listing->tokens.empty() && !as_json)
+    print("  no token matches" + std::string(f.list_keys.empty() ? "" : " " + f.list_keys));
   for (const auto& token : listing->tokens) {
     json t;
     t["slot"] = token.slot_id;
@@ -195,7 +210,7 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
     t["certificates"] = json::array();
     if (!as_json) {
       print("token \"" + token.label + "\" (" + token.manufacturer + " " + token.model + ", serial " + token.serial +
-                      ", slot " + std::to_string(token.slot_id) + "): " + token.uri);
+            ", slot " + std::to_string(token.slot_id) + "): " + token.uri);
       if (!token.pin_state.empty()) print("  user PIN: " + token.pin_state);
       if (token.login_required && !token.logged_in) {
         print("  (not logged in: private keys show after a login; give --pin-file FILE or --pin-env VAR)");
@@ -216,7 +231,7 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
       k["certificate"] = nullptr;
       if (!as_json) {
         print("  private key \"" + key.label + "\", id " + id_hex(key.id) + ", " + key.key_type +
-                        (key.key_type == "EC P-256" ? "" : " (not usable: the profile requires EC P-256)"));
+              (key.key_type == "EC P-256" ? "" : " (not usable: the profile requires EC P-256)"));
       }
       for (const auto& cert : token.objects) {
         if (cert.kind != TokenObject::Kind::Certificate || key.id.empty() || cert.id != key.id) continue;
@@ -224,8 +239,8 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
         k["certificate"] = certificate_json(cert);
         if (!as_json) {
           auto parsed = OrgCert::from_der(cert.certificate);
-          print("    certificate \"" + cert.label + "\": " +
-                          (parsed ? certificate_words(*parsed) : std::string("not an X.509 certificate")));
+          print("    certificate \"" + cert.label +
+                "\": " + (parsed ? certificate_words(*parsed) : std::string("not an X.509 certificate")));
         }
         break;
       }
@@ -238,8 +253,8 @@ int list_keys(const std::string& program, const KeyFlags& f, bool as_json) {
       if (!as_json) {
         auto parsed = OrgCert::from_der(cert.certificate);
         print("  certificate \"" + cert.label + "\", id " + id_hex(cert.id) + ": " +
-                        (parsed ? certificate_words(*parsed) : std::string("not an X.509 certificate")) +
-                        (ids_with_key.count(cert.id) ? "" : " (no private key with its id is visible)"));
+              (parsed ? certificate_words(*parsed) : std::string("not an X.509 certificate")) +
+              (ids_with_key.count(cert.id) ? "" : " (no private key with its id is visible)"));
         print("    --cert '" + cert.uri + "'");
       }
     }

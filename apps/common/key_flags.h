@@ -15,7 +15,7 @@ namespace mamsign::app {
 
 struct KeyFlags {
   std::string key, pass_file, pass_env, pin_file, pin_env, pkcs11_module;
-  std::string list_keys;       // the URI --list-keys was given ("" = every token)
+  std::string list_keys;  // the URI --list-keys was given ("" = every token)
   CLI::Option* list_keys_option = nullptr;
   bool list_keys_given() const { return list_keys_option != nullptr && list_keys_option->count() > 0; }
 };
@@ -32,8 +32,8 @@ bool check_key_flags(const std::string& program, const KeyFlags& flags);
 std::optional<SigningKey> open_key(const std::string& program, const KeyFlags& flags, const X509* certificate);
 
 // A certificate named by a path or a pkcs11: URI (the flags give the module and PIN).
-std::optional<OrgCertPtr> load_certificate(const std::string& program, const std::string& what, const std::string& where,
-                                           const KeyFlags& flags);
+std::optional<OrgCertPtr> load_certificate(const std::string& program, const std::string& what,
+                                           const std::string& where, const KeyFlags& flags);
 
 // --list-keys: tokens, their keys and certificates, each with the exact URI for --key. Returns the exit code.
 int list_keys(const std::string& program, const KeyFlags& flags, bool as_json);

@@ -76,7 +76,8 @@ bool Output::flush() {
     lines_ += lines;
   } else {
     // The lines that went out whole before the failure stay, and count.
-    lines_ += static_cast<std::size_t>(std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(whole_written_), '\n'));
+    lines_ += static_cast<std::size_t>(
+        std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(whole_written_), '\n'));
   }
   whole_written_ = 0;
   return ok;

@@ -50,8 +50,8 @@ class Output {
   std::atomic<bool> failed_{false};
   std::uint64_t lines_ = 0;
   bool held_ = false;
-  bool counting_lines_ = false;     // a held block is being written: track its whole lines
-  std::size_t whole_written_ = 0;   // bytes of whole lines of the current block already written
+  bool counting_lines_ = false;    // a held block is being written: track its whole lines
+  std::size_t whole_written_ = 0;  // bytes of whole lines of the current block already written
   std::string pending_;
   std::size_t pending_lines_ = 0;
 };

@@ -34,7 +34,7 @@ struct Setup {
   std::time_t at = 0;
   std::shared_ptr<const mamsign::CertStore> store;
   std::shared_ptr<mamsign::TrustStore> trust;  // null for `show` without --trust
-  unsigned threads = 1;                         // --jobs, or the cores available
+  unsigned threads = 1;                        // --jobs, or the cores available
 };
 
 // `mam-certid check`: the certificate IDs of MA files, every finding reported. Returns the exit code.

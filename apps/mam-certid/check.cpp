@@ -120,7 +120,8 @@ int run_check(const Flags& f, const Setup& setup) {
   progress.clear();
   if (files->size() > 1 || app::interrupted_exit_code() != 0) {
     app::print_summary(kProgram, tally, files->size(),
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), "not checked");
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                       "not checked");
   }
   // The store, the checked certificates and their results are left to the operating system: freeing
   // 10,000 certificates one by one took 0.13 s of a 2 s run. std::exit still flushes every stream and

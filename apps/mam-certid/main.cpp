@@ -20,15 +20,22 @@ int main(int argc, char** argv) {
   Flags f;
 
   auto* check = app.add_subcommand("check", "check the certificate IDs of MA files; report every finding");
-  check->add_option("--store,--cert-store", f.store, "(required) the certificate store: a folder (searched recursively) of PEM, DER or bundles; repeatable")
+  check
+      ->add_option(
+          "--store,--cert-store", f.store,
+          "(required) the certificate store: a folder (searched recursively) of PEM, DER or bundles; repeatable")
       ->allow_extra_args(false)
       ->option_text("DIR");
-  check->add_option("--trust", f.trust, "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates: files, bundles or folders; repeatable")
+  check
+      ->add_option("--trust", f.trust,
+                   "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates: files, bundles or "
+                   "folders; repeatable")
       ->allow_extra_args(false)
       ->option_text("PATH");
   check->add_option("--crl", f.crl, "CRL files or folders; repeatable")->allow_extra_args(false)->option_text("PATH");
   app::add_revocation_flags(*check, f.revocation);
-  check->add_option("--registration", f.registration, "JSON: MPAN distributor IDs and MPxNs to network-operator EUI-64s")
+  check
+      ->add_option("--registration", f.registration, "JSON: MPAN distributor IDs and MPxNs to network-operator EUI-64s")
       ->option_text("FILE");
   app::add_at_option(*check, f.at, "judge certificates at this ISO 8601 time instead of now");
   check->add_option("--ds-column", f.columns.ds, "header of the DS certificate ID column")->capture_default_str();
@@ -38,10 +45,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   check->add_option("--group-column", f.columns.group, "header of the GroupID column (optional in the file)")
       ->capture_default_str();
-  check->add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")->option_text("FILE");
-  check->add_flag("--json", f.json_output,
-                  "one JSON object per file: {schema, version, file, findings: [{line, mpxn, column, id, reason, severity, "
-                  "message}], rows_checked, rows_with_errors, counts, revocation}");
+  check->add_option("--profile", f.profile, "a JSON profile overriding the built-in one (docs/profile.md)")
+      ->option_text("FILE");
+  check->add_flag(
+      "--json", f.json_output,
+      "one JSON object per file: {schema, version, file, findings: [{line, mpxn, column, id, reason, severity, "
+      "message}], rows_checked, rows_with_errors, counts, revocation}");
   // One file's findings stream as they are found; several files are checked on --jobs threads.
   app::add_batch_flags(*check, f.batch, "the MA files (CSV) to check, or folders of them");
   check->footer(
@@ -52,17 +61,22 @@ int main(int argc, char** argv) {
       "1 at least one error finding, 2 usage error (also a missing column), 3 an input could not be read.");
 
   auto* show = app.add_subcommand("show", "whose certificate is this ID? serial, EUI-64, role, usage, validity, chain");
-  show->add_option("--store,--cert-store", f.store, "(required) the certificate store; repeatable")->allow_extra_args(false)->option_text("DIR");
+  show->add_option("--store,--cert-store", f.store, "(required) the certificate store; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("DIR");
   show->add_option("--trust", f.trust, "trust anchors, to say whether each chains; repeatable")
       ->allow_extra_args(false)
       ->option_text("PATH");
-  show->add_option("--crl", f.crl, "CRLs, to say whether each is revoked; repeatable")->allow_extra_args(false)->option_text("PATH");
+  show->add_option("--crl", f.crl, "CRLs, to say whether each is revoked; repeatable")
+      ->allow_extra_args(false)
+      ->option_text("PATH");
   app::add_revocation_flags(*show, f.revocation);
   app::add_at_option(*show, f.at, "judge at this ISO 8601 time instead of now");
   show->add_flag("--decimal", f.decimal, "the IDs are decimal serial numbers");
-  show->add_flag("--json", f.json_output,
-                 "one JSON object per certificate: {schema, version, id, found, certificate: {eui64, role, role_name, serial, "
-                 "subject, issuer, key_usage, not_before, not_after, revocation, chain, chain_message, profile_problems}}");
+  show->add_flag(
+      "--json", f.json_output,
+      "one JSON object per certificate: {schema, version, id, found, certificate: {eui64, role, role_name, serial, "
+      "subject, issuer, key_usage, not_before, not_after, revocation, chain, chain_message, profile_problems}}");
   show->add_option("ids", f.ids, "certificate IDs (hex; ':' or ' ' between octets and leading zeros optional)")
       ->option_text("ID...");
   show->footer(
@@ -87,14 +101,16 @@ int main(int argc, char** argv) {
   if (!parsed_at) return app::kExitUsage;
   setup.at = *parsed_at;
   if (f.store.empty()) {
-    app::complain_usage(kProgram, "--store is required", std::string("mam-certid ") + (check->parsed() ? "check" : "show"));
+    app::complain_usage(kProgram, "--store is required",
+                        std::string("mam-certid ") + (check->parsed() ? "check" : "show"));
     return app::kExitUsage;
   }
   f.trust = app::trust_or_default(f.trust);
   f.crl = app::crls_or_default(f.crl);
   if (check->parsed()) {
     if (f.trust.empty()) {
-      app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates (or put them in " + app::config_dir().string() + "/trust)");
+      app::complain(kProgram, "--trust is required: give the SMKI root and OCA certificates (or put them in " +
+                                  app::config_dir().string() + "/trust)");
       return app::kExitUsage;
     }
   } else if (f.ids.empty()) {

@@ -63,7 +63,8 @@ class ReportWriter {
         out_.text(file_);
         std::ostringstream header;
         header << std::left << "  " << std::setw(6) << "LINE" << std::setw(15) << "MPXN" << std::setw(23) << "COLUMN"
-               << std::setw(34) << "ID" << std::setw(24) << "CODE" << "MESSAGE";
+               << std::setw(34) << "ID" << std::setw(24) << "CODE"
+               << "MESSAGE";
         out_.text(header.str());
       }
       std::ostringstream row;
@@ -110,7 +111,8 @@ class ReportWriter {
       return;
     }
     if (count_ == 0) out_.text(file_);
-    std::string summary = "  " + std::to_string(r.rows_checked) + " rows checked, " + std::to_string(r.rows_with_errors) + " with errors";
+    std::string summary =
+        "  " + std::to_string(r.rows_checked) + " rows checked, " + std::to_string(r.rows_with_errors) + " with errors";
     for (const auto& [code, n] : r.counts) summary += "; " + std::string(reason_name(code)) + " " + std::to_string(n);
     out_.text(summary + (r.errors() == 0 ? ": clean" : ""));
     if (!profile_.file.empty()) out_.text("  note: " + profile_.change_note());
@@ -119,7 +121,8 @@ class ReportWriter {
                 " certificate(s): no CRL of their issuing CA was given (--crl; --require-crl makes this an error)");
     }
     if (r.revocation_stale > 0) {
-      out_.text("  note: " + std::to_string(r.revocation_stale) + " certificate(s) were checked against a CRL past its nextUpdate");
+      out_.text("  note: " + std::to_string(r.revocation_stale) +
+                " certificate(s) were checked against a CRL past its nextUpdate");
     }
   }
 

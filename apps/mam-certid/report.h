@@ -69,7 +69,7 @@ class ReportSink {
 // What checking one file came to.
 struct FileVerdict {
   std::optional<mamsign::Reason> failure;  // the file could not be checked
-  bool findings = false;          // error findings
+  bool findings = false;                   // error findings
 };
 
 // Checks one file, writing its report to `out` as the findings arrive.
@@ -77,7 +77,7 @@ FileVerdict check_one(const mamsign::CertIdChecker& checker, ReportSink& out, co
                       const mamsign::Profile& profile, bool as_json);
 
 // A file that could not be checked at all, reported as its whole result.
-void render_file_error(ReportSink& out, const std::string& file, const mamsign::Error& e, const mamsign::Profile& profile,
-                       bool as_json);
+void render_file_error(ReportSink& out, const std::string& file, const mamsign::Error& e,
+                       const mamsign::Profile& profile, bool as_json);
 
 }  // namespace certid_app

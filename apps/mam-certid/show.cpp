@@ -51,12 +51,14 @@ void print_certificate(const std::string& id, const OrgCert& c, const std::optio
   app::print("  subject    " + c.subject());
   app::print("  issuer     " + c.issuer());
   if (chain) {
-    app::print("  chain      " + (*chain ? "valid at " + format_iso8601(setup.at)
-                                         : std::string(reason_name(chain->error().reason)) + ": " + chain->error().message));
+    app::print("  chain      " +
+               (*chain ? "valid at " + format_iso8601(setup.at)
+                       : std::string(reason_name(chain->error().reason)) + ": " + chain->error().message));
     const auto rj = app::revocation_json(revocation);
-    app::print("  revocation " + (rj["checked"] == true ? "checked against " + rj["crl"].get<std::string>() +
-                                                              (rj["stale"] == true ? " (stale: past its nextUpdate)" : "")
-                                                        : std::string("not checked (no CRL of its issuing CA; give --crl)")));
+    app::print("  revocation " + (rj["checked"] == true
+                                      ? "checked against " + rj["crl"].get<std::string>() +
+                                            (rj["stale"] == true ? " (stale: past its nextUpdate)" : "")
+                                      : std::string("not checked (no CRL of its issuing CA; give --crl)")));
     for (const auto& note : revocation->notes) app::print("  note       " + note);
   } else {
     app::print("  chain      not checked (give --trust)");

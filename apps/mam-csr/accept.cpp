@@ -54,18 +54,20 @@ int run_accept(const Flags& f) {
     app::path_json(j, "certificate", f.cert);
     j["result"] = verdict.accept() ? "accept" : "reject";
     j["reasons"] = json::array();
-    for (const auto& r : verdict.reasons) j["reasons"].push_back({{"reason", std::string(reason_name(r.reason))}, {"message", r.message}});
+    for (const auto& r : verdict.reasons)
+      j["reasons"].push_back({{"reason", std::string(reason_name(r.reason))}, {"message", r.message}});
     j["notes"] = verdict.notes;
     j["issued"] = app::signer_json(**cert);
     j["at"] = format_iso8601(*at);
     app::print_json(j);
   } else if (verdict.accept()) {
-    app::print("ACCEPT: " + (*cert)->describe() + " is the certificate " + f.csr + " asked for: " + request_words(*csr) +
-               "; it passes the Organisation Certificate profile and is valid now" +
+    app::print("ACCEPT: " + (*cert)->describe() + " is the certificate " + f.csr + " asked for: " +
+               request_words(*csr) + "; it passes the Organisation Certificate profile and is valid now" +
                (trust ? std::string(" and chains to the trust anchors") : std::string()));
   } else {
     app::print("REJECT: " + (*cert)->describe() + ": " + std::to_string(verdict.reasons.size()) + " reason" +
-               (verdict.reasons.size() == 1 ? "" : "s") + " (reject it now: SEC L11.5-L11.7 deem a certificate not rejected "
+               (verdict.reasons.size() == 1 ? "" : "s") +
+               " (reject it now: SEC L11.5-L11.7 deem a certificate not rejected "
                "at once accepted)");
     for (const auto& r : verdict.reasons) app::print("  " + std::string(reason_name(r.reason)) + ": " + r.message);
   }

@@ -53,7 +53,8 @@ int run_check(const Flags& f) {
         j["findings"] = json::array();
         app::print_json(j);
       } else {
-        app::print(file + ": " + (unreadable ? "ERROR " : "FAILED ") + std::string(reason_name(reason)) + ": " + csr.error().message);
+        app::print(file + ": " + (unreadable ? "ERROR " : "FAILED ") + std::string(reason_name(reason)) + ": " +
+                   csr.error().message);
       }
       continue;
     }
@@ -80,8 +81,8 @@ int run_check(const Flags& f) {
       app::print(file + ": OK: " + request_words(*csr) + "; self-signature verifies (" + csr->encoding() + ")");
     } else {
       app::print(file + ": FAILED CSR_INVALID: " + std::to_string(findings.size()) + " departure" +
-                 (findings.size() == 1 ? "" : "s") + " from SEC Appendix M, Appendix F (" + csr->encoding() + "); self-signature " +
-                 (csr->self_signature_verifies() ? "verifies" : "does NOT verify"));
+                 (findings.size() == 1 ? "" : "s") + " from SEC Appendix M, Appendix F (" + csr->encoding() +
+                 "); self-signature " + (csr->self_signature_verifies() ? "verifies" : "does NOT verify"));
       for (const auto& finding : findings) {
         app::print("  " + finding.rule + ": expected " + finding.expected + "; found " + finding.found);
       }
@@ -112,20 +113,25 @@ int run_show(const Flags& f) {
       } else {
         app::print(file + ": certificate signing request (" + csr->encoding() + ")");
         app::print("  subject    " + csr->subject());
-        app::print("  role       " + (csr->role() ? role_words(*csr->role()) : std::string("none (the OU is not a role code)")));
-        app::print("  EUI-64     " + (csr->eui64() ? csr->eui64()->to_string() : std::string("none (no 64-bit uniqueIdentifier)")));
-        app::print("  usage      " + (csr->usage() ? std::string(usage_name(*csr->usage())) : std::string("not exactly one of digitalSignature, keyAgreement")));
+        app::print("  role       " +
+                   (csr->role() ? role_words(*csr->role()) : std::string("none (the OU is not a role code)")));
+        app::print("  EUI-64     " +
+                   (csr->eui64() ? csr->eui64()->to_string() : std::string("none (no 64-bit uniqueIdentifier)")));
+        app::print("  usage      " + (csr->usage() ? std::string(usage_name(*csr->usage()))
+                                                   : std::string("not exactly one of digitalSignature, keyAgreement")));
         app::print("  key        " + csr->key_text());
         app::print(std::string("  signature  ") + (csr->self_signature_verifies() ? "verifies" : "does NOT verify"));
-        app::print("  Appendix F " + (findings.empty() ? std::string("conforms")
-                                                       : std::to_string(findings.size()) + " departures (mam-csr check " + file + ")"));
+        app::print("  Appendix F " +
+                   (findings.empty() ? std::string("conforms")
+                                     : std::to_string(findings.size()) + " departures (mam-csr check " + file + ")"));
       }
       continue;
     }
     auto cert = OrgCert::load(file);
     if (!cert) {
       exit_code = std::max(exit_code, int(app::kExitUnreadable));
-      app::complain(kProgram, file + ": neither a CSR (" + csr.error().message + ") nor a certificate (" + cert.error().message + ")");
+      app::complain(kProgram, file + ": neither a CSR (" + csr.error().message + ") nor a certificate (" +
+                                  cert.error().message + ")");
       continue;
     }
     const OrgCert& c = **cert;
@@ -149,7 +155,8 @@ int run_show(const Flags& f) {
     app::print(file + ": certificate");
     app::print("  subject    " + c.subject());
     app::print("  role       " + (c.role() ? role_words(*c.role()) : std::string("none (the OU is not a role code)")));
-    app::print("  EUI-64     " + (c.eui64() ? c.eui64()->to_string() : std::string("none (no 64-bit x500UniqueIdentifier)")));
+    app::print("  EUI-64     " +
+               (c.eui64() ? c.eui64()->to_string() : std::string("none (no 64-bit x500UniqueIdentifier)")));
     app::print("  usage      " + c.key_usage_text());
     app::print("  key        " + c.key_algorithm());
     app::print("  validity   " + format_iso8601(c.not_before()) + " to " + format_iso8601(c.not_after()));
@@ -157,7 +164,8 @@ int run_show(const Flags& f) {
     app::print("  issuer     " + c.issuer());
     app::print("  profile    " + (problems.empty() ? std::string("conforms to the Organisation Certificate profile")
                                                    : std::to_string(problems.size()) + " problems, first: " +
-                                                         std::string(reason_name(problems.front().reason)) + ": " + problems.front().message));
+                                                         std::string(reason_name(problems.front().reason)) + ": " +
+                                                         problems.front().message));
   }
   return app::with_output_checked(kProgram, exit_code);
 }

@@ -34,7 +34,8 @@ std::optional<Subject> parse_new_flags(const Flags& f) {
   };
   const auto role = parse_role(f.role);
   if (!role) {
-    return refuse("--role takes a Remote Party Role code (02) or name (supplier, network-operator, ...), not \"" + f.role + "\"");
+    return refuse("--role takes a Remote Party Role code (02) or name (supplier, network-operator, ...), not \"" +
+                  f.role + "\"");
   }
   auto eui = Eui64::parse(f.eui);
   if (!eui) return refuse("--eui: " + eui.error().message);
@@ -43,7 +44,8 @@ std::optional<Subject> parse_new_flags(const Flags& f) {
   if (f.keys.key.empty() == f.new_key.empty()) {
     return refuse("give the key to certify with --key, or --new-key FILE to generate one (one of them)");
   }
-  if (!f.cn.empty() && f.cn.size() > 64) return refuse("--cn is at most 64 characters (X.520's upper bound for commonName)");
+  if (!f.cn.empty() && f.cn.size() > 64)
+    return refuse("--cn is at most 64 characters (X.520's upper bound for commonName)");
   if (f.no_encrypt && f.new_key.empty()) return refuse("--no-encrypt is for --new-key");
   if (!f.new_key.empty() && (!f.keys.pin_file.empty() || !f.keys.pin_env.empty())) {
     return refuse("--new-key writes a key file; --pin-file and --pin-env are for a pkcs11: --key");
@@ -57,10 +59,10 @@ std::optional<Subject> parse_new_flags(const Flags& f) {
 
 // The passphrase for a new key: nullopt (having said why, `exit_code` set) when there is none to take.
 std::optional<SecretString> new_passphrase(const Flags& f, int& exit_code) {
-  auto secret = read_secret(secret_source(f.keys.pass_file, f.keys.pass_env),
-                            {"the new key " + f.new_key + " is written encrypted", "New passphrase for " + f.new_key + ": ",
-                             "--pass-file FILE or --pass-env VAR, or refuse the protection with --no-encrypt", "passphrase",
-                             true});
+  auto secret = read_secret(
+      secret_source(f.keys.pass_file, f.keys.pass_env),
+      {"the new key " + f.new_key + " is written encrypted", "New passphrase for " + f.new_key + ": ",
+       "--pass-file FILE or --pass-env VAR, or refuse the protection with --no-encrypt", "passphrase", true});
   if (!secret) {
     app::complain(kProgram, secret.error().message);
     exit_code = secret.error().reason == Reason::IoError ? app::kExitUnreadable : app::kExitUsage;
@@ -106,12 +108,14 @@ EvpPkeyPtr generate_new_key(const Flags& f, int& exit_code) {
   }
   app::complain(kProgram, "wrote the new P-256 key " + f.new_key + " (mode 0600, " +
                               (f.no_encrypt ? std::string("NOT encrypted, as --no-encrypt asked")
-                                            : std::string("encrypted: PKCS#8, AES-256")) + ")");
+                                            : std::string("encrypted: PKCS#8, AES-256")) +
+                              ")");
   return std::move(*generated);
 }
 
 // The CSR's DER, made and read back and checked as any CSR is: it must conform, or nothing is written.
-std::optional<std::string> conforming_csr(const Subject& subject, const std::string& cn, EVP_PKEY* key, int& exit_code) {
+std::optional<std::string> conforming_csr(const Subject& subject, const std::string& cn, EVP_PKEY* key,
+                                          int& exit_code) {
   CsrSpec spec;
   if (!cn.empty()) spec.common_name = cn;
   spec.ou = role_code(subject.role);
@@ -131,7 +135,8 @@ std::optional<std::string> conforming_csr(const Subject& subject, const std::str
   }
   if (const auto findings = made->check(); !findings.empty()) {
     for (const auto& finding : findings) {
-      app::complain(kProgram, "the CSR would break " + finding.rule + ": expected " + finding.expected + ", found " + finding.found);
+      app::complain(kProgram, "the CSR would break " + finding.rule + ": expected " + finding.expected + ", found " +
+                                  finding.found);
     }
     app::complain(kProgram, "nothing was written");
     exit_code = app::kExitFailed;
@@ -151,7 +156,8 @@ int write_csr(const Flags& f, const std::string& der) {
     std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     std::cout.flush();
     if (!std::cout) return app::with_output_checked(kProgram, app::kExitUnreadable);
-  } else if (auto st = write_file_atomically(f.out, bytes, {f.force ? Replace::Yes : Replace::No, true, 0644, {}}); !st) {
+  } else if (auto st = write_file_atomically(f.out, bytes, {f.force ? Replace::Yes : Replace::No, true, 0644, {}});
+             !st) {
     app::complain(kProgram, "cannot write the CSR: " + st.error().message);
     return app::kExitUnreadable;
   }

@@ -27,9 +27,11 @@ int main(int argc, char** argv) {
                  "the signer's Organisation Certificate: PEM or DER, or a pkcs11: URI with type=cert (default: the "
                  "PKCS#12 bundle's, or the token's certificate with the key's id; required with a key file)")
       ->option_text("CERT");
-  app.add_option("--chain", f.chain, "certificates to embed after the signer's (the OCA); repeatable (a PKCS#12 "
-                                     "bundle's chain comes first)")
-      ->allow_extra_args(false)->option_text("PEM");
+  app.add_option("--chain", f.chain,
+                 "certificates to embed after the signer's (the OCA); repeatable (a PKCS#12 "
+                 "bundle's chain comes first)")
+      ->allow_extra_args(false)
+      ->option_text("PEM");
   app.add_option("--trust", f.trust,
                  "SMKI root and OCA: refuse to sign unless the certificate chains to them (as the DCC will check); "
                  "repeatable")
@@ -39,7 +41,8 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->option_text("PATH");
   app::add_revocation_flags(app, f.revocation);
-  app.add_option("--format", f.format, "cms: detached CMS SignedData in FILE.p7s; raw: bare ECDSA signature in FILE.sig")
+  app.add_option("--format", f.format,
+                 "cms: detached CMS SignedData in FILE.p7s; raw: bare ECDSA signature in FILE.sig")
       ->check(CLI::IsMember({"cms", "raw"}))
       ->capture_default_str();
   app.add_option("--out", f.out, "where to write the signature (one FILE only)")->option_text("PATH");
@@ -48,8 +51,12 @@ int main(int argc, char** argv) {
   app.add_flag("--no-name-check", f.no_name_check,
                "sign files that are not migration files: skip the file-name and signer-party checks");
   app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
-  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else /etc/mamsign/profile.json; docs/profile.md)")->option_text("FILE");
-  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON (its $comment says where it came from) and exit");
+  app.add_option("--profile", f.profile,
+                 "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else "
+                 "/etc/mamsign/profile.json; docs/profile.md)")
+      ->option_text("FILE");
+  app.add_flag("--print-profile", f.print_profile,
+               "print the profile in effect as JSON (its $comment says where it came from) and exit");
   app.add_flag("--sync", f.sync, "fsync every signature before reporting it (survives power loss; slower)");
   app::add_batch_flags(app, f.batch, "files to sign, or folders of them");
   app.footer(
@@ -65,8 +72,7 @@ int main(int argc, char** argv) {
       "Batches: files, folders (-r to descend) and --from lists are signed on --jobs threads; results come in input\n"
       "order on standard output, a summary on standard error. --skip-signed makes a re-run sign only what is left.\n"
       "SIGINT/SIGTERM finish the files in flight and stop; no partial signature is ever left.\n\n" +
-      app::key_help() + "\n" +
-      app::exit_code_help(true));
+      app::key_help() + "\n" + app::exit_code_help(true));
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
@@ -77,8 +83,10 @@ int main(int argc, char** argv) {
   if (!app::check_key_flags(kProgram, f.keys)) return app::kExitUsage;
   if (f.keys.list_keys_given()) return app::list_keys(kProgram, f.keys, f.json_output);
   if (f.keys.key.empty()) {
-    app::complain_usage(kProgram, "--key is required (a key file, a PKCS#12 bundle or a pkcs11: URI; --list-keys "
-                                  "shows the keys on a token)", kProgram);
+    app::complain_usage(kProgram,
+                        "--key is required (a key file, a PKCS#12 bundle or a pkcs11: URI; --list-keys "
+                        "shows the keys on a token)",
+                        kProgram);
     return app::kExitUsage;
   }
   std::map<std::filesystem::path, std::vector<std::string>> hidden_in_folder;
@@ -89,7 +97,8 @@ int main(int argc, char** argv) {
     return app::kExitOk;
   }
   if (!f.out.empty() && files->size() != 1) {
-    app::complain(kProgram, "--out names one signature file, but " + std::to_string(files->size()) + " files were given");
+    app::complain(kProgram,
+                  "--out names one signature file, but " + std::to_string(files->size()) + " files were given");
     return app::kExitUsage;
   }
   if (std::error_code ec; !f.out.empty() && std::filesystem::is_directory(f.out, ec)) {
@@ -118,14 +127,15 @@ int main(int argc, char** argv) {
     try {
       return FileReport{file, signer->sign_file((*files)[i], options)};
     } catch (const std::exception& e) {
-      return FileReport{file, Result<SignOutcome>(make_error(Reason::IoError, std::string("internal error: ") + e.what()))};
+      return FileReport{file,
+                        Result<SignOutcome>(make_error(Reason::IoError, std::string("internal error: ") + e.what()))};
     }
   };
   const std::function<app::Verdict(const FileReport&)> show = [&](const FileReport& report) {
     std::string line = render(report, signer ? &*signer : nullptr, profile, format, f.json_output);
     if (!report.outcome) return app::Verdict{"", report.outcome.error().reason, std::move(line)};
-    return app::Verdict{std::string(report.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped), std::nullopt,
-                        std::move(line)};
+    return app::Verdict{std::string(report.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped),
+                        std::nullopt, std::move(line)};
   };
   return app::run_batch(kProgram, *files, f.batch, "refused", work, show);
 }

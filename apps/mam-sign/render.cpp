@@ -20,7 +20,8 @@ std::string render(const FileReport& r, const Signer* signer, const Profile& pro
       app::path_json(j, "signature", r.outcome->signature.string());
       j["result"] = r.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped;
       j["reason"] = nullptr;
-      j["message"] = r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
+      j["message"] =
+          r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
       j["sha256"] = to_hex(r.outcome->sha256);
       j["signing_time"] = r.outcome->kind == SignOutcome::Kind::Signed && format == SignatureFormat::Cms
                               ? app::time_json(r.outcome->signing_time)
@@ -41,10 +42,11 @@ std::string render(const FileReport& r, const Signer* signer, const Profile& pro
   const std::string notes = app::notes_text(app::with_profile_note({}, profile));
   if (r.outcome) {
     if (r.outcome->kind == SignOutcome::Kind::Skipped) {
-      return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() + " already verifies for this signer" + notes);
+      return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() +
+                            " already verifies for this signer" + notes);
     }
-    return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" + std::string(format_name(format)) +
-                          ", sha256 " + to_hex(r.outcome->sha256) + ")" + notes);
+    return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" +
+                          std::string(format_name(format)) + ", sha256 " + to_hex(r.outcome->sha256) + ")" + notes);
   }
   const Reason reason = r.outcome.error().reason;
   return app::safe_text(r.file + ": " + std::string(app::failure_word(app::Verb::Sign, reason)) + " " +

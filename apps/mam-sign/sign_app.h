@@ -24,7 +24,8 @@ struct Flags {
   std::string cert, format = "cms", out, profile;
   app::KeyFlags keys;
   std::vector<std::string> chain, trust, crl;
-  bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false, print_profile = false;
+  bool force = false, no_name_check = false, json_output = false, skip_signed = false, sync = false,
+       print_profile = false;
   app::RevocationFlags revocation;
   app::BatchFlags batch;
 };

@@ -35,7 +35,8 @@ std::optional<SignerParts> signer_parts(const Flags& f, int& exit_code) {
   if (!key) return std::nullopt;
   if (!parts.cert) {
     if (key->certificate.empty()) {
-      app::complain_usage(kProgram, "--cert is required: " + key->description + " holds no certificate for its key", kProgram);
+      app::complain_usage(kProgram, "--cert is required: " + key->description + " holds no certificate for its key",
+                          kProgram);
       exit_code = app::kExitUsage;
       return std::nullopt;
     }
@@ -77,7 +78,8 @@ bool signing_trust(Flags& f, const Profile& profile, std::shared_ptr<TrustStore>
     return false;
   }
   if (profile.require_crl) {
-    app::complain(kProgram, "--require-crl needs --trust and --crl: revocation is checked along the chain to the SMKI root");
+    app::complain(kProgram,
+                  "--require-crl needs --trust and --crl: revocation is checked along the chain to the SMKI root");
     return false;
   }
   return true;
@@ -86,8 +88,9 @@ bool signing_trust(Flags& f, const Profile& profile, std::shared_ptr<TrustStore>
 // What the operator should know about a signer that can sign: what was not checked.
 void warn_about(const Signer& signer, bool with_trust) {
   if (!with_trust) {
-    app::complain(kProgram, "warning: without --trust the certificate's chain to the SMKI root and its revocation are not "
-                            "checked; the DCC will check both");
+    app::complain(kProgram,
+                  "warning: without --trust the certificate's chain to the SMKI root and its revocation are not "
+                  "checked; the DCC will check both");
     return;
   }
   if (!signer.revocation()) return;

@@ -25,8 +25,14 @@ std::string csv_field(const std::string& f) {
   return out + "\"";
 }
 
-const std::vector<std::string> kHeader{"MPxN",           "DeviceID",              "DeviceType",        "GroupID",
-                                       "SupplierUserID", "NetworkOperatorUserID", "NODSCertificateID", "NOKACertificateID"};
+const std::vector<std::string> kHeader{"MPxN",
+                                       "DeviceID",
+                                       "DeviceType",
+                                       "GroupID",
+                                       "SupplierUserID",
+                                       "NetworkOperatorUserID",
+                                       "NODSCertificateID",
+                                       "NOKACertificateID"};
 
 struct Row {
   std::vector<std::string> fields;
@@ -45,8 +51,8 @@ std::string mprn(std::uint64_t n) { return std::to_string(7000000000ULL + (n * 3
 
 std::string device_id(std::uint32_t n) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "00-12-4B-00-%02X-%02X-%02X-%02X", (n >> 24) & 0xFF, (n >> 16) & 0xFF,
-                (n >> 8) & 0xFF, n & 0xFF);
+  std::snprintf(buf, sizeof buf, "00-12-4B-00-%02X-%02X-%02X-%02X", (n >> 24) & 0xFF, (n >> 16) & 0xFF, (n >> 8) & 0xFF,
+                n & 0xFF);
   return buf;
 }
 
@@ -94,11 +100,13 @@ Result<std::size_t> write_example_files(const std::filesystem::path& testdata, c
   std::vector<Row> rows;
   for (std::uint32_t n = 0; n < 50; ++n) {
     if (n < 30) {
-      rows.push_back({{mpan("14", 2000000000ULL + n * 104729ULL), device_id(0x1000 + n), "ESME", n % 2 ? "EB" : "EA", sup,
-                       no1.to_string(), ds1, ka1}, {}});
+      rows.push_back({{mpan("14", 2000000000ULL + n * 104729ULL), device_id(0x1000 + n), "ESME", n % 2 ? "EB" : "EA",
+                       sup, no1.to_string(), ds1, ka1},
+                      {}});
     } else if (n < 42) {
       rows.push_back({{mpan("15", 3000000000ULL + n * 130363ULL), device_id(0x1000 + n), "ESME", "EA", sup,
-                       no2.to_string(), ds2, ka2}, {}});
+                       no2.to_string(), ds2, ka2},
+                      {}});
     } else {
       rows.push_back({{mprn(n), device_id(0x1000 + n), "GSME", "EA", sup, "", "", ""}, {}});
     }
@@ -122,24 +130,31 @@ Result<std::size_t> write_example_files(const std::filesystem::path& testdata, c
   auto m14 = [&] { return mpan("14", 5000000000ULL + (k++) * 7919ULL); };
   std::vector<Row> planted;
   planted.push_back({{m14(), device_id(1), "ESME", "EA", sup, no1s, ds1, ka1}, {}});
-  planted.push_back({{mpan("15", 5100000000ULL), device_id(2), "ESME", "EA", sup, no2s, loose_id(ds2), loose_id(ka2)}, {}});
-  planted.push_back({{m14(), device_id(3), "ESME", "EA", sup, no1s, "NOT-A-CERT-ID", ka1}, {{dsc, "ID_SYNTAX", "error"}}});
+  planted.push_back(
+      {{mpan("15", 5100000000ULL), device_id(2), "ESME", "EA", sup, no2s, loose_id(ds2), loose_id(ka2)}, {}});
+  planted.push_back(
+      {{m14(), device_id(3), "ESME", "EA", sup, no1s, "NOT-A-CERT-ID", ka1}, {{dsc, "ID_SYNTAX", "error"}}});
   planted.push_back({{m14(), device_id(4), "ESME", "EA", sup, no1s, "0123456789ABCDEF0123456789ABCDEF", ka1},
                      {{dsc, "ID_UNKNOWN", "error"}}});
-  planted.push_back({{m14(), device_id(5), "ESME", "EA", sup, sup, ids.serial.at("supplier-ds"), ids.serial.at("supplier-ka")},
-                     {{dsc, "NOT_NETWORK_OPERATOR", "error"},
-                      {dsc, "WRONG_NETWORK_OPERATOR", "error"},
-                      {kac, "NOT_NETWORK_OPERATOR", "error"},
-                      {kac, "WRONG_NETWORK_OPERATOR", "error"}}});
-  planted.push_back({{m14(), device_id(6), "ESME", "EA", sup, no1s, ka1, ds1}, {{dsc, "WRONG_USAGE", "error"}, {kac, "WRONG_USAGE", "error"}}});
+  planted.push_back(
+      {{m14(), device_id(5), "ESME", "EA", sup, sup, ids.serial.at("supplier-ds"), ids.serial.at("supplier-ka")},
+       {{dsc, "NOT_NETWORK_OPERATOR", "error"},
+        {dsc, "WRONG_NETWORK_OPERATOR", "error"},
+        {kac, "NOT_NETWORK_OPERATOR", "error"},
+        {kac, "WRONG_NETWORK_OPERATOR", "error"}}});
+  planted.push_back({{m14(), device_id(6), "ESME", "EA", sup, no1s, ka1, ds1},
+                     {{dsc, "WRONG_USAGE", "error"}, {kac, "WRONG_USAGE", "error"}}});
   planted.push_back({{m14(), device_id(7), "ESME", "EA", sup, no1s, ds1, ka2},
-                     {{kac, "NO_USERID_MISMATCH", "error"}, {kac, "WRONG_NETWORK_OPERATOR", "error"}, {kac, "PAIR_MISMATCH", "error"}}});
+                     {{kac, "NO_USERID_MISMATCH", "error"},
+                      {kac, "WRONG_NETWORK_OPERATOR", "error"},
+                      {kac, "PAIR_MISMATCH", "error"}}});
   planted.push_back({{m14(), device_id(8), "ESME", "EA", sup, ids.network_operator_other_user.to_string(), ds1, ka1},
                      {{dsc, "NO_USERID_MISMATCH", "error"}, {kac, "NO_USERID_MISMATCH", "error"}}});
   planted.push_back({{m14(), device_id(9), "ESME", "EA", sup, no1s, ids.serial.at("network-operator-expired-ds"), ka1},
                      {{dsc, "CERT_EXPIRED", "error"}}});
-  planted.push_back({{m14(), device_id(10), "ESME", "EA", sup, no1s, ids.serial.at("network-operator-not-yet-valid-ds"), ka1},
-                     {{dsc, "CERT_NOT_YET_VALID", "error"}}});
+  planted.push_back(
+      {{m14(), device_id(10), "ESME", "EA", sup, no1s, ids.serial.at("network-operator-not-yet-valid-ds"), ka1},
+       {{dsc, "CERT_NOT_YET_VALID", "error"}}});
   planted.push_back({{m14(), device_id(11), "ESME", "EA", sup, no1s, ids.serial.at("network-operator-revoked-ds"), ka1},
                      {{dsc, "CERT_REVOKED", "error"}}});
   planted.push_back({{m14(), device_id(12), "ESME", "EA", sup, no1s, ids.serial.at("network-operator-rogue-ds"), ka1},
@@ -147,15 +162,18 @@ Result<std::size_t> write_example_files(const std::filesystem::path& testdata, c
   {
     std::string bad_mpan = m14();
     bad_mpan.back() = static_cast<char>('0' + (bad_mpan.back() - '0' + 1) % 10);
-    planted.push_back({{bad_mpan, device_id(13), "ESME", "EA", sup, no1s, ds1, ka1}, {{"MPxN", "MPXN_INVALID", "error"}}});
+    planted.push_back(
+        {{bad_mpan, device_id(13), "ESME", "EA", sup, no1s, ds1, ka1}, {{"MPxN", "MPXN_INVALID", "error"}}});
   }
   planted.push_back({{m14(), device_id(14), "ESME", "EA", sup, no2s, ds2, ka2},
                      {{dsc, "WRONG_NETWORK_OPERATOR", "error"}, {kac, "WRONG_NETWORK_OPERATOR", "error"}}});
-  planted.push_back({{m14(), device_id(15), "ESME", "EC", sup, no1s, ds1, ka1}, {{"GroupID", "GROUP_NOT_MIGRATED", "note"}}});
+  planted.push_back(
+      {{m14(), device_id(15), "ESME", "EC", sup, no1s, ds1, ka1}, {{"GroupID", "GROUP_NOT_MIGRATED", "note"}}});
   planted.push_back({{m14(), device_id(16), "ESME, \"smart\" variant", "EA", sup, no1s, ds1, ka1}, {}});
   planted.push_back({{m14(), device_id(17), "ESME\r\nwith a line break", "EA", sup, no1s, ds1, ka1}, {}});
   planted.push_back({{mprn(99), device_id(18), "GSME", "EA", sup, "", "", ""}, {}});
-  planted.push_back({{m14(), device_id(19), "ESME", "EA", sup, "70-B3-D5", ds1, ka1}, {{"NetworkOperatorUserID", "ID_SYNTAX", "error"}}});
+  planted.push_back({{m14(), device_id(19), "ESME", "EA", sup, "70-B3-D5", ds1, ka1},
+                     {{"NetworkOperatorUserID", "ID_SYNTAX", "error"}}});
   planted.push_back({{m14(), device_id(20), "ESME", "EA", sup, no1s, ds1, ""}, {{kac, "ID_SYNTAX", "error"}}});
   planted.push_back({{override_mpan, device_id(21), "ESME", "EA", sup, no2s, ds2, ka2}, {}});
 
@@ -253,11 +271,12 @@ Result<std::string> write_bulk(const BulkOptions& o) {
     const std::size_t named = o.referenced == 0 ? ops.size() : std::min(o.referenced, ops.size());
     const Op& op = ops[(r * 7919) % named];
     const std::string ka = op.ka.empty() ? op.ds : op.ka;
-    csv += mpan(op.distributor, 1000000000ULL + r) + "," + device_id(static_cast<std::uint32_t>(r)) + ",ESME,EA," + supplier + "," +
-           op.eui.to_string() + "," + op.ds + "," + ka + "\r\n";
+    csv += mpan(op.distributor, 1000000000ULL + r) + "," + device_id(static_cast<std::uint32_t>(r)) + ",ESME,EA," +
+           supplier + "," + op.eui.to_string() + "," + op.ds + "," + ka + "\r\n";
   }
   if (auto st = out.write("MA_cgI_" + supplier + "_20261128_120000.csv", csv); !st) return std::move(st).error();
-  return "wrote " + std::to_string(issued) + " certificates and " + std::to_string(o.rows) + " rows to " + o.out.string() + "\n";
+  return "wrote " + std::to_string(issued) + " certificates and " + std::to_string(o.rows) + " rows to " +
+         o.out.string() + "\n";
 }
 
 Result<std::string> write_files(const FilesOptions& o) {
@@ -265,7 +284,8 @@ Result<std::string> write_files(const FilesOptions& o) {
   std::string row;
   std::string content;
   for (std::size_t r = 0; content.size() < o.size; ++r) {
-    row = mpan("14", 2000000000ULL + r) + "," + device_id(static_cast<std::uint32_t>(r)) + ",ESME,EA," + o.supplier.to_string() +
+    row = mpan("14", 2000000000ULL + r) + "," + device_id(static_cast<std::uint32_t>(r)) + ",ESME,EA," +
+          o.supplier.to_string() +
           ",70-B3-D5-1F-30-00-D4-01,00000000000000000000000000001234,0000000000000000000000000056789A\r\n";
     content += row;
   }
@@ -276,11 +296,12 @@ Result<std::string> write_files(const FilesOptions& o) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char name[96];
-    std::snprintf(name, sizeof name, "MA_cgI_%s_%04d%02d%02d_%02d%02d%02d.csv", o.supplier.to_string().c_str(), tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(name, sizeof name, "MA_cgI_%s_%04d%02d%02d_%02d%02d%02d.csv", o.supplier.to_string().c_str(),
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     if (auto st = out.write(name, content); !st) return std::move(st).error();
   }
-  return "wrote " + std::to_string(o.count) + " files of " + std::to_string(o.size) + " bytes to " + o.out.string() + "\n";
+  return "wrote " + std::to_string(o.count) + " files of " + std::to_string(o.size) + " bytes to " + o.out.string() +
+         "\n";
 }
 
 }  // namespace mamsign::testpki

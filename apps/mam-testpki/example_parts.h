@@ -32,7 +32,8 @@ class Writer {
   Status write(const std::filesystem::path& rel, std::string_view content, mode_t mode = 0644) {
     std::error_code ec;
     std::filesystem::create_directories((root_ / rel).parent_path(), ec);
-    if (ec) return make_error(Reason::IoError, "cannot create " + (root_ / rel).parent_path().string() + ": " + ec.message());
+    if (ec)
+      return make_error(Reason::IoError, "cannot create " + (root_ / rel).parent_path().string() + ": " + ec.message());
     if (auto st = write_file_atomically(root_ / rel, content, {Replace::Yes, false, mode, {}}); !st) return st;
     ++count_;
     return Status::ok();

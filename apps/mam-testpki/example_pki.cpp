@@ -95,33 +95,40 @@ void not_yet_valid(OrgPlan& p) {
 const PlanRow kPlans[] = {
     {"supplier-ds", "the example supplier's signing certificate: signs the example files", "Example Supplier A", "02",
      Party::Supplier, DS},
-    {"supplier-ka", "the supplier's key-agreement certificate; signing with it is WRONG_KEY_USAGE", "Example Supplier A",
-     "02", Party::Supplier, KA},
-    {"supplier-alt-ds", "the same supplier party under its other User ID (MAM 7.2.2)", "Example Supplier A (second User ID)",
-     "02", Party::SupplierAlt, DS},
+    {"supplier-ka", "the supplier's key-agreement certificate; signing with it is WRONG_KEY_USAGE",
+     "Example Supplier A", "02", Party::Supplier, KA},
+    {"supplier-alt-ds", "the same supplier party under its other User ID (MAM 7.2.2)",
+     "Example Supplier A (second User ID)", "02", Party::SupplierAlt, DS},
     {"supplier2-ds", "a second supplier: a file named for supplier A is SIGNER_MISMATCH", "Example Supplier B", "02",
      Party::Supplier2, DS},
-    {"supplier2-ka", "the second supplier's key-agreement certificate", "Example Supplier B", "02", Party::Supplier2, KA},
+    {"supplier2-ka", "the second supplier's key-agreement certificate", "Example Supplier B", "02", Party::Supplier2,
+     KA},
     {"supplier-zero-ds", "a supplier whose EUI-64 ends in zero octets: still a 64-bit BIT STRING", "Example Supplier Z",
      "02", Party::SupplierZero, DS},
-    {"supplier-revoked-ds", "revoked on crl/oca.crl: CERT_REVOKED", "Example Supplier A (revoked)", "02", Party::Supplier, DS,
-     [](OrgPlan& p) { p.revoke = true; }},
+    {"supplier-revoked-ds", "revoked on crl/oca.crl: CERT_REVOKED", "Example Supplier A (revoked)", "02",
+     Party::Supplier, DS, [](OrgPlan& p) { p.revoke = true; }},
     {"network-operator-ds", "the example network operator's signing certificate (registered for distributor 14)",
      "Example Network Operator", "03", Party::NetworkOperator, DS},
-    {"network-operator-ka", "the example network operator's key-agreement certificate", "Example Network Operator", "03",
-     Party::NetworkOperator, KA},
-    {"network-operator2-ds", "a second network operator (distributor 15), with a short serial", "Example Network Operator 2",
-     "03", Party::NetworkOperator2, DS, [](OrgPlan& p) { p.spec.serial = {0x12, 0x34}; }},
+    {"network-operator-ka", "the example network operator's key-agreement certificate", "Example Network Operator",
+     "03", Party::NetworkOperator, KA},
+    {"network-operator2-ds", "a second network operator (distributor 15), with a short serial",
+     "Example Network Operator 2", "03", Party::NetworkOperator2, DS,
+     [](OrgPlan& p) {
+       p.spec.serial = {0x12, 0x34};
+     }},
     {"network-operator2-ka", "the second network operator's key-agreement certificate, short serial",
-     "Example Network Operator 2", "03", Party::NetworkOperator2, KA, [](OrgPlan& p) { p.spec.serial = {0x56, 0x78, 0x9A}; }},
+     "Example Network Operator 2", "03", Party::NetworkOperator2, KA,
+     [](OrgPlan& p) {
+       p.spec.serial = {0x56, 0x78, 0x9A};
+     }},
     {"network-operator-expired-ds", "an expired network-operator certificate", "Example Network Operator (old)", "03",
      Party::NetworkOperator, DS, expired},
-    {"network-operator-not-yet-valid-ds", "a network-operator certificate valid from 2040", "Example Network Operator (next)",
-     "03", Party::NetworkOperator, DS, not_yet_valid},
-    {"network-operator-revoked-ds", "a revoked network-operator certificate", "Example Network Operator (revoked)", "03",
-     Party::NetworkOperator, DS, [](OrgPlan& p) { p.revoke = true; }},
-    {"network-operator-rogue-ds", "a network-operator certificate from the impostor OCA", "Example Network Operator", "03",
-     Party::NetworkOperator, DS, [](OrgPlan& p) { p.issuer = IssuedBy::RogueOca; }},
+    {"network-operator-not-yet-valid-ds", "a network-operator certificate valid from 2040",
+     "Example Network Operator (next)", "03", Party::NetworkOperator, DS, not_yet_valid},
+    {"network-operator-revoked-ds", "a revoked network-operator certificate", "Example Network Operator (revoked)",
+     "03", Party::NetworkOperator, DS, [](OrgPlan& p) { p.revoke = true; }},
+    {"network-operator-rogue-ds", "a network-operator certificate from the impostor OCA", "Example Network Operator",
+     "03", Party::NetworkOperator, DS, [](OrgPlan& p) { p.issuer = IssuedBy::RogueOca; }},
     // One certificate per way of breaking the profile.
     {"bad-expired-ds", "expired in 2022: CERT_EXPIRED", kBroken, "02", Party::Supplier, DS, expired},
     {"bad-not-yet-valid-ds", "valid from 2040: CERT_NOT_YET_VALID", kBroken, "02", Party::Supplier, DS, not_yet_valid},
@@ -134,8 +141,8 @@ const PlanRow kPlans[] = {
      [](OrgPlan& p) { p.spec.policy_oid.reset(); }},
     {"bad-other-policy-ds", "another policy OID: POLICY_MISMATCH", kBroken, "02", Party::Broken, DS,
      [](OrgPlan& p) { p.spec.policy_oid = "1.2.826.0.1.8641679.1.2.1.99"; }},
-    {"bad-eui-utf8-ds", "EUI-64 as a UTF8String (what openssl -subj writes): INVALID_SUBJECT", kBroken, "02", Party::Broken, DS,
-     [](OrgPlan& p) { p.spec.eui_encoding = EuiEncoding::Utf8String; }},
+    {"bad-eui-utf8-ds", "EUI-64 as a UTF8String (what openssl -subj writes): INVALID_SUBJECT", kBroken, "02",
+     Party::Broken, DS, [](OrgPlan& p) { p.spec.eui_encoding = EuiEncoding::Utf8String; }},
     {"bad-eui-56-ds", "EUI-64 as a BIT STRING of 56 bits: INVALID_SUBJECT", kBroken, "02", Party::Broken, DS,
      [](OrgPlan& p) { p.spec.eui_encoding = EuiEncoding::BitString56; }},
     {"bad-no-eui-ds", "no x500UniqueIdentifier: INVALID_SUBJECT", kBroken, "02", Party::Broken, DS,
@@ -200,7 +207,8 @@ struct Cas {
 Result<Cas> make_cas(const Eui64& supplier) {
   const Eui64 root_eui = with_last(supplier, 0xFF, 0x00);
   const Eui64 oca_eui = with_last(supplier, 0xFF, 0x07);
-  const std::string root_cn = "mamsign Example SMKI Root (EXAMPLE ONLY)", oca_cn = "mamsign Example SMKI OCA (EXAMPLE ONLY)";
+  const std::string root_cn = "mamsign Example SMKI Root (EXAMPLE ONLY)",
+                    oca_cn = "mamsign Example SMKI OCA (EXAMPLE ONLY)";
   auto root = make_ca(root_cn, "00", root_eui, nullptr);
   if (!root) return std::move(root).error();
   auto oca = make_ca(oca_cn, "07", oca_eui, &*root);
@@ -233,11 +241,15 @@ Status write_pki(Writer& keys, const Cas& cas, const std::vector<Issued>& issued
     if (!pem) return std::move(pem).error();
     return keys.write(rel, *pem);
   };
-  const auto key = [&](const std::filesystem::path& rel, EVP_PKEY* k) { return keys.write(rel, key_file_text(k), 0600); };
-  for (const auto& [dir, root, oca] : {std::tuple{"trust/", &cas.root, &cas.oca}, std::tuple{"rogue/", &cas.rogue_root, &cas.rogue_oca}}) {
+  const auto key = [&](const std::filesystem::path& rel, EVP_PKEY* k) {
+    return keys.write(rel, key_file_text(k), 0600);
+  };
+  for (const auto& [dir, root, oca] :
+       {std::tuple{"trust/", &cas.root, &cas.oca}, std::tuple{"rogue/", &cas.rogue_root, &cas.rogue_oca}}) {
     const std::string keys_dir = std::string(dir) == "trust/" ? "ca/" : "rogue/";
-    for (auto st : {cert(std::string(dir) + "root.pem", root->cert.get()), cert(std::string(dir) + "oca.pem", oca->cert.get()),
-                    key(keys_dir + "root.key", root->key.get()), key(keys_dir + "oca.key", oca->key.get())}) {
+    for (auto st :
+         {cert(std::string(dir) + "root.pem", root->cert.get()), cert(std::string(dir) + "oca.pem", oca->cert.get()),
+          key(keys_dir + "root.key", root->key.get()), key(keys_dir + "oca.key", oca->key.get())}) {
       if (!st) return st;
     }
   }
@@ -275,7 +287,8 @@ std::string readme(const ExampleOptions& o, const std::vector<Issued>& issued) {
      << "| `trust/root.pem`, `trust/oca.pem` | the trust anchors: give `--trust keys-example/trust` |\n"
      << "| `ca/root.key`, `ca/oca.key` | the CA keys (to issue more certificates or CRLs) |\n"
      << "| `crl/oca.crl` | the OCA's CRL (PEM), revoking the `*-revoked-*` certificates |\n"
-     << "| `store/*.pem` | every organisation certificate: a certificate store for `--cert-store` and `mam-certid --store` |\n"
+     << "| `store/*.pem` | every organisation certificate: a certificate store for `--cert-store` and `mam-certid "
+        "--store` |\n"
      << "| `keys/<name>.key` | the private key of `store/<name>.pem` (PKCS#8 PEM, unencrypted) |\n"
      << "| `keys/supplier-ds.encrypted.key` | the supplier's key again, encrypted PKCS#8; passphrase `" << kPassphrase
      << "` (also in `keys/supplier-ds.pass`) |\n"

@@ -33,8 +33,10 @@ int issue(const IssueOptions& o) {
   auto csr = CertificateRequest::load(o.csr);
   if (!csr) return fail(csr.error());
   if (const auto findings = csr->check(); !findings.empty()) {
-    for (const auto& f : findings) std::cerr << "mam-testpki: " << f.rule << ": expected " << f.expected << ", found " << f.found << "\n";
-    std::cerr << "mam-testpki: the CSR does not conform to Appendix F; a CA would reject it (mam-csr check says the same)\n";
+    for (const auto& f : findings)
+      std::cerr << "mam-testpki: " << f.rule << ": expected " << f.expected << ", found " << f.found << "\n";
+    std::cerr
+        << "mam-testpki: the CSR does not conform to Appendix F; a CA would reject it (mam-csr check says the same)\n";
     return 1;
   }
   auto ca = OrgCert::load(o.ca_cert);
@@ -85,8 +87,9 @@ int issue(const IssueOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mam-testpki: make an example SMKI-style PKI and example migration files.\n"
-               "EXAMPLE ONLY: the keys it writes are unencrypted and must never be used in production."};
+  CLI::App app{
+      "mam-testpki: make an example SMKI-style PKI and example migration files.\n"
+      "EXAMPLE ONLY: the keys it writes are unencrypted and must never be used in production."};
   app.set_version_flag("--version", std::string("mam-testpki ") + MAMSIGN_VERSION);
   app.require_subcommand(1);
   app.footer(
@@ -94,14 +97,16 @@ int main(int argc, char** argv) {
       "  mam-testpki example --out keys-example --testdata testdata   # regenerate the bundled examples\n"
       "  mam-testpki example --out /tmp/pki --supplier-eui 70-B3-D5-1F-30-00-C1-01\n"
       "  mam-testpki bulk --out /tmp/bulk --count 10000 --rows 100000  # benchmark data\n"
-      "  mam-testpki issue --csr s.csr --ca-cert keys-example/trust/oca.pem --ca-key keys-example/ca/oca.key --out s.pem\n"
+      "  mam-testpki issue --csr s.csr --ca-cert keys-example/trust/oca.pem --ca-key keys-example/ca/oca.key --out "
+      "s.pem\n"
       "Exit codes: 0 written, 1 could not make the PKI, 2 usage error, 3 could not write.");
 
   mamsign::testpki::ExampleOptions example;
   std::string supplier_text = "70-B3-D5-1F-30-00-A0-08";
   std::string no_text = "70-B3-D5-1F-30-00-D4-01";
   example.policy_oid = std::string(mamsign::kTestPolicyOid);
-  auto* ex = app.add_subcommand("example", "the example PKI (keys-example layout) and, with --testdata, the example files");
+  auto* ex =
+      app.add_subcommand("example", "the example PKI (keys-example layout) and, with --testdata, the example files");
   ex->add_option("--out", example.out, "folder for the PKI (created if missing)")->required();
   ex->add_option("--testdata", example.testdata, "folder for the example MA, MAPASSWORD and certificate-ID files");
   ex->add_option("--supplier-eui", supplier_text, "EUI-64 of the example supplier")->capture_default_str();
@@ -112,7 +117,9 @@ int main(int argc, char** argv) {
   bulk.policy_oid = std::string(mamsign::kTestPolicyOid);
   auto* bk = app.add_subcommand("bulk", "a large certificate store and MA file, for benchmarks");
   bk->add_option("--out", bulk.out, "folder to write (created if missing)")->required();
-  bk->add_option("--count", bulk.count, "network-operator certificates to issue")->capture_default_str()->check(CLI::Range(2, 1000000));
+  bk->add_option("--count", bulk.count, "network-operator certificates to issue")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000000));
   bk->add_option("--rows", bulk.rows, "MA file rows")->capture_default_str()->check(CLI::Range(1, 10000000));
   bk->add_option("--referenced", bulk.referenced,
                  "network operators the rows name (0: every one); the others' certificates only fill the store")

@@ -57,8 +57,8 @@ std::string render(const VerifyResult& r, const Profile& profile, bool as_json) 
   if (r.valid()) {
     line += app::kOk;
   } else {
-    line += std::string(app::failure_word(app::Verb::Verify, r.error->reason)) + " " + std::string(reason_name(r.error->reason)) +
-            ": " + r.error->message;
+    line += std::string(app::failure_word(app::Verb::Verify, r.error->reason)) + " " +
+            std::string(reason_name(r.error->reason)) + ": " + r.error->message;
   }
   if (r.signer) line += " [signer " + app::signer_text(*r.signer);
   if (r.signer && r.signing_time) line += ", signed " + format_iso8601(*r.signing_time);
@@ -78,15 +78,20 @@ int main(int argc, char** argv) {
       kProgram};
   app.set_version_flag("--version", app::version_text(kProgram));
   Flags f;
-  app.add_option("--trust", f.trust, "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates (and their CRLs): PEM/DER files, bundles or folders; repeatable (default: /etc/mamsign/trust)")
+  app.add_option("--trust", f.trust,
+                 "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates (and their CRLs): PEM/DER "
+                 "files, bundles or folders; repeatable (default: /etc/mamsign/trust)")
       ->allow_extra_args(false)
       ->option_text("PATH");
-  app.add_option("--crl", f.crl, "CRL file or folder from the OCA or root; a revoked signer is CERT_REVOKED; repeatable (default: /etc/mamsign/crl)")
+  app.add_option("--crl", f.crl,
+                 "CRL file or folder from the OCA or root; a revoked signer is CERT_REVOKED; repeatable (default: "
+                 "/etc/mamsign/crl)")
       ->allow_extra_args(false)
       ->option_text("PATH");
   app::add_revocation_flags(app, f.revocation);
   app::add_at_option(app, f.at, "judge certificates at this ISO 8601 time instead of now, e.g. 2026-11-28T12:00:00Z");
-  app.add_option("--sig", f.sig, "the signature file (one FILE only); default FILE.p7s, else FILE.sig")->option_text("PATH");
+  app.add_option("--sig", f.sig, "the signature file (one FILE only); default FILE.p7s, else FILE.sig")
+      ->option_text("PATH");
   app.add_option("--cert", f.cert, "the signer's certificate, for raw signatures and CMS without certificates")
       ->option_text("CERT");
   app.add_option("--cert-store", f.cert_store, "a folder of organisation certificates to find signers in; repeatable")
@@ -94,8 +99,12 @@ int main(int argc, char** argv) {
       ->option_text("DIR");
   app.add_flag("--no-name-check", f.no_name_check, "do not require a migration file name naming the signer's party");
   app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
-  app.add_option("--profile", f.profile, "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else /etc/mamsign/profile.json; docs/profile.md)")->option_text("FILE");
-  app.add_flag("--print-profile", f.print_profile, "print the profile in effect as JSON (its $comment says where it came from) and exit");
+  app.add_option("--profile", f.profile,
+                 "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else "
+                 "/etc/mamsign/profile.json; docs/profile.md)")
+      ->option_text("FILE");
+  app.add_flag("--print-profile", f.print_profile,
+               "print the profile in effect as JSON (its $comment says where it came from) and exit");
   app::add_batch_flags(app, f.batch, "data files to verify (not their signatures), or folders of them");
   app.footer(
       "Examples:\n"
@@ -107,9 +116,11 @@ int main(int argc, char** argv) {
       "Batches: files, folders (-r to descend) and --from lists are verified on --jobs threads; results come in\n"
       "input order, a summary on standard error. The trust anchors, CRLs and every certificate's checks are\n"
       "loaded and computed once.\n\n"
-      "Text output: one line per file, 'FILE: OK', 'FILE: FAILED <REASON>: <message>' or 'FILE: ERROR IO_ERROR: <message>'\n"
+      "Text output: one line per file, 'FILE: OK', 'FILE: FAILED <REASON>: <message>' or 'FILE: ERROR IO_ERROR: "
+      "<message>'\n"
       "(the file could not be read), then the signer and notes.\n"
-      "JSON output (--json): {schema, version, file, signature, format, result: valid|invalid|error, reason, message, signer,\n"
+      "JSON output (--json): {schema, version, file, signature, format, result: valid|invalid|error, reason, message, "
+      "signer,\n"
       "signing_time, sha256, diagnosis, bound_name, notes, revocation: {checked, crl_issuer, crl, this_update,\n"
       "next_update, stale, issuer_checked}}.\n\n" +
       app::exit_code_help(true));
@@ -123,7 +134,10 @@ int main(int argc, char** argv) {
   f.trust = app::trust_or_default(f.trust);
   f.crl = app::crls_or_default(f.crl);
   if (f.trust.empty()) {
-    app::complain_usage(kProgram, "--trust is required: give the SMKI root and OCA certificates (or put them in " + app::config_dir().string() + "/trust)", kProgram);
+    app::complain_usage(kProgram,
+                        "--trust is required: give the SMKI root and OCA certificates (or put them in " +
+                            app::config_dir().string() + "/trust)",
+                        kProgram);
     return app::kExitUsage;
   }
   // The trust anchors and CRLs are read while the files are listed (early.h); what they give is said
@@ -139,7 +153,8 @@ int main(int argc, char** argv) {
     return app::kExitOk;
   }
   if (!f.sig.empty() && files->size() != 1) {
-    app::complain(kProgram, "--sig names one signature file, but " + std::to_string(files->size()) + " files were given");
+    app::complain(kProgram,
+                  "--sig names one signature file, but " + std::to_string(files->size()) + " files were given");
     return app::kExitUsage;
   }
   VerifyOptions options;
@@ -162,7 +177,8 @@ int main(int argc, char** argv) {
 
   const Verifier verifier(trust, profile, options);
   std::ios::sync_with_stdio(false);
-  const std::optional<std::filesystem::path> sig = f.sig.empty() ? std::nullopt : std::optional<std::filesystem::path>(f.sig);
+  const std::optional<std::filesystem::path> sig =
+      f.sig.empty() ? std::nullopt : std::optional<std::filesystem::path>(f.sig);
   const std::function<VerifyResult(std::size_t)> work = [&](std::size_t i) {
     try {
       return verifier.verify((*files)[i], sig);

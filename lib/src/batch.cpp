@@ -28,7 +28,8 @@ Status add_folder(const std::filesystem::path& folder, bool recursive, Inputs& i
   auto files = list_files(folder, recursive, "input", recursive ? nullptr : &hidden, is_signature_name);
   if (!files) return std::move(files).error();
   if (!recursive) inputs.hidden_in_folder[(folder / "x").parent_path()] = std::move(hidden);
-  inputs.files.insert(inputs.files.end(), std::make_move_iterator(files->begin()), std::make_move_iterator(files->end()));
+  inputs.files.insert(inputs.files.end(), std::make_move_iterator(files->begin()),
+                      std::make_move_iterator(files->end()));
   return Status::ok();
 }
 
@@ -52,8 +53,9 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
     if (std::filesystem::is_directory(p, ec)) return add_folder(p, options.recursive, inputs);
     if (auto why = not_data(p)) {
       std::string note = arg + ": skipped, " + *why;
-      if (is_signature_name(p.filename().string())) note += " (give the data file " + p.parent_path().string() +
-                                                            (p.has_parent_path() ? "/" : "") + p.stem().string() + ")";
+      if (is_signature_name(p.filename().string()))
+        note += " (give the data file " + p.parent_path().string() + (p.has_parent_path() ? "/" : "") +
+                p.stem().string() + ")";
       inputs.skipped.push_back(std::move(note));
       return Status::ok();
     }
@@ -84,11 +86,11 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
       if (in->bad()) break;
       auto too_long = [&] {
         return make_error(Reason::InvalidInput, "list " + list + ", entry " + std::to_string(number + 1) +
-                                                    ": longer than any path (at most " + std::to_string(kMaxListEntryBytes) +
-                                                    " bytes)");
+                                                    ": longer than any path (at most " +
+                                                    std::to_string(kMaxListEntryBytes) + " bytes)");
       };
       if (in->fail() && !in->eof()) return too_long();  // the buffer filled before a separator came
-      if (got == 0) break;                               // the end
+      if (got == 0) break;                              // the end
       // The separator was taken (and counted) unless the list ended without one.
       std::string line(buffer.data(), in->eof() ? got : got - 1);
       if (!options.null_separated && !line.empty() && line.back() == '\r') line.pop_back();

@@ -49,8 +49,8 @@ struct Resolved {
 
 std::string_view severity_name(Severity severity) { return severity == Severity::Error ? "error" : "note"; }
 
-CertIdChecker::CertIdChecker(std::shared_ptr<const CertStore> store, std::shared_ptr<const TrustStore> trust, Profile profile,
-                             CertIdOptions options)
+CertIdChecker::CertIdChecker(std::shared_ptr<const CertStore> store, std::shared_ptr<const TrustStore> trust,
+                             Profile profile, CertIdOptions options)
     : store_(std::move(store)), trust_(std::move(trust)), profile_(std::move(profile)), options_(std::move(options)) {}
 
 const CertIdChecker::CertificateProblems& CertIdChecker::certificate_problems(const OrgCert& cert) const {
@@ -94,8 +94,8 @@ const CertIdChecker::CertificateProblems* CertIdChecker::problems_of(const OrgCe
 
 std::size_t CertIdChecker::chain_validations() const {
   std::lock_guard lock(mutex_);
-  return static_cast<std::size_t>(
-      std::count_if(problems_cache_.begin(), problems_cache_.end(), [](const auto& entry) { return entry.second.ready; }));
+  return static_cast<std::size_t>(std::count_if(problems_cache_.begin(), problems_cache_.end(),
+                                                [](const auto& entry) { return entry.second.ready; }));
 }
 
 void CertIdChecker::validate_ahead(const std::filesystem::path& path, unsigned helpers, std::stop_token stop) const {
@@ -110,7 +110,7 @@ void CertIdChecker::validate_ahead(const std::filesystem::path& path, unsigned h
     const auto ds = columns_named(row, options_.columns.ds);
     const auto ka = columns_named(row, options_.columns.ka);
     if (ds.size() != 1 || ka.size() != 1) return;  // the row pass says what is wrong
-    std::vector<std::string> ids;                   // bounded by the store, not by the rows
+    std::vector<std::string> ids;                  // bounded by the store, not by the rows
     std::set<std::string, std::less<>> seen;
     for (;;) {
       if (stop.stop_requested()) return;
@@ -181,7 +181,8 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
   return report;
 }
 
-Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name, const FindingSink& sink) const {
+Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name,
+                                          const FindingSink& sink) const {
   CertIdReport report;
   report.file = name;
   CsvRecord header;
@@ -195,9 +196,10 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
     // Two columns of one name: which one holds the IDs cannot be told, and checking one would call
     // whatever the other holds clean.
     if (at.size() > 1 && !duplicated) {
-      duplicated = make_error(Reason::ColumnDuplicated, name.string() + ": the header names " + printable(wanted, 40) +
-                                                            " twice (columns " + std::to_string(at[0] + 1) + " and " +
-                                                            std::to_string(at[1] + 1) + "); one column each is expected");
+      duplicated =
+          make_error(Reason::ColumnDuplicated, name.string() + ": the header names " + printable(wanted, 40) +
+                                                   " twice (columns " + std::to_string(at[0] + 1) + " and " +
+                                                   std::to_string(at[1] + 1) + "); one column each is expected");
     }
     return at.front();
   };
@@ -230,10 +232,12 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
     auto more = reader.next(row);
     if (!more) return std::move(more).error();
     if (!*more) break;
-    if (std::all_of(row.fields.begin(), row.fields.end(), [](const std::string& f) { return trim(f).empty(); })) continue;
+    if (std::all_of(row.fields.begin(), row.fields.end(), [](const std::string& f) { return trim(f).empty(); }))
+      continue;
     ++report.rows_checked;
     std::vector<Finding> found;
-    const std::string mpxn_text = row.fields.size() > *mpxn_col ? std::string(trim(row.fields[*mpxn_col])) : std::string();
+    const std::string mpxn_text =
+        row.fields.size() > *mpxn_col ? std::string(trim(row.fields[*mpxn_col])) : std::string();
     auto add = [&](std::size_t col, Reason code, std::string message, Severity severity = Severity::Error) {
       Finding f;
       f.line = row.line;
@@ -262,7 +266,8 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
       const bool needs_ids = !mpxn || mpxn->kind == MpxnKind::Mpan;
 
       if (group_col != std::string::npos && iequals(trim(row.fields[group_col]), "EC")) {
-        add(group_col, Reason::GroupNotMigrated, "GroupID EC: the DCC does not migrate this installation", Severity::Note);
+        add(group_col, Reason::GroupNotMigrated, "GroupID EC: the DCC does not migrate this installation",
+            Severity::Note);
       }
 
       std::optional<Eui64> user_id;
@@ -316,8 +321,9 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
                     " (network operator)");
           }
           if (!cert->has_only_usage(kUsage[k])) {
-            add(col, Reason::WrongUsage, "the " + header.fields[col] + " column needs a " + usage +
-                                             " certificate; certificate " + *id + " has keyUsage " + cert->key_usage_text());
+            add(col, Reason::WrongUsage,
+                "the " + header.fields[col] + " column needs a " + usage + " certificate; certificate " + *id +
+                    " has keyUsage " + cert->key_usage_text());
           }
           const auto& problems = certificate_problems(*cert);
           if (named.insert(cert.get()).second && !problems.revocation.issuer.empty()) {
@@ -327,15 +333,17 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
           for (const auto& v : problems.profile) add(col, v.reason, "certificate " + *id + ": " + v.message);
           if (!problems.chain) add(col, problems.chain.error().reason, problems.chain.error().message);
           if (user_id && cert->eui64() && *cert->eui64() != *user_id) {
-            add(col, Reason::NoUseridMismatch, "certificate " + *id + " belongs to " + cert->eui64()->to_string() +
-                                                   ", but the row's network operator User ID is " + user_id->to_string());
+            add(col, Reason::NoUseridMismatch,
+                "certificate " + *id + " belongs to " + cert->eui64()->to_string() +
+                    ", but the row's network operator User ID is " + user_id->to_string());
           }
-          if (expected && cert->eui64() && std::find(expected->begin(), expected->end(), *cert->eui64()) == expected->end()) {
+          if (expected && cert->eui64() &&
+              std::find(expected->begin(), expected->end(), *cert->eui64()) == expected->end()) {
             std::string registered;
             for (const auto& e : *expected) registered += (registered.empty() ? "" : " or ") + e.to_string();
-            add(col, Reason::WrongNetworkOperator, "certificate " + *id + " belongs to network operator " +
-                                                       cert->eui64()->to_string() + ", but " + mpxn_text +
-                                                       " is registered to " + registered);
+            add(col, Reason::WrongNetworkOperator,
+                "certificate " + *id + " belongs to network operator " + cert->eui64()->to_string() + ", but " +
+                    mpxn_text + " is registered to " + registered);
           }
           std::vector<Finding> mine(found.begin() + static_cast<std::ptrdiff_t>(before), found.end());
           found.resize(before);
@@ -350,9 +358,9 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
 
       if (resolved[0] && resolved[1] && resolved[0]->eui64() && resolved[1]->eui64() &&
           *resolved[0]->eui64() != *resolved[1]->eui64()) {
-        add(*ka_col, Reason::PairMismatch, "the DS certificate belongs to " + resolved[0]->eui64()->to_string() +
-                                               ", the KA certificate to " + resolved[1]->eui64()->to_string() +
-                                               ": both must be the same network operator's");
+        add(*ka_col, Reason::PairMismatch,
+            "the DS certificate belongs to " + resolved[0]->eui64()->to_string() + ", the KA certificate to " +
+                resolved[1]->eui64()->to_string() + ": both must be the same network operator's");
       }
       if (options_.registration && mpxn && !registration_known && (resolved[0] || resolved[1])) {
         add(*mpxn_col, Reason::NoRegistration,

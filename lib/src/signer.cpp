@@ -28,7 +28,8 @@ Status check_signer_role(const OrgCert& cert, const Profile& profile) {
 
 Status check_signer_usage(const OrgCert& cert) {
   if (cert.has_only_usage(Usage::DigitalSignature)) return Status::ok();
-  return make_error(Reason::WrongKeyUsage, "the certificate " + cert.describe() + " has keyUsage " + cert.key_usage_text() +
+  return make_error(Reason::WrongKeyUsage, "the certificate " + cert.describe() + " has keyUsage " +
+                                               cert.key_usage_text() +
                                                "; signing needs a digitalSignature certificate");
 }
 
@@ -36,7 +37,8 @@ Status check_file_name(std::string_view base_name, const OrgCert& signer, const 
   auto name = parse_migration_file_name(base_name, profile.file_name_prefixes);
   if (!name) return std::move(name).error();
   if (!signer.eui64()) {
-    return make_error(Reason::InvalidSubject, "the signer certificate has no usable EUI-64 to compare with the file name");
+    return make_error(Reason::InvalidSubject,
+                      "the signer certificate has no usable EUI-64 to compare with the file name");
   }
   if (!name->eui64.same_party(*signer.eui64(), profile.party_octets)) {
     const std::string role = signer.role() ? " (role " + role_code(*signer.role()) + ")" : "";
@@ -57,9 +59,9 @@ Result<Signer> Signer::create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCe
       std::string_view(group) != "prime256v1") {
     ERR_clear_error();
     const char* type = OBJ_nid2sn(EVP_PKEY_get_base_id(key.get()));
-    return make_error(Reason::UnsupportedAlgorithm,
-                      std::string("the private key is ") + (type ? type : "unknown") +
-                          (group_len ? std::string(" ") + group : std::string()) + "; the profile requires EC P-256");
+    return make_error(Reason::UnsupportedAlgorithm, std::string("the private key is ") + (type ? type : "unknown") +
+                                                        (group_len ? std::string(" ") + group : std::string()) +
+                                                        "; the profile requires EC P-256");
   }
   if (EVP_PKEY_eq(X509_get0_pubkey(cert->x509()), key.get()) != 1) {
     ERR_clear_error();
@@ -96,7 +98,8 @@ bool Signer::signed_by_me(const std::filesystem::path& signature, SignatureForma
   auto bytes = read_small_file(signature, kMaxSignatureBytes, "signature");
   if (!bytes) return false;
   if (format == SignatureFormat::Raw) {
-    return check_raw_signature_syntax(*bytes) && verify_digest_signature(X509_get0_pubkey(cert_->x509()), *bytes, digest);
+    return check_raw_signature_syntax(*bytes) &&
+           verify_digest_signature(X509_get0_pubkey(cert_->x509()), *bytes, digest);
   }
   auto cms = CmsSignature::parse(*bytes);
   if (!cms || !cms->identifies(*cert_)) return false;
@@ -112,7 +115,8 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
   }
   if (options.format == SignatureFormat::Raw) {
     if (!profile_.format_allowed("raw")) {
-      return make_error(Reason::FormatNotAllowed, "raw signatures are not allowed: the profile's signature_formats does not list \"raw\"");
+      return make_error(Reason::FormatNotAllowed,
+                        "raw signatures are not allowed: the profile's signature_formats does not list \"raw\"");
     }
     if (auto st = check_content_not_der(file); !st) return std::move(st).error();
   }
@@ -126,11 +130,13 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
   }
   // Without --force and --skip-signed, the atomic rename refuses an existing signature itself
   // (RENAME_NOREPLACE): no separate look first, one system call less per file.
-  const bool exists = options.skip_signed && std::filesystem::exists(std::filesystem::symlink_status(outcome.signature, ec));
+  const bool exists =
+      options.skip_signed && std::filesystem::exists(std::filesystem::symlink_status(outcome.signature, ec));
   auto digest = sha256_file(file);
   if (!digest) {
     if (digest.error().reason != Reason::FileChanged) return std::move(digest).error();
-    return make_error(Reason::FileChanged, digest.error().message + "; nothing was signed (sign it again once it is complete)");
+    return make_error(Reason::FileChanged,
+                      digest.error().message + "; nothing was signed (sign it again once it is complete)");
   }
   outcome.sha256 = *digest;
   if (exists && options.skip_signed) {
@@ -139,8 +145,9 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
       return outcome;
     }
     if (!options.replace) {
-      return make_error(Reason::SignatureExists, outcome.signature.string() +
-                                                     " exists but does not verify for this signer; use --force to replace it");
+      return make_error(
+          Reason::SignatureExists,
+          outcome.signature.string() + " exists but does not verify for this signer; use --force to replace it");
     }
   }
   outcome.signing_time = std::time(nullptr);

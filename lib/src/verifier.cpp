@@ -21,11 +21,10 @@ constexpr std::size_t kMaxSignatureBytes = 1024 * 1024;
 // The checks in the order they run, for ranking the candidates of a raw signature: the one whose
 // first failure comes latest "got furthest".
 constexpr Reason kCheckOrder[] = {
-    Reason::BadSignature,   Reason::UnsupportedAlgorithm, Reason::UntrustedChain, Reason::CertExpired,
-    Reason::CertNotYetValid, Reason::CertRevoked,         Reason::RevocationUnknown,  Reason::RevocationStale,
-    Reason::InvalidCertificate, Reason::InvalidSubject,
-    Reason::WrongRole,      Reason::WrongKeyUsage,        Reason::PolicyMismatch, Reason::FileRenamed,
-    Reason::FileNameInvalid, Reason::SignerMismatch,
+    Reason::BadSignature,       Reason::UnsupportedAlgorithm, Reason::UntrustedChain,    Reason::CertExpired,
+    Reason::CertNotYetValid,    Reason::CertRevoked,          Reason::RevocationUnknown, Reason::RevocationStale,
+    Reason::InvalidCertificate, Reason::InvalidSubject,       Reason::WrongRole,         Reason::WrongKeyUsage,
+    Reason::PolicyMismatch,     Reason::FileRenamed,          Reason::FileNameInvalid,   Reason::SignerMismatch,
 };
 
 int progress_of(const Status& st) {
@@ -70,7 +69,8 @@ std::optional<FileDigest> hash_for_verdict(VerifyResult& r) {
   auto hashed = sha256_file_and_ends(r.file);
   if (!hashed) {
     r.error = hashed.error().reason == Reason::FileChanged
-                  ? make_error(Reason::FileChanged, hashed.error().message + "; not judged (verify it again once it is complete)")
+                  ? make_error(Reason::FileChanged,
+                               hashed.error().message + "; not judged (verify it again once it is complete)")
                   : hashed.error();
     return std::nullopt;
   }
@@ -94,7 +94,8 @@ std::optional<std::filesystem::path> Verifier::find_signature(const std::filesys
   return std::nullopt;
 }
 
-VerifyResult Verifier::verify(const std::filesystem::path& file, const std::optional<std::filesystem::path>& signature) const {
+VerifyResult Verifier::verify(const std::filesystem::path& file,
+                              const std::optional<std::filesystem::path>& signature) const {
   VerifyResult r;
   r.file = file;
   struct stat st {};
@@ -111,7 +112,8 @@ VerifyResult Verifier::verify(const std::filesystem::path& file, const std::opti
   } else {
     r.error = make_error(Reason::SignatureMissing, "no signature for " + file.string() + ": looked for " +
                                                        signature_path(file, SignatureFormat::Cms).filename().string() +
-                                                       " and " + signature_path(file, SignatureFormat::Raw).filename().string());
+                                                       " and " +
+                                                       signature_path(file, SignatureFormat::Raw).filename().string());
     return r;
   }
   auto bytes = read_small_file(r.signature, kMaxSignatureBytes, "signature");
@@ -190,7 +192,8 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   if (cms->message_digest() && *cms->message_digest() != *digest) {
     const Sha256 signed_digest = *cms->message_digest();
     r.diagnosis = find_change(r.file, hashed->final_line_end, [&](const Sha256& d) { return d == signed_digest; });
-    std::string message = "the file's SHA-256 is " + hex(*digest) + ", the signed one is " + hex(*cms->message_digest());
+    std::string message =
+        "the file's SHA-256 is " + hex(*digest) + ", the signed one is " + hex(*cms->message_digest());
     if (r.diagnosis) {
       message += ": " + *r.diagnosis;
     } else if (r.bound_name && *r.bound_name != r.file.filename().string()) {
@@ -207,12 +210,14 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
       if (auto change = find_change(r.file, hashed->final_line_end,
                                     [&](const Sha256& d) { return cms->verifies_content_digest(*signer, d); })) {
         r.diagnosis = change;
-        r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + *change);
+        r.error =
+            make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + *change);
         return;
       }
-      r.error = make_error(Reason::BadSignature,
-                           "the signature does not verify over this file with the key of " + signer->describe() +
-                               " (it has no signed attributes, so a changed file cannot be told from a damaged signature)");
+      r.error =
+          make_error(Reason::BadSignature,
+                     "the signature does not verify over this file with the key of " + signer->describe() +
+                         " (it has no signed attributes, so a changed file cannot be told from a damaged signature)");
       return;
     }
     r.error = std::move(st).error();
@@ -225,7 +230,9 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
   if (!r.bound_name) r.notes.push_back("the signature does not bind the file name (no contentHints attribute)");
   if (!cms->has_signed_attributes()) r.notes.push_back("the signature has no signed attributes (no signing time)");
-  if (cms->is_ber()) r.notes.push_back("the signature is BER-encoded, not DER (accepted: only the signed attributes, which are DER, are signed)");
+  if (cms->is_ber())
+    r.notes.push_back(
+        "the signature is BER-encoded, not DER (accepted: only the signed attributes, which are DER, are signed)");
 }
 
 void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
@@ -306,12 +313,14 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
     r.error = make_error(Reason::ContentModified, "the signature verifies over the file as it was before: " + *change);
     return;
   }
-  const std::string who = candidates.size() == 1 ? "the key of " + candidates[0]->describe()
-                                                 : "any of the " + std::to_string(candidates.size()) +
-                                                       " certificates of party " + candidates[0]->eui64()->party_string(profile_.party_octets);
-  r.error = make_error(Reason::BadSignature, "the signature does not verify over this file with " + who +
-                                                 " (a raw signature is over the content itself, so a changed file cannot "
-                                                 "be told from a damaged signature)");
+  const std::string who = candidates.size() == 1
+                              ? "the key of " + candidates[0]->describe()
+                              : "any of the " + std::to_string(candidates.size()) + " certificates of party " +
+                                    candidates[0]->eui64()->party_string(profile_.party_octets);
+  r.error =
+      make_error(Reason::BadSignature, "the signature does not verify over this file with " + who +
+                                           " (a raw signature is over the content itself, so a changed file cannot "
+                                           "be told from a damaged signature)");
 }
 
 Verifier::SignerCheck Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const {
@@ -352,7 +361,8 @@ bool Verifier::take(VerifyResult& r, SignerCheck checked) {
   if (checked.revocation && !checked.revocation->issuer.empty()) {
     const RevocationStatus& rev = *checked.revocation;
     if (!rev.checked && (checked.status || checked.status.error().reason != Reason::RevocationUnknown)) {
-      r.notes.push_back("revocation not checked: no CRL of " + rev.issuer + " was given (--crl; --require-crl makes this a failure)");
+      r.notes.push_back("revocation not checked: no CRL of " + rev.issuer +
+                        " was given (--crl; --require-crl makes this a failure)");
     }
     r.notes.insert(r.notes.end(), rev.notes.begin(), rev.notes.end());
     r.revocation = std::move(checked.revocation);
@@ -364,9 +374,10 @@ bool Verifier::take(VerifyResult& r, SignerCheck checked) {
 
 Status Verifier::check_form_without_attributes(const VerifyResult& r, std::string_view form) const {
   if (!profile_.format_allowed(form)) {
-    return make_error(Reason::FormatNotAllowed,
-                      std::string(form == "raw" ? "raw signatures (.sig)" : "CMS signatures without signed attributes") +
-                          " are not accepted: the profile's signature_formats does not list \"" + std::string(form) + "\"");
+    return make_error(
+        Reason::FormatNotAllowed,
+        std::string(form == "raw" ? "raw signatures (.sig)" : "CMS signatures without signed attributes") +
+            " are not accepted: the profile's signature_formats does not list \"" + std::string(form) + "\"");
   }
   return check_content_not_der(r.file);
 }

@@ -80,8 +80,8 @@ EvpPkeyPtr example_private_key(const std::string& name) {
   return std::move(*key);
 }
 
-std::string cms_sign_as(const std::string& name, const std::filesystem::path& file, const std::vector<std::string>& chain,
-                        const std::string& bound_name) {
+std::string cms_sign_as(const std::string& name, const std::filesystem::path& file,
+                        const std::vector<std::string>& chain, const std::string& bound_name) {
   auto cert = example_cert(name);
   auto key = example_private_key(name);
   CmsSignRequest request;

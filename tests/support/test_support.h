@@ -14,8 +14,8 @@
 namespace mamsign::test {
 
 std::filesystem::path source_dir();
-std::filesystem::path keys_dir();      // keys-example/
-std::filesystem::path testdata_dir();  // testdata/
+std::filesystem::path keys_dir();                    // keys-example/
+std::filesystem::path testdata_dir();                // testdata/
 std::filesystem::path app(const std::string& name);  // a built app, e.g. "mam-sign"
 
 // keys-example/store/<name>.pem, loaded (the test fails if it cannot be).
@@ -76,7 +76,8 @@ ProcessResult run(const std::vector<std::string>& argv, const std::string& input
 // A program running in the background, its output going to files, for tests that signal it.
 class BackgroundProcess {
  public:
-  BackgroundProcess(const std::vector<std::string>& argv, const std::filesystem::path& out, const std::filesystem::path& err);
+  BackgroundProcess(const std::vector<std::string>& argv, const std::filesystem::path& out,
+                    const std::filesystem::path& err);
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;

@@ -64,7 +64,7 @@ struct CertIdReport {
 using FindingSink = std::function<void(const Finding&)>;
 
 struct CertIdOptions {
-  std::time_t at = 0;                         // certificates are judged at this instant
+  std::time_t at = 0;                        // certificates are judged at this instant
   std::optional<Registration> registration;  // with it, WRONG_NETWORK_OPERATOR
   CertIdColumns columns;
   CsvLimits limits;

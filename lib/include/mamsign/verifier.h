@@ -32,15 +32,15 @@ struct VerifyOptions {
 
 struct VerifyResult {
   std::filesystem::path file;
-  std::filesystem::path signature;           // empty when none was found
+  std::filesystem::path signature;  // empty when none was found
   std::optional<SignatureFormat> format;
-  std::optional<Error> error;                // none: the file is valid
-  OrgCertPtr signer;                         // as far as it was identified
-  std::optional<std::time_t> signing_time;   // CMS signingTime
-  std::optional<Sha256> sha256;              // of the file as it is
-  std::optional<std::string> diagnosis;      // why the content differs, where that can be told
-  std::optional<std::string> bound_name;     // the file name the signature binds
-  std::vector<std::string> notes;            // facts that are not failures
+  std::optional<Error> error;                  // none: the file is valid
+  OrgCertPtr signer;                           // as far as it was identified
+  std::optional<std::time_t> signing_time;     // CMS signingTime
+  std::optional<Sha256> sha256;                // of the file as it is
+  std::optional<std::string> diagnosis;        // why the content differs, where that can be told
+  std::optional<std::string> bound_name;       // the file name the signature binds
+  std::vector<std::string> notes;              // facts that are not failures
   std::optional<RevocationStatus> revocation;  // what revocation checking found, once the chain was checked
 
   bool valid() const noexcept { return !error.has_value(); }

@@ -41,7 +41,8 @@ std::string random_hex() {
   thread_local std::uint64_t state = [] {
     std::uint64_t seed = 0;
     if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1) {
-      seed = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&seed)) ^ static_cast<std::uint64_t>(own_pid());
+      seed =
+          static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&seed)) ^ static_cast<std::uint64_t>(own_pid());
     }
     return seed | 1;
   }();

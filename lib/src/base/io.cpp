@@ -59,7 +59,8 @@ Status check_up_to_root(std::filesystem::path at, const std::filesystem::path& n
   for (int depth = 0; depth < 4096; ++depth) {
     struct stat st {};
     if (::stat(at.c_str(), &st) != 0) {
-      return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + named.string() + ": " + errno_text(errno));
+      return make_error(Reason::IoError,
+                        "cannot read " + std::string(what) + " " + named.string() + ": " + errno_text(errno));
     }
     const bool sticky = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0;
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky) {
@@ -87,12 +88,14 @@ Status check_not_writable_by_others(const std::filesystem::path& path, std::stri
   if (auto st = check_path_bytes(path.native(), what); !st) return st;
   std::error_code ec;
   const std::filesystem::path real = std::filesystem::canonical(path, ec);
-  if (ec) return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + path.string() + ": " + ec.message());
+  if (ec)
+    return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + path.string() + ": " + ec.message());
   // Along the real path, and along the folders of the path as named: a symbolic link's own folder
   // decides what the link points to.
   if (auto st = check_up_to_root(real, path, real, what); !st) return st;
   const std::filesystem::path named_folder = std::filesystem::absolute(path, ec).parent_path();
-  if (ec) return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + path.string() + ": " + ec.message());
+  if (ec)
+    return make_error(Reason::IoError, "cannot read " + std::string(what) + " " + path.string() + ": " + ec.message());
   return check_up_to_root(named_folder, path, real, what);
 }
 
@@ -109,7 +112,8 @@ Status SequentialFile::check_unchanged() const {
     struct stat named {};
     if (::stat(path_.c_str(), &named) != 0) {
       what = "its name is gone (" + errno_text(errno) + ")";
-    } else if (static_cast<std::uint64_t>(named.st_dev) != stamp_.dev || static_cast<std::uint64_t>(named.st_ino) != stamp_.ino) {
+    } else if (static_cast<std::uint64_t>(named.st_dev) != stamp_.dev ||
+               static_cast<std::uint64_t>(named.st_ino) != stamp_.ino) {
       what = "its name now names another file";
     }
   }
@@ -135,7 +139,8 @@ std::string errno_text(int err) {
   return strerror_r(err, buf, sizeof buf);
 }
 
-Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, std::string_view what, Readable readable) {
+Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, std::string_view what,
+                                            Readable readable) {
   // A pipe given for a secret is opened as a pipe is: waiting for its writer. (Opened without blocking,
   // a FIFO whose writer has not come yet would read as empty.)
   if (auto bad = check_path_bytes(path.native(), what); !bad) return std::move(bad).error();
@@ -154,11 +159,12 @@ Result<SequentialFile> SequentialFile::open(const std::filesystem::path& path, s
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return io_error(what, path, S_ISDIR(st.st_mode)    ? "it is a directory"
-                                : S_ISFIFO(st.st_mode) ? "it is a FIFO (named pipe), not a regular file"
-                                : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "it is a device, not a regular file"
-                                : S_ISSOCK(st.st_mode) ? "it is a socket, not a regular file"
-                                                       : "it is not a regular file");
+    return io_error(what, path,
+                    S_ISDIR(st.st_mode)                          ? "it is a directory"
+                    : S_ISFIFO(st.st_mode)                       ? "it is a FIFO (named pipe), not a regular file"
+                    : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "it is a device, not a regular file"
+                    : S_ISSOCK(st.st_mode)                       ? "it is a socket, not a regular file"
+                                                                 : "it is not a regular file");
   }
   // A regular file reads the same with O_NONBLOCK (Linux ignores it for regular files), so it stays set:
   // two fcntl calls less per file. The read-ahead hint is worth its call only for large files.
@@ -201,8 +207,7 @@ Result<std::size_t> SequentialFile::read(std::span<std::uint8_t> buffer) {
   return total;
 }
 
-Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes,
-                                    std::string_view what) {
+Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what) {
   auto file = SequentialFile::open(path, what);
   if (!file) return std::move(file).error();
   // The size stat reported is a hint, not a promise: read until the end, one byte past the limit at
@@ -237,13 +242,15 @@ Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::pat
   std::vector<std::filesystem::path> out;
   std::error_code ec;
   if (recursive) {
-    std::filesystem::recursive_directory_iterator it(folder, std::filesystem::directory_options::skip_permission_denied, ec);
+    std::filesystem::recursive_directory_iterator it(folder, std::filesystem::directory_options::skip_permission_denied,
+                                                     ec);
     for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
       if (hidden(it->path())) {
         if (it->is_directory(ec)) it.disable_recursion_pending();
         continue;
       }
-      if ((skip == nullptr || !skip(it->path().filename().string())) && it->is_regular_file(ec)) out.push_back(it->path());
+      if ((skip == nullptr || !skip(it->path().filename().string())) && it->is_regular_file(ec))
+        out.push_back(it->path());
     }
   } else {
     // Names sorted as strings, then made paths: the same order as sorting the paths (one folder), without
@@ -256,13 +263,17 @@ Result<std::vector<std::filesystem::path>> list_files(const std::filesystem::pat
         names.emplace_back(name);
       }
     });
-    if (err != 0) return make_error(Reason::IoError, "cannot read " + std::string(what) + " folder " + folder.string() + ": " + errno_text(err));
+    if (err != 0)
+      return make_error(Reason::IoError,
+                        "cannot read " + std::string(what) + " folder " + folder.string() + ": " + errno_text(err));
     std::sort(names.begin(), names.end());
     out.reserve(names.size());
     for (const auto& name : names) out.push_back(folder / name);
     return out;
   }
-  if (ec) return make_error(Reason::IoError, "cannot read " + std::string(what) + " folder " + folder.string() + ": " + ec.message());
+  if (ec)
+    return make_error(Reason::IoError,
+                      "cannot read " + std::string(what) + " folder " + folder.string() + ": " + ec.message());
   std::sort(out.begin(), out.end());
   return out;
 }

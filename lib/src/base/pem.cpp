@@ -23,7 +23,8 @@ std::size_t find_line_start(std::string_view text, std::string_view marker, std:
 }
 
 std::size_t line_of(std::string_view text, std::size_t offset) {
-  return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  return 1 +
+         static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
 }
 
 // Text outside the blocks may be explanation; control bytes other than tab and line ends are not text.
@@ -54,7 +55,8 @@ Result<std::vector<PemBlock>> read_pem_blocks(std::string_view text, std::string
     return lines_before;
   };
   auto refuse = [&](std::size_t offset, const std::string& problem) {
-    return make_error(Reason::InvalidInput, std::string(origin) + ": line " + std::to_string(line_at(offset)) + ": " + problem);
+    return make_error(Reason::InvalidInput,
+                      std::string(origin) + ": line " + std::to_string(line_at(offset)) + ": " + problem);
   };
   for (;;) {
     const std::size_t begin = find_line_start(text, kBegin, outside_from);
@@ -111,8 +113,9 @@ Result<std::vector<std::string>> der_objects(std::string_view bytes, std::string
   if (out.empty()) {
     std::string found;
     for (const auto& b : *blocks) found += (found.empty() ? "" : ", ") + printable(b.label, 40);
-    return make_error(Reason::InvalidInput, std::string(origin) + " holds no PEM " + std::string(labels.front()) + " block (" +
-                                                std::string(what) + ")" + (found.empty() ? std::string() : "; it holds " + found));
+    return make_error(Reason::InvalidInput, std::string(origin) + " holds no PEM " + std::string(labels.front()) +
+                                                " block (" + std::string(what) + ")" +
+                                                (found.empty() ? std::string() : "; it holds " + found));
   }
   return out;
 }

@@ -26,8 +26,8 @@ void SecretString::wipe() noexcept {
 Result<SecretString> read_secret(const PassphraseSource& source, const SecretPurpose& purpose) {
   switch (source.kind) {
     case PassphraseSource::Kind::None:
-      return make_error(Reason::InvalidInput, purpose.needed_for + ": give its " + purpose.noun + " with " + purpose.flags +
-                                                  " (or run on a terminal to be asked)");
+      return make_error(Reason::InvalidInput, purpose.needed_for + ": give its " + purpose.noun + " with " +
+                                                  purpose.flags + " (or run on a terminal to be asked)");
     case PassphraseSource::Kind::File: {
       // A pipe is fine for a secret (`--pass-file <(vault read ...)`); the read is bounded either way.
       auto file = SequentialFile::open(source.where, purpose.noun + " file", Readable::RegularFileOrPipe);
@@ -43,26 +43,28 @@ Result<SecretString> read_secret(const PassphraseSource& source, const SecretPur
         text.mutable_value().resize(eol);
       }
       if (text.value().size() > kMaxSecretBytes) {
-        return make_error(Reason::InvalidInput, "the " + purpose.noun + " in " + source.where + " is longer than 1024 bytes");
+        return make_error(Reason::InvalidInput,
+                          "the " + purpose.noun + " in " + source.where + " is longer than 1024 bytes");
       }
       return text;
     }
     case PassphraseSource::Kind::Env: {
       const char* value = std::getenv(source.where.c_str());
       if (value == nullptr) {
-        return make_error(Reason::InvalidInput, "the environment variable " + source.where + " (which should hold the " +
-                                                    purpose.noun + ") is not set");
+        return make_error(Reason::InvalidInput, "the environment variable " + source.where +
+                                                    " (which should hold the " + purpose.noun + ") is not set");
       }
       if (std::strlen(value) > kMaxSecretBytes) {
-        return make_error(Reason::InvalidInput, "the " + purpose.noun + " in " + source.where + " is longer than 1024 bytes");
+        return make_error(Reason::InvalidInput,
+                          "the " + purpose.noun + " in " + source.where + " is longer than 1024 bytes");
       }
       return SecretString(value);
     }
     case PassphraseSource::Kind::Prompt: {
       SecretString text;
       text.mutable_value().resize(kMaxSecretBytes + 1);
-      if (EVP_read_pw_string_min(text.mutable_value().data(), 1, static_cast<int>(kMaxSecretBytes), purpose.prompt.c_str(),
-                                 purpose.confirm ? 1 : 0) != 0) {
+      if (EVP_read_pw_string_min(text.mutable_value().data(), 1, static_cast<int>(kMaxSecretBytes),
+                                 purpose.prompt.c_str(), purpose.confirm ? 1 : 0) != 0) {
         ERR_clear_error();
         return make_error(Reason::InvalidInput, "no " + purpose.noun + " was entered (" + purpose.needed_for + ")");
       }

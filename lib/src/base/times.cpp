@@ -20,8 +20,8 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 
 Error time_error(std::string_view text, std::string_view problem) {
   return make_error(Reason::InvalidInput,
-                    "expected an ISO 8601 time such as 2026-11-28T12:00:00Z or 2026-11-28, found " +
-                        printable(text) + ": " + std::string(problem));
+                    "expected an ISO 8601 time such as 2026-11-28T12:00:00Z or 2026-11-28, found " + printable(text) +
+                        ": " + std::string(problem));
 }
 
 }  // namespace
@@ -36,8 +36,8 @@ bool is_valid_date(int year, int month, int day) {
 
 Result<std::time_t> parse_iso8601(std::string_view text) {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, month) ||
-      text[7] != '-' || !digits(text, 8, 2, day)) {
+  if (!digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, month) || text[7] != '-' ||
+      !digits(text, 8, 2, day)) {
     return time_error(text, "the date is not YYYY-MM-DD");
   }
   if (!is_valid_date(year, month, day)) return time_error(text, "there is no such date");
@@ -98,8 +98,8 @@ std::string format_iso8601(std::time_t t) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 
@@ -113,8 +113,9 @@ std::optional<std::time_t> to_time_t(const ASN1_TIME* t) {
 Result<std::time_t> parse_duration(std::string_view text) {
   constexpr std::time_t kMax = 366 * 86400;
   auto bad = [&] {
-    return make_error(Reason::InvalidInput, "the duration " + printable(text, 32) +
-                                                " is not a whole number with a unit s, m, h or d (e.g. 90s, 30m, 12h, 7d), at most 366d");
+    return make_error(Reason::InvalidInput,
+                      "the duration " + printable(text, 32) +
+                          " is not a whole number with a unit s, m, h or d (e.g. 90s, 30m, 12h, 7d), at most 366d");
   };
   if (text == "0") return std::time_t{0};
   if (text.size() < 2 || text.size() > 12) return bad();

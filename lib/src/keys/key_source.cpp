@@ -92,7 +92,8 @@ int passphrase_callback(char* pass, size_t pass_size, size_t* pass_len, const OS
 // A PKCS#12 bundle by its name (.p12, .pfx) or, failing that, by its content.
 bool looks_like_pkcs12(const std::filesystem::path& path, const std::string& bytes) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext == ".p12" || ext == ".pfx") return true;
   return !bytes.empty() && bytes[0] == 0x30 && parse_pkcs12_der(bytes) != nullptr;
 }
@@ -101,15 +102,16 @@ Result<Pkcs12Contents> decode_pkcs12(const SecretString& bytes, const std::files
                                      const PassphraseSource& passphrase) {
   Pkcs12Ptr p12 = parse_pkcs12_der(bytes.value());
   if (!p12) {
-    return make_error(Reason::InvalidInput, path.string() + " is not a PKCS#12 bundle (expected DER, as .p12/.pfx "
-                                                            "exports are)");
+    return make_error(Reason::InvalidInput, path.string() +
+                                                " is not a PKCS#12 bundle (expected DER, as .p12/.pfx "
+                                                "exports are)");
   }
   Pkcs12Contents out;
   SecretString pass;
   const auto ask = [&]() -> Status {
-    auto secret = read_secret(passphrase, {"the PKCS#12 bundle " + path.string() + " is protected by a passphrase",
-                                           "Passphrase for " + path.string() + ": ", "--pass-file FILE or --pass-env VAR",
-                                           "passphrase"});
+    auto secret = read_secret(
+        passphrase, {"the PKCS#12 bundle " + path.string() + " is protected by a passphrase",
+                     "Passphrase for " + path.string() + ": ", "--pass-file FILE or --pass-env VAR", "passphrase"});
     if (!secret) return std::move(secret).error();
     pass = std::move(*secret);
     out.passphrase_used = true;
@@ -207,11 +209,12 @@ Result<EvpPkeyPtr> decode_private_key(const SecretString& bytes, const std::file
   }
   if (state.error) return *state.error;
   if (state.asked) {
-    return make_error(Reason::InvalidInput, "cannot decrypt the private key " + path.string() +
-                                                ": the passphrase is wrong");
+    return make_error(Reason::InvalidInput,
+                      "cannot decrypt the private key " + path.string() + ": the passphrase is wrong");
   }
-  return make_error(Reason::InvalidInput, path.string() + " holds no private key (expected PEM or DER, PKCS#8 "
-                                                          "or traditional EC)");
+  return make_error(Reason::InvalidInput, path.string() +
+                                              " holds no private key (expected PEM or DER, PKCS#8 "
+                                              "or traditional EC)");
 }
 
 }  // namespace
@@ -222,8 +225,7 @@ Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const Pass
   return decode_pkcs12(*bytes, path, passphrase);
 }
 
-Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptions& options,
-                                    const X509* certificate) {
+Result<SigningKey> open_signing_key(const std::string& key, const KeySourceOptions& options, const X509* certificate) {
   SigningKey out;
   if (is_pkcs11_uri(key)) {
     auto uri = parse_pkcs11_uri(key);

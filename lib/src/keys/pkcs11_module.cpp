@@ -17,14 +17,14 @@ namespace mamsign {
 namespace pkcs11_detail {
 namespace {
 
-constexpr std::size_t kMaxObjects = 1024;          // objects read from one token for one search
+constexpr std::size_t kMaxObjects = 1024;              // objects read from one token for one search
 constexpr std::size_t kMaxAttributeBytes = 64 * 1024;  // a certificate is a few hundred bytes
 constexpr std::size_t kMaxSlots = 256;
 
 // Where Debian (and other distributions) put the p11-kit proxy module.
-constexpr std::array<const char*, 4> kProxyPaths = {
-    "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so", "/usr/lib/aarch64-linux-gnu/p11-kit-proxy.so",
-    "/usr/lib64/p11-kit-proxy.so", "/usr/lib/p11-kit-proxy.so"};
+constexpr std::array<const char*, 4> kProxyPaths = {"/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so",
+                                                    "/usr/lib/aarch64-linux-gnu/p11-kit-proxy.so",
+                                                    "/usr/lib64/p11-kit-proxy.so", "/usr/lib/p11-kit-proxy.so"};
 
 }  // namespace
 
@@ -97,7 +97,8 @@ Result<std::shared_ptr<Module>> Module::load(const ModuleChoice& choice) {
       return make_error(Reason::IoError, "cannot load " + where + ": " + errno_text(errno));
     }
     if (!S_ISREG(st.st_mode)) {
-      return make_error(Reason::IoError, "cannot load " + where + ": it is not a regular file (a module is a .so file)");
+      return make_error(Reason::IoError,
+                        "cannot load " + where + ": it is not a regular file (a module is a .so file)");
     }
   }
   m->handle_ = dlopen(m->path_.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -110,8 +111,8 @@ Result<std::shared_ptr<Module>> Module::load(const ModuleChoice& choice) {
     return make_error(Reason::IoError, where + " is not a PKCS#11 module (no C_GetFunctionList)");
   }
   if (m->functions_->version.major != 2) {
-    return make_error(Reason::IoError, where + " speaks PKCS#11 " + std::to_string(m->functions_->version.major) +
-                                           "." + std::to_string(m->functions_->version.minor) + "; 2.x is needed");
+    return make_error(Reason::IoError, where + " speaks PKCS#11 " + std::to_string(m->functions_->version.major) + "." +
+                                           std::to_string(m->functions_->version.minor) + "; 2.x is needed");
   }
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
@@ -139,7 +140,8 @@ Result<std::unique_ptr<Session>> open_session(const std::shared_ptr<Module>& mod
   CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
   auto lock = module->guard();
   const CK_RV rv = module->f()->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &h);
-  if (rv != CKR_OK) return make_error(Reason::IoError, "cannot open a session on the token: C_OpenSession " + rv_name(rv));
+  if (rv != CKR_OK)
+    return make_error(Reason::IoError, "cannot open a session on the token: C_OpenSession " + rv_name(rv));
   return std::make_unique<Session>(module, h);
 }
 
@@ -187,7 +189,8 @@ Result<std::vector<CK_OBJECT_HANDLE>> find_objects(Module& m, CK_SESSION_HANDLE 
     CK_ULONG n = 0;
     rv = m.f()->C_FindObjects(s, batch.data(), batch.size(), &n);
     if (rv != CKR_OK || n == 0) break;
-    found.insert(found.end(), batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(std::min<CK_ULONG>(n, batch.size())));
+    found.insert(found.end(), batch.begin(),
+                 batch.begin() + static_cast<std::ptrdiff_t>(std::min<CK_ULONG>(n, batch.size())));
   }
   m.f()->C_FindObjectsFinal(s);
   if (rv != CKR_OK) return make_error(Reason::IoError, "cannot search the token: C_FindObjects " + rv_name(rv));
@@ -246,8 +249,8 @@ Result<Token> the_token(Module& m, const Pkcs11Uri& uri) {
     if (token_matches(t, uri)) matching.push_back(t);
   }
   if (matching.empty()) {
-    return make_error(Reason::InvalidInput, "no token in " + m.path() + " matches " + uri.describe() + " (" +
-                                                list_of_tokens(*tokens) + ")");
+    return make_error(Reason::InvalidInput,
+                      "no token in " + m.path() + " matches " + uri.describe() + " (" + list_of_tokens(*tokens) + ")");
   }
   if (matching.size() > 1) {
     return make_error(Reason::InvalidInput, std::to_string(matching.size()) + " tokens match " + uri.describe() +
@@ -268,7 +271,8 @@ std::string pin_counter_words(Module& m, CK_SLOT_ID slot) {
   }
   const std::string state = t.pin_state();
   if (state == "locked") return "the token now reports the user PIN locked: its Security Officer must unlock it";
-  if (state.empty()) return "the token does not report how many tries remain (PKCS#11 gives only 'low', 'final' and 'locked')";
+  if (state.empty())
+    return "the token does not report how many tries remain (PKCS#11 gives only 'low', 'final' and 'locked')";
   return "the token reports: " + state + " before it locks";
 }
 
@@ -285,11 +289,13 @@ Status login(Module& m, const Token& token, CK_SESSION_HANDLE session, const Pas
     return make_error(Reason::InvalidInput, token.describe() + " has no user PIN set yet");
   }
   SecretString pin;
-  const bool pin_pad = (token.info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0 && pin_source.kind != PassphraseSource::Kind::File &&
+  const bool pin_pad = (token.info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0 &&
+                       pin_source.kind != PassphraseSource::Kind::File &&
                        pin_source.kind != PassphraseSource::Kind::Env;
   if (!pin_pad) {
-    auto read = read_secret(pin_source, {"the " + token.describe() + " needs its user PIN",
-                                         "User PIN for token " + token.label() + ": ", "--pin-file FILE or --pin-env VAR", "PIN"});
+    auto read = read_secret(
+        pin_source, {"the " + token.describe() + " needs its user PIN", "User PIN for token " + token.label() + ": ",
+                     "--pin-file FILE or --pin-env VAR", "PIN"});
     if (!read) return std::move(read).error();
     pin = std::move(*read);
   }
@@ -315,7 +321,8 @@ Status login(Module& m, const Token& token, CK_SESSION_HANDLE session, const Pas
                                                 " is locked (CKR_PIN_LOCKED); its Security Officer must unlock it");
   }
   if (rv == CKR_PIN_EXPIRED) {
-    return make_error(Reason::InvalidInput, "the user PIN of " + token.describe() + " has expired; set a new one first");
+    return make_error(Reason::InvalidInput,
+                      "the user PIN of " + token.describe() + " has expired; set a new one first");
   }
   return make_error(Reason::IoError, "cannot log in to " + token.describe() + ": C_Login " + rv_name(rv));
 }
@@ -331,7 +338,8 @@ Status refuse_pin_value(const Pkcs11Uri& uri) {
 }
 
 PassphraseSource pin_source_of(const Pkcs11Uri& uri, const Pkcs11Options& options) {
-  if (uri.pin_source && options.pin.kind != PassphraseSource::Kind::File && options.pin.kind != PassphraseSource::Kind::Env) {
+  if (uri.pin_source && options.pin.kind != PassphraseSource::Kind::File &&
+      options.pin.kind != PassphraseSource::Kind::Env) {
     std::string path = *uri.pin_source;
     if (path.rfind("file:", 0) == 0) path = path.substr(5);
     return {PassphraseSource::Kind::File, path};
@@ -347,7 +355,7 @@ Result<Opened> open_token(const Pkcs11Uri& uri, const Pkcs11Options& options) {
   if (!module) return std::move(module).error();
   auto token = the_token(**module, uri);
   if (!token) return std::move(token).error();
-  return Opened{std::move(*module), std::move(*token)};
+  return Opened{std::move(*module), *token};
 }
 
 }  // namespace pkcs11_detail
@@ -366,10 +374,11 @@ Result<ModuleChoice> choose_pkcs11_module(const Pkcs11Options& options, const Pk
     if (std::filesystem::exists(path, ec)) return ModuleChoice{path, "the p11-kit proxy"};
     tried += (tried.empty() ? "" : ", ") + std::string(path);
   }
-  return make_error(Reason::InvalidInput,
-                    "no PKCS#11 module: none was given with --pkcs11-module or $MAMSIGN_PKCS11_MODULE (or module-path in "
-                    "the URI), and the p11-kit proxy is not installed (tried " + tried +
-                        "; Debian: apt install p11-kit-modules). SoftHSM2's module is /usr/lib/softhsm/libsofthsm2.so");
+  return make_error(
+      Reason::InvalidInput,
+      "no PKCS#11 module: none was given with --pkcs11-module or $MAMSIGN_PKCS11_MODULE (or module-path in "
+      "the URI), and the p11-kit proxy is not installed (tried " +
+          tried + "; Debian: apt install p11-kit-modules). SoftHSM2's module is /usr/lib/softhsm/libsofthsm2.so");
 }
 
 }  // namespace mamsign

@@ -32,7 +32,8 @@ std::string key_type_words(Module& m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, i
   if (*type == CKK_RSA) {
     auto modulus = attribute(m, s, o, CKA_MODULUS);
     if (modulus) {
-      BignumPtr n(BN_bin2bn(reinterpret_cast<const unsigned char*>(modulus->data()), static_cast<int>(modulus->size()), nullptr));
+      BignumPtr n(BN_bin2bn(reinterpret_cast<const unsigned char*>(modulus->data()), static_cast<int>(modulus->size()),
+                            nullptr));
       if (n) return "RSA " + std::to_string(BN_num_bits(n.get()));
     }
     if (auto bits = ulong_attribute(m, s, o, CKA_MODULUS_BITS)) return "RSA " + std::to_string(*bits);
@@ -58,7 +59,7 @@ std::vector<TokenObject> objects_of(Module& m, const Token& token, CK_SESSION_HA
   if (!handles) return out;
   for (CK_OBJECT_HANDLE h : *handles) {
     TokenObject o;
-    o.kind = cls == CKO_PRIVATE_KEY ? TokenObject::Kind::PrivateKey
+    o.kind = cls == CKO_PRIVATE_KEY  ? TokenObject::Kind::PrivateKey
              : cls == CKO_PUBLIC_KEY ? TokenObject::Kind::PublicKey
                                      : TokenObject::Kind::Certificate;
     const auto label = attribute(m, s, h, CKA_LABEL);
@@ -70,7 +71,10 @@ std::vector<TokenObject> objects_of(Module& m, const Token& token, CK_SESSION_HA
     } else {
       o.key_type = key_type_words(m, s, h);
     }
-    o.uri = object_uri(token, cls == CKO_PRIVATE_KEY ? "private" : cls == CKO_PUBLIC_KEY ? "public" : "cert",
+    o.uri = object_uri(token,
+                       cls == CKO_PRIVATE_KEY  ? "private"
+                       : cls == CKO_PUBLIC_KEY ? "public"
+                                               : "cert",
                        label && !label->empty() ? label : std::nullopt, id && !id->empty() ? id : std::nullopt)
                 .to_string();
     out.push_back(std::move(o));
@@ -155,10 +159,10 @@ Result<std::string> read_token_certificate(const Pkcs11Uri& uri, const Pkcs11Opt
   if (!certs) return std::move(certs).error();
   if (certs->size() != 1) {
     const auto all = objects_of(m, opened->token, s, CKO_CERTIFICATE, Pkcs11Uri{});
-    return make_error(Reason::InvalidInput,
-                      (certs->empty() ? std::string("no certificate") : std::to_string(certs->size()) + " certificates") +
-                          " on the " + opened->token.describe() + " match " + uri.describe() + " (" +
-                          list_of_objects(all, "certificate") + ")");
+    return make_error(Reason::InvalidInput, (certs->empty() ? std::string("no certificate")
+                                                            : std::to_string(certs->size()) + " certificates") +
+                                                " on the " + opened->token.describe() + " match " + uri.describe() +
+                                                " (" + list_of_objects(all, "certificate") + ")");
   }
   auto value = attribute(m, s, certs->front(), CKA_VALUE);
   if (!value || value->empty()) {

@@ -30,7 +30,7 @@ namespace {
 class KeyOnToken {
  public:
   KeyOnToken(std::shared_ptr<Module> module, Token token, CK_OBJECT_HANDLE key, std::string description)
-      : module_(std::move(module)), token_(std::move(token)), key_(key), description_(std::move(description)) {}
+      : module_(std::move(module)), token_(token), key_(key), description_(std::move(description)) {}
 
   ~KeyOnToken() {
     auto lock = module_->guard();
@@ -102,8 +102,8 @@ class KeyOnToken {
  private:
   Error failure(const char* step, CK_RV rv) const {
     if (rv == CKR_USER_NOT_LOGGED_IN) {
-      return make_error(Reason::IoError, "the " + token_.describe() + " logged out mid-run (" + std::string(step) + " " +
-                                             rv_name(rv) + "); nothing more is signed with it in this run");
+      return make_error(Reason::IoError, "the " + token_.describe() + " logged out mid-run (" + std::string(step) +
+                                             " " + rv_name(rv) + "); nothing more is signed with it in this run");
     }
     if (rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_HANDLE_INVALID ||
         rv == CKR_SESSION_CLOSED) {
@@ -137,9 +137,10 @@ void free_ec_key(EC_KEY* ec) noexcept { EC_KEY_free(ec); }
 void free_ec_group(EC_GROUP* g) noexcept { EC_GROUP_free(g); }
 
 int key_index() {
-  static const int index = CRYPTO_get_ex_new_index(
-      CRYPTO_EX_INDEX_EC_KEY, 0, nullptr, nullptr, nullptr,
-      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<std::shared_ptr<KeyOnToken>*>(ptr); });
+  static const int index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_EC_KEY, 0, nullptr, nullptr, nullptr,
+                                                   [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+                                                     delete static_cast<std::shared_ptr<KeyOnToken>*>(ptr);
+                                                   });
   return index;
 }
 
@@ -166,8 +167,8 @@ ECDSA_SIG* token_sign_sig(const unsigned char* digest, int size, const BIGNUM*, 
   return sig.release();
 }
 
-int token_sign(int, const unsigned char* digest, int size, unsigned char* out, unsigned int* out_len, const BIGNUM* kinv,
-               const BIGNUM* r, EC_KEY* ec) {
+int token_sign(int, const unsigned char* digest, int size, unsigned char* out, unsigned int* out_len,
+               const BIGNUM* kinv, const BIGNUM* r, EC_KEY* ec) {
   EcdsaSigPtr sig(token_sign_sig(digest, size, kinv, r, ec));
   if (!sig) return 0;
   const int n = i2d_ECDSA_SIG(sig.get(), &out);
@@ -207,7 +208,7 @@ Result<EvpPkeyPtr> evp_key_on_token(std::shared_ptr<KeyOnToken> key, const std::
   if (!pkey || EVP_PKEY_assign_EC_KEY(pkey.get(), ec.get()) != 1) {
     return make_error(Reason::IoError, "cannot set up the token key: " + take_openssl_errors());
   }
-  ec.release();  // owned by pkey now
+  (void)ec.release();  // owned by pkey now
   return pkey;
 }
 
@@ -217,9 +218,10 @@ Result<EvpPkeyPtr> evp_key_on_token(std::shared_ptr<KeyOnToken> key, const std::
 Result<std::string> point_of(const EVP_PKEY* pub) {
   std::string point(133, '\0');
   std::size_t len = 0;
-  if (EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, reinterpret_cast<unsigned char*>(point.data()),
-                                      point.size(), &len) != 1) {
-    return make_error(Reason::InvalidInput, "the certificate's public key is not an EC point: " + take_openssl_errors());
+  if (EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                      reinterpret_cast<unsigned char*>(point.data()), point.size(), &len) != 1) {
+    return make_error(Reason::InvalidInput,
+                      "the certificate's public key is not an EC point: " + take_openssl_errors());
   }
   point.resize(len);
   return point;
@@ -245,7 +247,8 @@ Status prove_key_pair(EVP_PKEY* key, const std::string& description, bool from_c
   EvpPkeyCtxPtr sign_ctx(EVP_PKEY_CTX_new(key, nullptr));
   if (RAND_bytes(digest.data(), digest.size()) != 1 || !sign_ctx || EVP_PKEY_sign_init(sign_ctx.get()) != 1 ||
       EVP_PKEY_sign(sign_ctx.get(), signature.data(), &length, digest.data(), digest.size()) != 1) {
-    return make_error(Reason::IoError, "the " + description + " could not make a test signature: " + take_openssl_errors());
+    return make_error(Reason::IoError,
+                      "the " + description + " could not make a test signature: " + take_openssl_errors());
   }
   EvpPkeyCtxPtr verify_ctx(EVP_PKEY_CTX_new(key, nullptr));
   const bool ok = verify_ctx && EVP_PKEY_verify_init(verify_ctx.get()) == 1 &&
@@ -279,8 +282,8 @@ Result<TokenKey> open_token_key(const Pkcs11Uri& uri, const Pkcs11Options& optio
   if (keys->size() != 1) {
     const auto all = objects_of(m, token, s, CKO_PRIVATE_KEY, Pkcs11Uri{});
     if (keys->empty()) {
-      return make_error(Reason::InvalidInput, "no private key on the " + token.describe() + " matches " + uri.describe() +
-                                                  " (" + list_of_objects(all, "private key") + ")");
+      return make_error(Reason::InvalidInput, "no private key on the " + token.describe() + " matches " +
+                                                  uri.describe() + " (" + list_of_objects(all, "private key") + ")");
     }
     return make_error(Reason::InvalidInput, std::to_string(keys->size()) + " private keys on the " + token.describe() +
                                                 " match " + uri.describe() + "; name one with id= or object= (" +
@@ -296,8 +299,8 @@ Result<TokenKey> open_token_key(const Pkcs11Uri& uri, const Pkcs11Options& optio
   int curve = NID_undef;
   const std::string type = key_type_words(m, s, key, &curve);
   if (type != "EC P-256") {
-    return make_error(Reason::UnsupportedAlgorithm, "the " + description + " is " + type +
-                                                        "; the profile requires EC P-256 (prime256v1)");
+    return make_error(Reason::UnsupportedAlgorithm,
+                      "the " + description + " is " + type + "; the profile requires EC P-256 (prime256v1)");
   }
   if (!bool_attribute(m, s, key, CKA_SIGN)) {
     return make_error(Reason::InvalidInput, "the " + description + " may not sign (its CKA_SIGN is false)");
@@ -329,9 +332,10 @@ Result<TokenKey> open_token_key(const Pkcs11Uri& uri, const Pkcs11Options& optio
     }
     if (!from_object) from_object = attribute(m, s, key, CKA_EC_POINT);
     if (!from_object) {
-      return make_error(Reason::InvalidInput, "the " + description +
-                                                  " has no certificate or public key with its id on the token; give the "
-                                                  "certificate with --cert");
+      return make_error(Reason::InvalidInput,
+                        "the " + description +
+                            " has no certificate or public key with its id on the token; give the "
+                            "certificate with --cert");
     }
     point = point_from_attribute(*from_object);
   }

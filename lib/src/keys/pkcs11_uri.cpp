@@ -28,11 +28,13 @@ Result<std::string> percent_decode(std::string_view value, std::string_view name
       continue;
     }
     if (i + 2 >= value.size()) {
-      return make_error(Reason::InvalidInput, "the PKCS#11 URI's " + std::string(name) + " has a '%' without two hex digits");
+      return make_error(Reason::InvalidInput,
+                        "the PKCS#11 URI's " + std::string(name) + " has a '%' without two hex digits");
     }
     const int hi = hex_value(value[i + 1]), lo = hex_value(value[i + 2]);
     if (hi < 0 || lo < 0) {
-      return make_error(Reason::InvalidInput, "the PKCS#11 URI's " + std::string(name) + " has a '%' without two hex digits");
+      return make_error(Reason::InvalidInput,
+                        "the PKCS#11 URI's " + std::string(name) + " has a '%' without two hex digits");
     }
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
@@ -151,11 +153,13 @@ bool is_pkcs11_uri(std::string_view text) {
 
 Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view text) {
   if (text.size() > kMaxUriBytes) return make_error(Reason::InvalidInput, "the PKCS#11 URI is longer than 4 KiB");
-  if (!is_pkcs11_uri(text)) return make_error(Reason::InvalidInput, "not a PKCS#11 URI (it does not start with pkcs11:)");
+  if (!is_pkcs11_uri(text))
+    return make_error(Reason::InvalidInput, "not a PKCS#11 URI (it does not start with pkcs11:)");
   for (unsigned char c : text) {
     if (c <= 0x20 || c >= 0x7f) {
-      return make_error(Reason::InvalidInput, "the PKCS#11 URI has a space, control or non-ASCII byte; "
-                                              "percent-encode it (%20 for a space)");
+      return make_error(Reason::InvalidInput,
+                        "the PKCS#11 URI has a space, control or non-ASCII byte; "
+                        "percent-encode it (%20 for a space)");
     }
   }
   text.remove_prefix(7);
@@ -167,8 +171,9 @@ Result<Pkcs11Uri> parse_pkcs11_uri(std::string_view text) {
     return std::move(st).error();
   }
   if (q != std::string_view::npos) {
-    if (auto st = each_attribute(text.substr(q + 1), '&',
-                                 [&](std::string_view n, std::string v) { return query_attribute(uri, n, std::move(v)); });
+    if (auto st =
+            each_attribute(text.substr(q + 1), '&',
+                           [&](std::string_view n, std::string v) { return query_attribute(uri, n, std::move(v)); });
         !st) {
       return std::move(st).error();
     }
@@ -205,7 +210,9 @@ std::string Pkcs11Uri::to_string() const {
 
 std::string Pkcs11Uri::describe() const {
   std::string out;
-  const auto add = [&](std::string_view what, const std::string& value) { out += (out.empty() ? "" : ", ") + std::string(what) + " " + value; };
+  const auto add = [&](std::string_view what, const std::string& value) {
+    out += (out.empty() ? "" : ", ") + std::string(what) + " " + value;
+  };
   if (token) add("token", *token);
   if (serial) add("serial", *serial);
   if (object) add("object", *object);

@@ -20,9 +20,8 @@ Result<Asn1OctetStringPtr> key_identifier(X509* cert) {
   const ASN1_BIT_STRING* bits = X509_get0_pubkey_bitstr(cert);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (bits == nullptr ||
-      EVP_Digest(ASN1_STRING_get0_data(bits), static_cast<std::size_t>(ASN1_STRING_length(bits)), md, &len,
-                 EVP_sha256(), nullptr) != 1) {
+  if (bits == nullptr || EVP_Digest(ASN1_STRING_get0_data(bits), static_cast<std::size_t>(ASN1_STRING_length(bits)), md,
+                                    &len, EVP_sha256(), nullptr) != 1) {
     return build_error("cannot hash the public key");
   }
   Asn1OctetStringPtr id(ASN1_OCTET_STRING_new());
@@ -40,13 +39,12 @@ Status add_extension(X509* cert, int nid, bool critical, void* value) {
 Status add_eui(X509_NAME* name, const Eui64& eui64, EuiEncoding encoding) {
   const auto& o = eui64.octets();
   switch (encoding) {
-    case EuiEncoding::Absent:
-      return Status::ok();
+    case EuiEncoding::Absent: return Status::ok();
     case EuiEncoding::Utf8String: {
       const std::string text = eui64.to_string();
       if (X509_NAME_add_entry_by_NID(name, NID_x500UniqueIdentifier, MBSTRING_UTF8,
-                                     reinterpret_cast<const unsigned char*>(text.data()),
-                                     static_cast<int>(text.size()), -1, 0) != 1) {
+                                     reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()),
+                                     -1, 0) != 1) {
         return build_error("cannot add x500UniqueIdentifier");
       }
       return Status::ok();
@@ -171,7 +169,8 @@ Result<X509Ptr> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X
   }
   auto ski = key_identifier(cert.get());
   if (!ski) return std::move(ski).error();
-  if (auto st = add_extension(cert.get(), NID_subject_key_identifier, false, ski->get()); !st) return std::move(st).error();
+  if (auto st = add_extension(cert.get(), NID_subject_key_identifier, false, ski->get()); !st)
+    return std::move(st).error();
   if (issuer != nullptr) {
     OsslPtr<AUTHORITY_KEYID, AUTHORITY_KEYID_free> aki(AUTHORITY_KEYID_new());
     auto issuer_id = key_identifier(issuer);
@@ -199,12 +198,13 @@ Result<X509CrlPtr> issue_crl(X509* ca, EVP_PKEY* ca_key, const std::vector<Revoc
   for (const auto& r : revoked) {
     X509RevokedPtr entry(X509_REVOKED_new());
     Asn1TimePtr when(ASN1_TIME_set(nullptr, r.revoked_at));
-    if (!entry || X509_REVOKED_set_serialNumber(entry.get(), const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(r.cert))) != 1 ||
+    if (!entry ||
+        X509_REVOKED_set_serialNumber(entry.get(), const_cast<ASN1_INTEGER*>(X509_get0_serialNumber(r.cert))) != 1 ||
         X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1 ||
         X509_CRL_add0_revoked(crl.get(), entry.get()) != 1) {
       return build_error("cannot add a revoked entry");
     }
-    entry.release();  // owned by the CRL now
+    (void)entry.release();  // owned by the CRL now
   }
   X509_CRL_sort(crl.get());
   if (X509_CRL_sign(crl.get(), ca_key, EVP_sha256()) <= 0) return build_error("cannot sign the CRL");

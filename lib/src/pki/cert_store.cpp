@@ -24,12 +24,13 @@ typedef struct mamsign_index_spki_st {
   ASN1_BIT_STRING* key;
 } MAMSIGN_INDEX_SPKI;
 
-ASN1_SEQUENCE(MAMSIGN_INDEX_SPKI) = {
-    ASN1_SIMPLE(MAMSIGN_INDEX_SPKI, algorithm, X509_ALGOR),
-    ASN1_SIMPLE(MAMSIGN_INDEX_SPKI, key, ASN1_BIT_STRING),
+ASN1_SEQUENCE(MAMSIGN_INDEX_SPKI) =
+    {
+        ASN1_SIMPLE(MAMSIGN_INDEX_SPKI, algorithm, X509_ALGOR),
+        ASN1_SIMPLE(MAMSIGN_INDEX_SPKI, key, ASN1_BIT_STRING),
 } ASN1_SEQUENCE_END(MAMSIGN_INDEX_SPKI)
 
-typedef struct mamsign_index_tbs_st {
+        typedef struct mamsign_index_tbs_st {
   ASN1_INTEGER* version;
   ASN1_INTEGER* serial;
   X509_ALGOR* signature;
@@ -42,33 +43,34 @@ typedef struct mamsign_index_tbs_st {
   STACK_OF(X509_EXTENSION) * extensions;
 } MAMSIGN_INDEX_TBS;
 
-ASN1_SEQUENCE(MAMSIGN_INDEX_TBS) = {
-    ASN1_EXP_OPT(MAMSIGN_INDEX_TBS, version, ASN1_INTEGER, 0),
-    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, serial, ASN1_INTEGER),
-    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, signature, X509_ALGOR),
-    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, issuer, X509_NAME),
-    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, validity, X509_VAL),
-    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, subject, X509_NAME),
-    ASN1_SIMPLE(MAMSIGN_INDEX_TBS, spki, MAMSIGN_INDEX_SPKI),
-    ASN1_IMP_OPT(MAMSIGN_INDEX_TBS, issuer_uid, ASN1_BIT_STRING, 1),
-    ASN1_IMP_OPT(MAMSIGN_INDEX_TBS, subject_uid, ASN1_BIT_STRING, 2),
-    ASN1_EXP_SEQUENCE_OF_OPT(MAMSIGN_INDEX_TBS, extensions, X509_EXTENSION, 3),
+ASN1_SEQUENCE(MAMSIGN_INDEX_TBS) =
+    {
+        ASN1_EXP_OPT(MAMSIGN_INDEX_TBS, version, ASN1_INTEGER, 0),
+        ASN1_SIMPLE(MAMSIGN_INDEX_TBS, serial, ASN1_INTEGER),
+        ASN1_SIMPLE(MAMSIGN_INDEX_TBS, signature, X509_ALGOR),
+        ASN1_SIMPLE(MAMSIGN_INDEX_TBS, issuer, X509_NAME),
+        ASN1_SIMPLE(MAMSIGN_INDEX_TBS, validity, X509_VAL),
+        ASN1_SIMPLE(MAMSIGN_INDEX_TBS, subject, X509_NAME),
+        ASN1_SIMPLE(MAMSIGN_INDEX_TBS, spki, MAMSIGN_INDEX_SPKI),
+        ASN1_IMP_OPT(MAMSIGN_INDEX_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+        ASN1_IMP_OPT(MAMSIGN_INDEX_TBS, subject_uid, ASN1_BIT_STRING, 2),
+        ASN1_EXP_SEQUENCE_OF_OPT(MAMSIGN_INDEX_TBS, extensions, X509_EXTENSION, 3),
 } ASN1_SEQUENCE_END(MAMSIGN_INDEX_TBS)
 
-typedef struct mamsign_index_cert_st {
+        typedef struct mamsign_index_cert_st {
   MAMSIGN_INDEX_TBS* tbs;
   X509_ALGOR* signature_algorithm;
   ASN1_BIT_STRING* signature;
 } MAMSIGN_INDEX_CERT;
 
-ASN1_SEQUENCE(MAMSIGN_INDEX_CERT) = {
-    ASN1_SIMPLE(MAMSIGN_INDEX_CERT, tbs, MAMSIGN_INDEX_TBS),
-    ASN1_SIMPLE(MAMSIGN_INDEX_CERT, signature_algorithm, X509_ALGOR),
-    ASN1_SIMPLE(MAMSIGN_INDEX_CERT, signature, ASN1_BIT_STRING),
+ASN1_SEQUENCE(MAMSIGN_INDEX_CERT) =
+    {
+        ASN1_SIMPLE(MAMSIGN_INDEX_CERT, tbs, MAMSIGN_INDEX_TBS),
+        ASN1_SIMPLE(MAMSIGN_INDEX_CERT, signature_algorithm, X509_ALGOR),
+        ASN1_SIMPLE(MAMSIGN_INDEX_CERT, signature, ASN1_BIT_STRING),
 } ASN1_SEQUENCE_END(MAMSIGN_INDEX_CERT)
 
-DECLARE_ASN1_FUNCTIONS(MAMSIGN_INDEX_CERT)
-IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_INDEX_CERT)
+        DECLARE_ASN1_FUNCTIONS(MAMSIGN_INDEX_CERT) IMPLEMENT_ASN1_FUNCTIONS(MAMSIGN_INDEX_CERT)
 }
 
 namespace mamsign {
@@ -141,7 +143,8 @@ IndexedFile index_file(const std::filesystem::path& file) {
     return out;
   }
   for (std::size_t i = 0; i < ders->size(); ++i) {
-    const std::string origin = ders->size() == 1 ? file.string() : file.string() + " (certificate " + std::to_string(i + 1) + ")";
+    const std::string origin =
+        ders->size() == 1 ? file.string() : file.string() + " (certificate " + std::to_string(i + 1) + ")";
     auto entry = index_entry(std::move((*ders)[i]), origin);
     if (!entry) {
       out.problem = entry.error().message;  // a damaged bundle is skipped whole
@@ -288,7 +291,8 @@ std::vector<OrgCertPtr> CertStore::all() const {
 }
 
 std::size_t CertStore::materialized() const noexcept {
-  return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [](const auto& e) { return e->cert != nullptr; }));
+  return static_cast<std::size_t>(
+      std::count_if(entries_.begin(), entries_.end(), [](const auto& e) { return e->cert != nullptr; }));
 }
 
 OrgCertPtr CertStore::find(X509_NAME* issuer, const ASN1_INTEGER* serial) const {

@@ -21,7 +21,8 @@ constexpr int kMaxCommonNameChars = 64;  // ub-common-name (RFC 5280)
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -42,18 +43,19 @@ Result<std::string> decode_base64(std::string_view text, std::string_view what) 
     const unsigned char u = static_cast<unsigned char>(c);
     if (c == '\r' || c == '\n') continue;
     if (std::isalnum(u) == 0 && c != '+' && c != '/' && c != '=') {
-      return make_error(Reason::InvalidInput, std::string(what) + " holds " + printable(std::string(1, c)) +
-                                                  ", which is not base64");
+      return make_error(Reason::InvalidInput,
+                        std::string(what) + " holds " + printable(std::string(1, c)) + ", which is not base64");
     }
     compact.push_back(c);
   }
   if (compact.empty() || compact.size() % 4 != 0) {
-    return make_error(Reason::InvalidInput, std::string(what) + " is not whole base64 (" + std::to_string(compact.size()) +
-                                                " characters, not a multiple of 4)");
+    return make_error(Reason::InvalidInput, std::string(what) + " is not whole base64 (" +
+                                                std::to_string(compact.size()) + " characters, not a multiple of 4)");
   }
   std::string out(compact.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(compact.data()), static_cast<int>(compact.size()));
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(compact.data()), static_cast<int>(compact.size()));
   if (n < 0) return make_error(Reason::InvalidInput, std::string(what) + " is not valid base64");
   // EVP_DecodeBlock counts padding as zero bytes: take them off.
   std::size_t size = static_cast<std::size_t>(n);
@@ -96,8 +98,9 @@ Result<std::pair<std::string, std::string>> der_of(std::string_view bytes) {
       return std::pair{std::move(*der), "PEM (" + std::string(label) + "), " + line_ends(text)};
     }
     const std::size_t eol = text.find_first_of("\r\n");
-    return make_error(Reason::InvalidInput, "the PEM block is " + printable(text.substr(0, std::min<std::size_t>(eol, 64))) +
-                                                "; a CSR is BEGIN CERTIFICATE REQUEST or BEGIN NEW CERTIFICATE REQUEST");
+    return make_error(Reason::InvalidInput,
+                      "the PEM block is " + printable(text.substr(0, std::min<std::size_t>(eol, 64))) +
+                          "; a CSR is BEGIN CERTIFICATE REQUEST or BEGIN NEW CERTIFICATE REQUEST");
   }
   auto der = decode_base64(text, "the file");
   if (!der) {
@@ -143,7 +146,8 @@ std::optional<std::uint8_t> parse_role(std::string_view text) {
     if (name != "unknown role" && t == name) return static_cast<std::uint8_t>(code);
   }
   if (t.rfind("0x", 0) == 0) t = t.substr(2);
-  if (t.empty() || t.size() > 2 || !std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isxdigit(c) != 0; })) {
+  if (t.empty() || t.size() > 2 ||
+      !std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isxdigit(c) != 0; })) {
     return std::nullopt;
   }
   const auto code = static_cast<std::uint8_t>(std::stoi(t, nullptr, 16));
@@ -192,8 +196,8 @@ Result<std::string> build_csr(const CsrSpec& spec, EVP_PKEY* key) {
 
 std::string csr_pem(std::string_view der) {
   std::string b64((der.size() + 2) / 3 * 4 + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), reinterpret_cast<const unsigned char*>(der.data()),
-                                static_cast<int>(der.size()));
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
   b64.resize(static_cast<std::size_t>(std::max(n, 0)));
   std::string out = "-----BEGIN CERTIFICATE REQUEST-----\n";
   for (std::size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
@@ -202,7 +206,8 @@ std::string csr_pem(std::string_view der) {
 
 Result<CertificateRequest> CertificateRequest::read(std::string_view bytes) {
   if (bytes.size() > kMaxCsrBytes) {
-    return make_error(Reason::InvalidInput, "the file is " + std::to_string(bytes.size()) + " bytes; a CSR is at most 64 KiB");
+    return make_error(Reason::InvalidInput,
+                      "the file is " + std::to_string(bytes.size()) + " bytes; a CSR is at most 64 KiB");
   }
   auto decoded = der_of(bytes);
   if (!decoded) return std::move(decoded).error();
@@ -211,12 +216,13 @@ Result<CertificateRequest> CertificateRequest::read(std::string_view bytes) {
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   if (!req) {
     ERR_clear_error();
-    return make_error(Reason::InvalidInput, "not a PKCS#10 certificate request (" + decoded->second + " that does not decode)");
+    return make_error(Reason::InvalidInput,
+                      "not a PKCS#10 certificate request (" + decoded->second + " that does not decode)");
   }
   const auto used = static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(der.data()));
   if (used != der.size()) {
-    return make_error(Reason::InvalidInput, "the CSR is followed by " + std::to_string(der.size() - used) +
-                                                " bytes that are not part of it");
+    return make_error(Reason::InvalidInput,
+                      "the CSR is followed by " + std::to_string(der.size() - used) + " bytes that are not part of it");
   }
   CertificateRequest out;
   out.req_ = std::move(req);
@@ -242,8 +248,10 @@ std::optional<std::uint8_t> CertificateRequest::role() const {
   const int at = X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, -1);
   if (at < 0 || X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, at) >= 0) return std::nullopt;
   const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at));
-  const std::string text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)), static_cast<std::size_t>(ASN1_STRING_length(value)));
-  if (text.size() != 2 || !std::isxdigit(static_cast<unsigned char>(text[0])) || !std::isxdigit(static_cast<unsigned char>(text[1]))) {
+  const std::string text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                         static_cast<std::size_t>(ASN1_STRING_length(value)));
+  if (text.size() != 2 || !std::isxdigit(static_cast<unsigned char>(text[0])) ||
+      !std::isxdigit(static_cast<unsigned char>(text[1]))) {
     return std::nullopt;
   }
   return static_cast<std::uint8_t>(std::stoi(text, nullptr, 16));
@@ -359,19 +367,25 @@ std::vector<CsrFinding> CertificateRequest::check() const {
     add("F4 subject OU (role)", "one organizationalUnitName: the Remote Party Role Code as 2 hex characters",
         std::to_string(ou) + " organizationalUnitName attributes");
   } else if (!role()) {
-    const ASN1_STRING* v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, -1)));
+    const ASN1_STRING* v = X509_NAME_ENTRY_get_data(
+        X509_NAME_get_entry(name, X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, -1)));
     add("F4 subject OU (role)", "the Remote Party Role Code as 2 hex characters, such as \"02\" for a supplier",
-        "\"" + printable(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v)), static_cast<std::size_t>(ASN1_STRING_length(v)))) + "\"");
+        "\"" +
+            printable(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v)),
+                                       static_cast<std::size_t>(ASN1_STRING_length(v)))) +
+            "\"");
   } else if (role_name(*role()) == "unknown role") {
     add("F4 subject OU (role)", "a Remote Party Role Code SMKI defines", role_code(*role()));
   }
   std::string eui_problem;
   if (!subject_eui64(name, &eui_problem)) {
-    add("F5 subject uniqueIdentifier (EUI-64)", "one uniqueIdentifier: a BIT STRING of exactly 64 bits (03 09 00 + 8 octets)",
+    add("F5 subject uniqueIdentifier (EUI-64)",
+        "one uniqueIdentifier: a BIT STRING of exactly 64 bits (03 09 00 + 8 octets)",
         eui_problem.empty() ? std::string("none") : eui_problem);
   } else {
     // Exactly as the certificates carry it: 0 unused bits, 8 octets.
-    const ASN1_STRING* v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, X509_NAME_get_index_by_NID(name, NID_x500UniqueIdentifier, -1)));
+    const ASN1_STRING* v = X509_NAME_ENTRY_get_data(
+        X509_NAME_get_entry(name, X509_NAME_get_index_by_NID(name, NID_x500UniqueIdentifier, -1)));
     if (ASN1_STRING_length(v) != 8) add("F5 subject uniqueIdentifier (EUI-64)", "8 octets, 0 unused bits", hex_bits(v));
   }
   if (cn > 1) add("F6 subject CN", "at most one commonName", std::to_string(cn) + " commonName attributes");
@@ -408,7 +422,8 @@ std::vector<CsrFinding> CertificateRequest::check() const {
     }
   }
   if (ku_ext == nullptr) {
-    add("F9 keyUsage", "a requested keyUsage extension, critical, with digitalSignature or keyAgreement", "none requested");
+    add("F9 keyUsage", "a requested keyUsage extension, critical, with digitalSignature or keyAgreement",
+        "none requested");
   } else {
     if (ku_count > 1) add("F9 keyUsage", "one keyUsage extension", std::to_string(ku_count));
     if (X509_EXTENSION_get_critical(ku_ext) != 1) add("F9 keyUsage critical", "critical", "not critical");
@@ -437,7 +452,8 @@ std::vector<CsrFinding> CertificateRequest::check() const {
   return out;
 }
 
-AcceptVerdict judge_issued_certificate(const CertificateRequest& csr, const OrgCert& cert, const AcceptOptions& options) {
+AcceptVerdict judge_issued_certificate(const CertificateRequest& csr, const OrgCert& cert,
+                                       const AcceptOptions& options) {
   AcceptVerdict v;
   const auto reason = [&](Reason r, std::string message) { v.reasons.push_back(make_error(r, std::move(message))); };
   EVP_PKEY* cert_key = X509_get0_pubkey(cert.x509());
@@ -449,18 +465,21 @@ AcceptVerdict judge_issued_certificate(const CertificateRequest& csr, const OrgC
   }
   ERR_clear_error();
   if (csr.role() && cert.role() != csr.role()) {
-    reason(Reason::WrongRole, "the CSR asked for role " + role_code(*csr.role()) + " (" + std::string(role_name(*csr.role())) +
-                                  "), the certificate has " +
-                                  (cert.role() ? role_code(*cert.role()) + " (" + std::string(role_name(*cert.role())) + ")"
-                                               : std::string("no role")));
+    reason(Reason::WrongRole,
+           "the CSR asked for role " + role_code(*csr.role()) + " (" + std::string(role_name(*csr.role())) +
+               "), the certificate has " +
+               (cert.role() ? role_code(*cert.role()) + " (" + std::string(role_name(*cert.role())) + ")"
+                            : std::string("no role")));
   }
   if (csr.eui64() && cert.eui64() != csr.eui64()) {
     reason(Reason::SubjectMismatch, "the CSR asked for EUI-64 " + csr.eui64()->to_string() + ", the certificate has " +
                                         (cert.eui64() ? cert.eui64()->to_string() : std::string("none")));
   }
   if (csr.common_name() != cert.common_name()) {
-    v.notes.push_back("the certificate's CN is " + (cert.common_name() ? "\"" + printable(*cert.common_name()) + "\"" : std::string("absent")) +
-                      ", the CSR's " + (csr.common_name() ? "\"" + printable(*csr.common_name()) + "\"" : std::string("absent")));
+    v.notes.push_back("the certificate's CN is " +
+                      (cert.common_name() ? "\"" + printable(*cert.common_name()) + "\"" : std::string("absent")) +
+                      ", the CSR's " +
+                      (csr.common_name() ? "\"" + printable(*csr.common_name()) + "\"" : std::string("absent")));
   }
   if (csr.usage() && !cert.has_only_usage(*csr.usage())) {
     reason(Reason::WrongKeyUsage, "the CSR asked for keyUsage " + std::string(usage_name(*csr.usage())) +
@@ -485,7 +504,8 @@ AcceptVerdict judge_issued_certificate(const CertificateRequest& csr, const OrgC
       // The certificate's own validity is said above; the chain's verdict on it would say it twice.
       const Reason r = st.error().reason;
       const bool said = std::any_of(v.reasons.begin(), v.reasons.end(), [&](const Error& e) { return e.reason == r; });
-      if (!said || (r != Reason::CertNotYetValid && r != Reason::CertExpired)) v.reasons.push_back(std::move(st).error());
+      if (!said || (r != Reason::CertNotYetValid && r != Reason::CertExpired))
+        v.reasons.push_back(std::move(st).error());
     } else if (!revocation.checked) {
       v.notes.push_back("revocation not checked: no CRL of " + revocation.issuer + " was given");
     }

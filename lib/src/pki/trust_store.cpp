@@ -23,8 +23,7 @@ bool has_extension(const std::filesystem::path& p, std::initializer_list<std::st
 // The files a --trust or --crl argument stands for: the file itself, or a folder's files with one of
 // `exts` (sorted, so that results do not depend on directory order).
 Result<std::vector<std::filesystem::path>> expand(const std::filesystem::path& path,
-                                                  std::initializer_list<std::string_view> exts,
-                                                  std::string_view what) {
+                                                  std::initializer_list<std::string_view> exts, std::string_view what) {
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) return std::vector<std::filesystem::path>{path};
   auto all = list_files(path, false, what);
@@ -163,8 +162,9 @@ Status TrustStore::add_crls_from(std::string_view bytes, std::string_view origin
       return make_error(Reason::IoError, "cannot use CRL " + std::string(origin) + ": " + why);
     }
     // The same CRL given twice (a folder named by --trust and --crl) counts once.
-    const bool known = std::any_of(crls_.begin(), crls_.end(), [&](const Crl& c) { return X509_CRL_cmp(c.crl.get(), crl.get()) == 0 &&
-                                                                                         X509_CRL_match(c.crl.get(), crl.get()) == 0; });
+    const bool known = std::any_of(crls_.begin(), crls_.end(), [&](const Crl& c) {
+      return X509_CRL_cmp(c.crl.get(), crl.get()) == 0 && X509_CRL_match(c.crl.get(), crl.get()) == 0;
+    });
     if (known) continue;
     if (auto st = add_crl(std::move(crl), origin); !st) return st;
   }
@@ -201,8 +201,8 @@ TrustStore::CaCheck TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) 
   result.status = [&]() -> Status {
     if (profile_.issuer_role && ca->role() != profile_.issuer_role) {
       return make_error(Reason::UntrustedChain,
-                        "the issuing CA " + ca->subject() + " does not carry the issuing-authority role (OU=" +
-                            role_code(*profile_.issuer_role) + ")");
+                        "the issuing CA " + ca->subject() +
+                            " does not carry the issuing-authority role (OU=" + role_code(*profile_.issuer_role) + ")");
     }
     X509StoreCtxPtr ctx(X509_STORE_CTX_new());
     X509StackPtr anchors = stack_of(roots_);
@@ -225,8 +225,9 @@ TrustStore::CaCheck TrustStore::verify_ca(const OrgCertPtr& ca, std::time_t at) 
       Status st = check_revocation(*ca, *r, at, false, arl);
       result.revocation_checked = arl.checked;
       for (auto& n : arl.notes) result.notes.push_back(std::move(n));
-      if (!st) return make_error(st.error().reason, "the issuing CA is revoked, and with it every certificate it issued: " +
-                                                        st.error().message);
+      if (!st)
+        return make_error(st.error().reason,
+                          "the issuing CA is revoked, and with it every certificate it issued: " + st.error().message);
       return st;
     }
     return Status::ok();
@@ -387,8 +388,9 @@ Status TrustStore::check_revocation(const OrgCert& cert, const OrgCert& issuer, 
   const std::string what =
       "the newest CRL of " + issuer.subject() + " (" + newest->origin + ", thisUpdate " +
       format_iso8601(newest_this_update.value_or(0)) + ", " +
-      (out.next_update ? "nextUpdate " + format_iso8601(*out.next_update) : std::string("no nextUpdate")) + ") is stale at " +
-      format_iso8601(at) + (profile_.crl_grace > 0 ? " even with a grace of " + format_duration(profile_.crl_grace) : std::string());
+      (out.next_update ? "nextUpdate " + format_iso8601(*out.next_update) : std::string("no nextUpdate")) +
+      ") is stale at " + format_iso8601(at) +
+      (profile_.crl_grace > 0 ? " even with a grace of " + format_duration(profile_.crl_grace) : std::string());
   if (required) return make_error(Reason::RevocationStale, what + ": fetch the current CRL");
   out.notes.push_back(what + ": applied anyway (--require-crl would refuse it)");
   return Status::ok();

@@ -15,7 +15,8 @@ using namespace cms_detail;
 
 Result<std::string> make_cms_signature(const CmsSignRequest& request) {
   auto fail = [](const std::string& what) {
-    return make_error(Reason::UnsupportedAlgorithm, "cannot make the CMS signature: " + what + ": " + take_openssl_errors());
+    return make_error(Reason::UnsupportedAlgorithm,
+                      "cannot make the CMS signature: " + what + ": " + take_openssl_errors());
   };
   CmsPtr cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, CMS_DETACHED | CMS_PARTIAL | CMS_BINARY));
   if (!cms) return fail("SignedData");
@@ -33,7 +34,8 @@ Result<std::string> make_cms_signature(const CmsSignRequest& request) {
     return fail("contentType and messageDigest");
   }
   Asn1TimePtr when(ASN1_TIME_set(nullptr, request.signing_time));
-  if (!when || CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, ASN1_STRING_type(when.get()), when.get(), -1) != 1) {
+  if (!when ||
+      CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, ASN1_STRING_type(when.get()), when.get(), -1) != 1) {
     return fail("signingTime");
   }
   auto hints = content_hints_der(request.bound_name);
@@ -78,7 +80,8 @@ using AttributePtr = OsslPtr<X509_ATTRIBUTE, X509_ATTRIBUTE_free>;
 
 Result<CmsSignatureMaker> CmsSignatureMaker::create(const OrgCert& signer, const std::vector<OrgCertPtr>& chain) {
   const auto fail = [](const std::string& what) {
-    return make_error(Reason::UnsupportedAlgorithm, "cannot prepare CMS signing: " + what + ": " + take_openssl_errors());
+    return make_error(Reason::UnsupportedAlgorithm,
+                      "cannot prepare CMS signing: " + what + ": " + take_openssl_errors());
   };
   CmsSignatureMaker m;
   IssuerSerialPtr sid(MAMSIGN_ISSUER_SERIAL_new());
@@ -87,7 +90,8 @@ Result<CmsSignatureMaker> CmsSignatureMaker::create(const OrgCert& signer, const
   ASN1_INTEGER_free(sid->serial);
   sid->issuer = X509_NAME_dup(X509_get_issuer_name(signer.x509()));
   sid->serial = ASN1_INTEGER_dup(X509_get0_serialNumber(signer.x509()));
-  m.sid_ = sid->issuer != nullptr && sid->serial != nullptr ? der_of(sid.get(), i2d_MAMSIGN_ISSUER_SERIAL) : std::string();
+  m.sid_ =
+      sid->issuer != nullptr && sid->serial != nullptr ? der_of(sid.get(), i2d_MAMSIGN_ISSUER_SERIAL) : std::string();
   if (m.sid_.empty()) return fail("SignerIdentifier");
 
   AttributePtr content_type(X509_ATTRIBUTE_create(NID_pkcs9_contentType, V_ASN1_OBJECT, OBJ_nid2obj(NID_pkcs7_data)));
@@ -97,13 +101,15 @@ Result<CmsSignatureMaker> CmsSignatureMaker::create(const OrgCert& signer, const
   EssSigningCertV2Ptr ess(OSSL_ESS_signing_cert_v2_new_init(EVP_sha256(), signer.x509(), nullptr, 1));
   const std::string ess_der = ess ? der_of(ess.get(), i2d_ESS_SIGNING_CERT_V2) : std::string();
   Asn1OctetStringPtr ess_value(ASN1_STRING_type_new(V_ASN1_SEQUENCE));
-  if (ess_der.empty() || !ess_value || ASN1_STRING_set(ess_value.get(), ess_der.data(), static_cast<int>(ess_der.size())) != 1) {
+  if (ess_der.empty() || !ess_value ||
+      ASN1_STRING_set(ess_value.get(), ess_der.data(), static_cast<int>(ess_der.size())) != 1) {
     return fail("signingCertificateV2");
   }
   AttributePtr signing_certificate(
       X509_ATTRIBUTE_create(NID_id_smime_aa_signingCertificateV2, V_ASN1_SEQUENCE, ess_value.get()));
-  if (signing_certificate) ess_value.release();  // owned by the attribute now
-  m.signing_certificate_attribute_ = signing_certificate ? der_of(signing_certificate.get(), i2d_X509_ATTRIBUTE) : std::string();
+  if (signing_certificate) (void)ess_value.release();  // owned by the attribute now
+  m.signing_certificate_attribute_ =
+      signing_certificate ? der_of(signing_certificate.get(), i2d_X509_ATTRIBUTE) : std::string();
   if (m.content_type_attribute_.empty() || m.signing_certificate_attribute_.empty()) return fail("signed attributes");
 
   m.digest_algorithm_ = algorithm_der(NID_sha256);
@@ -125,9 +131,10 @@ Result<CmsSignatureMaker> CmsSignatureMaker::create(const OrgCert& signer, const
 }
 
 Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest, std::string_view bound_name,
-                                             std::time_t signing_time) const {
+                                            std::time_t signing_time) const {
   const auto fail = [](const std::string& what) {
-    return make_error(Reason::UnsupportedAlgorithm, "cannot make the CMS signature: " + what + ": " + take_openssl_errors());
+    return make_error(Reason::UnsupportedAlgorithm,
+                      "cannot make the CMS signature: " + what + ": " + take_openssl_errors());
   };
   // The signed attributes: two encoded once, three per file, each by OpenSSL; then the SET OF them.
   SignerInfoOutPtr si(MAMSIGN_SIGNER_INFO_OUT_new());
@@ -137,7 +144,8 @@ Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest,
   auto hints = content_hints_der(bound_name);
   if (!hints) return std::move(hints).error();
   Asn1OctetStringPtr hints_value(ASN1_STRING_type_new(V_ASN1_SEQUENCE));
-  if (!md || !when || !hints_value || ASN1_OCTET_STRING_set(md.get(), digest.data(), static_cast<int>(digest.size())) != 1 ||
+  if (!md || !when || !hints_value ||
+      ASN1_OCTET_STRING_set(md.get(), digest.data(), static_cast<int>(digest.size())) != 1 ||
       ASN1_STRING_set(hints_value.get(), hints->data(), static_cast<int>(hints->size())) != 1) {
     return fail("signed attributes");
   }
@@ -164,11 +172,12 @@ Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest,
   // The signature covers the attributes as a DER SET OF, sorted: the encoding the SignerInfo carries
   // (there under the [0] tag).
   unsigned char* signed_der = nullptr;
-  const int signed_len =
-      ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(si->signed_attrs), &signed_der, ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS_SORTED));
+  const int signed_len = ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(si->signed_attrs), &signed_der,
+                                       ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS_SORTED));
   if (signed_len <= 0) return fail("signed attributes");
   Sha256 attrs_digest{};
-  const bool hashed = EVP_Digest(signed_der, static_cast<std::size_t>(signed_len), attrs_digest.data(), nullptr, sha256_md(), nullptr) == 1;
+  const bool hashed = EVP_Digest(signed_der, static_cast<std::size_t>(signed_len), attrs_digest.data(), nullptr,
+                                 sha256_md(), nullptr) == 1;
   OPENSSL_free(signed_der);
   if (!hashed) return fail("hashing the signed attributes");
   unsigned char sig[80];

@@ -84,13 +84,15 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
   EVP_PKEY_CTX* ctx = key != nullptr ? verifying_context(key) : nullptr;
   const bool verified =
       sig != nullptr && ctx != nullptr && !signed_attributes_.empty() &&
-      EVP_Digest(signed_attributes_.data(), signed_attributes_.size(), attrs_digest.data(), nullptr, sha256_md(), nullptr) == 1 &&
-      EVP_PKEY_verify(ctx, ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig)), attrs_digest.data(),
-                      attrs_digest.size()) == 1;
+      EVP_Digest(signed_attributes_.data(), signed_attributes_.size(), attrs_digest.data(), nullptr, sha256_md(),
+                 nullptr) == 1 &&
+      EVP_PKEY_verify(ctx, ASN1_STRING_get0_data(sig), static_cast<std::size_t>(ASN1_STRING_length(sig)),
+                      attrs_digest.data(), attrs_digest.size()) == 1;
   ERR_clear_error();
   if (!verified) {
-    return make_error(Reason::BadSignature, "the ECDSA signature over the signed attributes does not verify with the key of " +
-                                                signer.describe());
+    return make_error(
+        Reason::BadSignature,
+        "the ECDSA signature over the signed attributes does not verify with the key of " + signer.describe());
   }
   // ESS signingCertificate(V2), when present, must name this very certificate.
   // The check is a function of the attribute's bytes and the certificate alone, and a batch sees the
@@ -113,7 +115,8 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
   ESS_SIGNING_CERT* v1 = nullptr;
   EssSigningCertV2Ptr v2_owner;
   EssSigningCertPtr v1_owner;
-  for (auto [nid, is_v2] : {std::pair{NID_id_smime_aa_signingCertificateV2, true}, std::pair{NID_id_smime_aa_signingCertificate, false}}) {
+  for (auto [nid, is_v2] :
+       {std::pair{NID_id_smime_aa_signingCertificateV2, true}, std::pair{NID_id_smime_aa_signingCertificate, false}}) {
     auto attr = single_attribute(signed_attributes(si_), nid, is_v2 ? "signingCertificateV2" : "signingCertificate");
     if (!attr) return std::move(attr).error();
     if (*attr == nullptr) continue;
@@ -138,8 +141,8 @@ Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& conte
     sk_X509_push(chain.get(), signer.x509());
     if (OSSL_ESS_check_signing_certs(v1, v2, chain.get(), 0) <= 0) {
       ERR_clear_error();
-      return make_error(Reason::BadSignature, "the signed signingCertificate attribute names another certificate than " +
-                                                  signer.describe());
+      return make_error(Reason::BadSignature,
+                        "the signed signingCertificate attribute names another certificate than " + signer.describe());
     }
   }
   passed.attributes = std::move(ess_attributes);
@@ -151,8 +154,9 @@ bool CmsSignature::verifies_content_digest(const OrgCert& signer, const Sha256& 
   const ASN1_OCTET_STRING* sig = signature_value(si_);
   EVP_PKEY* key = X509_get0_pubkey(signer.x509());
   if (sig == nullptr || key == nullptr) return false;
-  return verify_digest_signature(
-      key, std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sig)), static_cast<std::size_t>(ASN1_STRING_length(sig))),
-      digest);
+  return verify_digest_signature(key,
+                                 std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sig)),
+                                                  static_cast<std::size_t>(ASN1_STRING_length(sig))),
+                                 digest);
 }
 }  // namespace mamsign

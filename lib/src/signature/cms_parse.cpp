@@ -75,7 +75,8 @@ Result<SplitSignature> split_certificates(std::string_view der) {
   if (p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
     return make_error(Reason::MalformedSignature,
                       "the signature file has " +
-                          std::to_string(der.size() - static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(der.data()))) +
+                          std::to_string(der.size() - static_cast<std::size_t>(
+                                                          p - reinterpret_cast<const unsigned char*>(der.data()))) +
                           " bytes after its CMS structure");
   }
   if (OBJ_obj2nid(info->content_type) != NID_pkcs7_signed) {
@@ -113,10 +114,10 @@ Result<SplitSignature> split_certificates(std::string_view der) {
                                   static_cast<std::size_t>(ASN1_STRING_length(si->value.sequence)));
   }
   if (signed_data->certificates != nullptr && sk_ASN1_TYPE_num(signed_data->certificates) > kMaxEmbeddedCertificates) {
-    return make_error(Reason::MalformedSignature, "the signature carries " +
-                                                      std::to_string(sk_ASN1_TYPE_num(signed_data->certificates)) +
-                                                      " certificates; at most " + std::to_string(kMaxEmbeddedCertificates) +
-                                                      " are read (a signer and its chain are two or three)");
+    return make_error(Reason::MalformedSignature,
+                      "the signature carries " + std::to_string(sk_ASN1_TYPE_num(signed_data->certificates)) +
+                          " certificates; at most " + std::to_string(kMaxEmbeddedCertificates) +
+                          " are read (a signer and its chain are two or three)");
   }
   if (signed_data->certificates != nullptr) {
     for (int i = 0; i < sk_ASN1_TYPE_num(signed_data->certificates); ++i) {
@@ -141,7 +142,8 @@ Result<SplitSignature> split_certificates(std::string_view der) {
 // The signed attributes of one SignerInfo (its raw TLV) must be DER: the signature covers their DER
 // encoding, which a verifier re-creates, so BER there could never verify. MalformedSignature says so,
 // rather than the BAD_SIGNATURE it would otherwise become. Also checks the SignerInfo version (1 or 3).
-Status check_signer_info(std::string_view tlv, const STACK_OF(X509_ATTRIBUTE) * decoded, std::string* signed_attributes) {
+Status check_signer_info(std::string_view tlv, const STACK_OF(X509_ATTRIBUTE) * decoded,
+                         std::string* signed_attributes) {
   const auto* const start = reinterpret_cast<const unsigned char*>(tlv.data());
   const unsigned char* p = start;
   const long total = static_cast<long>(tlv.size());
@@ -168,11 +170,13 @@ Status check_signer_info(std::string_view tlv, const STACK_OF(X509_ATTRIBUTE) * 
       Asn1IntegerPtr version(d2i_ASN1_INTEGER(nullptr, &v, end - at));
       const long n = version ? ASN1_INTEGER_get(version.get()) : -1;
       ERR_clear_error();
-      if (n != 1 && n != 3) return malformed("the SignerInfo has version " + std::to_string(n) + "; RFC 5652 allows 1 or 3");
+      if (n != 1 && n != 3)
+        return malformed("the SignerInfo has version " + std::to_string(n) + "; RFC 5652 allows 1 or 3");
     }
     if (field == 3) {
       if (cls != V_ASN1_CONTEXT_SPECIFIC || tag != 0) return Status::ok();  // no signed attributes
-      if ((flags & 0x01) != 0) return malformed("the signed attributes use an indefinite length; they must be DER (RFC 5652 section 5.4)");
+      if ((flags & 0x01) != 0)
+        return malformed("the signed attributes use an indefinite length; they must be DER (RFC 5652 section 5.4)");
       // As signed: the same content under a SET tag, as OpenSSL would re-encode it.
       std::string received(reinterpret_cast<const char*>(at), static_cast<std::size_t>(p - at + len));
       received[0] = static_cast<char>(0x31);
@@ -181,12 +185,14 @@ Status check_signer_info(std::string_view tlv, const STACK_OF(X509_ATTRIBUTE) * 
       const int der_len = decoded != nullptr ? ASN1_item_i2d(reinterpret_cast<const ASN1_VALUE*>(decoded), &der,
                                                              ASN1_ITEM_rptr(MAMSIGN_SIGNED_ATTRS))
                                              : -1;
-      const bool same = der_len > 0 && std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(der_len)) == received;
+      const bool same =
+          der_len > 0 && std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(der_len)) == received;
       OPENSSL_free(der);
       ERR_clear_error();
       if (!same) {
-        return malformed("the signed attributes are not DER (a length not in its shortest form, or attributes out of "
-                         "DER order); RFC 5652 section 5.4 requires DER, which is what the signature covers");
+        return malformed(
+            "the signed attributes are not DER (a length not in its shortest form, or attributes out of "
+            "DER order); RFC 5652 section 5.4 requires DER, which is what the signature covers");
       }
       *signed_attributes = std::move(received);  // exactly what the signature covers
       return Status::ok();
@@ -217,8 +223,9 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
   CmsSignature s;
   if (der.empty()) return malformed("the signature file is empty");
   if (der.substr(0, 11) == "-----BEGIN ") {
-    return malformed("the signature is PEM; the profile requires DER (convert it with "
-                     "`openssl cms -cmsout -inform PEM -outform DER`)");
+    return malformed(
+        "the signature is PEM; the profile requires DER (convert it with "
+        "`openssl cms -cmsout -inform PEM -outform DER`)");
   }
   if (der.find("MIME-Version:") != std::string_view::npos && der.front() != 0x30) {
     return malformed("the signature is S/MIME; the profile requires DER (sign with `openssl cms -sign -outform DER`)");
@@ -232,7 +239,8 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
     ERR_clear_error();
     if (!encap) return malformed("the signature's EncapsulatedContentInfo cannot be parsed");
     if (encap->content != nullptr) {
-      return malformed("the signature carries content of its own (attached); the profile requires a detached signature");
+      return malformed(
+          "the signature carries content of its own (attached); the profile requires a detached signature");
     }
     if (OBJ_obj2nid(encap->content_type) != NID_pkcs7_data) return malformed("the signed content type is not id-data");
   }
@@ -248,7 +256,8 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
     ERR_clear_error();
     // The header walk says precisely what is wrong with a SignerInfo (BER in the signed attributes, a
     // version RFC 5652 does not allow) before a generic word on one that does not decode.
-    if (auto st = check_signer_info(tlv, decoded != nullptr ? decoded->signed_attrs : nullptr, &s.signed_attributes_); !st) {
+    if (auto st = check_signer_info(tlv, decoded != nullptr ? decoded->signed_attrs : nullptr, &s.signed_attributes_);
+        !st) {
       MAMSIGN_SIGNER_INFO_IN_free(decoded);
       return std::move(st).error();
     }
@@ -269,8 +278,8 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
   const X509_ALGOR* digest_alg = si->digest_algorithm;
   const X509_ALGOR* signature_alg = si->signature_algorithm;
   if (algorithm_nid(digest_alg) != NID_sha256) {
-    return make_error(Reason::UnsupportedAlgorithm, "the signature uses digest " + algorithm_name(digest_alg) +
-                                                        "; the profile requires SHA-256");
+    return make_error(Reason::UnsupportedAlgorithm,
+                      "the signature uses digest " + algorithm_name(digest_alg) + "; the profile requires SHA-256");
   }
   const int sig_nid = algorithm_nid(signature_alg);
   if (sig_nid != NID_ecdsa_with_SHA256 && sig_nid != NID_X9_62_id_ecPublicKey) {

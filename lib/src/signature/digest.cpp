@@ -61,8 +61,10 @@ class Stream {
     out_.clear();
     std::size_t start = 0;
     if (first && toggle_bom_) {
-      if (has_bom) start = 3;  // it has one now: signed without
-      else for (std::uint8_t b : kBom) out_.push_back(b);
+      if (has_bom)
+        start = 3;  // it has one now: signed without
+      else
+        for (std::uint8_t b : kBom) out_.push_back(b);
     }
     const std::uint8_t* p = chunk.data() + start;
     const std::uint8_t* const end = chunk.data() + chunk.size();
@@ -78,8 +80,10 @@ class Stream {
         while (p < end) {
           if (pending_cr_) {
             pending_cr_ = false;
-            if (*p != '\n') out_.push_back('\r');
-            else lines_changed_ = true;
+            if (*p != '\n')
+              out_.push_back('\r');
+            else
+              lines_changed_ = true;
           }
           const auto* cr = static_cast<const std::uint8_t*>(std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
           const std::uint8_t* stop = cr != nullptr ? cr : end;
@@ -131,10 +135,12 @@ class Stream {
     std::vector<std::string> parts;
     if (lines_ == Lines::ToCrlf) parts.emplace_back("line endings were changed from CRLF to LF");
     if (lines_ == Lines::ToLf) parts.emplace_back("line endings were changed from LF to CRLF");
-    if (toggle_bom_) parts.emplace_back(has_bom ? "a UTF-8 byte-order mark was added" : "the UTF-8 byte-order mark was removed");
+    if (toggle_bom_)
+      parts.emplace_back(has_bom ? "a UTF-8 byte-order mark was added" : "the UTF-8 byte-order mark was removed");
     if (final_eol_change != nullptr) parts.emplace_back(final_eol_change);
     std::string s;
-    for (std::size_t i = 0; i < parts.size(); ++i) s += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      s += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
     return s + " after signing";
   }
 
@@ -212,15 +218,18 @@ namespace {
 // Whether a chunk shows CRLF or bare LF line ends (or neither).
 void line_ends_in(std::span<const std::uint8_t> chunk, bool& crlf, bool& bare_lf) {
   for (const auto* lf = static_cast<const std::uint8_t*>(std::memchr(chunk.data(), '\n', chunk.size())); lf != nullptr;
-       lf = static_cast<const std::uint8_t*>(std::memchr(lf + 1, '\n', static_cast<std::size_t>(chunk.data() + chunk.size() - lf - 1)))) {
+       lf = static_cast<const std::uint8_t*>(
+           std::memchr(lf + 1, '\n', static_cast<std::size_t>(chunk.data() + chunk.size() - lf - 1)))) {
     (lf > chunk.data() && lf[-1] == '\r' ? crlf : bare_lf) = true;
     if (crlf && bare_lf) return;
   }
 }
 
 void add_final_line_end_variants(const Stream& s, bool has_bom, std::vector<DigestVariant>& out) {
-  if (s.without_final_eol()) out.push_back({s.change(has_bom, "a line end was added at the end of the file"), *s.without_final_eol()});
-  if (s.with_final_eol()) out.push_back({s.change(has_bom, "the line end at the end of the file was removed"), *s.with_final_eol()});
+  if (s.without_final_eol())
+    out.push_back({s.change(has_bom, "a line end was added at the end of the file"), *s.without_final_eol()});
+  if (s.with_final_eol())
+    out.push_back({s.change(has_bom, "the line end at the end of the file was removed"), *s.with_final_eol()});
 }
 
 }  // namespace

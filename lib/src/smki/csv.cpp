@@ -1,6 +1,5 @@
 #include "mamsign/smki/csv.h"
 
-
 #include <optional>
 #include <string_view>
 
@@ -84,8 +83,9 @@ Result<bool> CsvReader::next(CsvRecord& out) {
     if (*first >= 0) --pos_;
     if (buffer_.compare(pos_, 3, "\xEF\xBB\xBF") == 0) pos_ += 3;
     if (auto encoding = wide_encoding(std::string_view(buffer_).substr(pos_))) {
-      return malformed(1, "the file is " + *encoding + " text, not UTF-8 or ASCII: save it as CSV in UTF-8 (Excel: "
-                                                       "\"CSV UTF-8 (Comma delimited)\")");
+      return malformed(1, "the file is " + *encoding +
+                              " text, not UTF-8 or ASCII: save it as CSV in UTF-8 (Excel: "
+                              "\"CSV UTF-8 (Comma delimited)\")");
     }
   }
   std::size_t fields = 0;
@@ -164,7 +164,8 @@ Result<bool> CsvReader::next(CsvRecord& out) {
       }
     } else {
       while (*c >= 0 && *c != ',' && *c != '\r' && *c != '\n') {
-        if (*c == '"') return malformed(line_, "a quote inside an unquoted field (quote the whole field and write \"\")");
+        if (*c == '"')
+          return malformed(line_, "a quote inside an unquoted field (quote the whole field and write \"\")");
         if (!append(f, static_cast<char>(*c))) return too_long(line_);
         // The rest of the field that is in the buffer, in one append rather than byte by byte; the byte
         // that ends it (or the buffer's end) goes round the loop as before.

@@ -44,14 +44,16 @@ Result<Eui64> Eui64::parse(std::string_view text) {
     }
     octets[i] = static_cast<std::uint8_t>(hi * 16 + lo);
     if (step == 3 && i < 7 && text[at + 2] != separator) {
-      return eui_error(text, "separators differ (first " + printable(std::string(1, separator)) +
-                                 ", then " + printable(text.substr(at + 2, 1)) + ")");
+      return eui_error(text, "separators differ (first " + printable(std::string(1, separator)) + ", then " +
+                                 printable(text.substr(at + 2, 1)) + ")");
     }
   }
   return Eui64(octets);
 }
 
-std::string Eui64::to_string() const { return party_string(PartyOctets{true, true, true, true, true, true, true, true}); }
+std::string Eui64::to_string() const {
+  return party_string(PartyOctets{true, true, true, true, true, true, true, true});
+}
 
 std::string Eui64::party_string(const PartyOctets& party) const {
   std::string out;

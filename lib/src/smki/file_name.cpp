@@ -14,13 +14,11 @@ constexpr std::size_t kMaxExtensionChars = 16;
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_alnum(char c) { return is_letter(c) || (c >= '0' && c <= '9'); }
 
-std::string shape(const std::string& prefix) {
-  return prefix + "_<S1SP>_<EUI-64>_<YYYYMMDD>_<HHMMSS>[.ext]";
-}
+std::string shape(const std::string& prefix) { return prefix + "_<S1SP>_<EUI-64>_<YYYYMMDD>_<HHMMSS>[.ext]"; }
 
 Error name_error(std::string_view name, const std::string& expected, std::string_view problem) {
-  return make_error(Reason::FileNameInvalid, printable(name) + " is not a migration file name: expected " +
-                                                 expected + "; " + std::string(problem));
+  return make_error(Reason::FileNameInvalid, printable(name) + " is not a migration file name: expected " + expected +
+                                                 "; " + std::string(problem));
 }
 
 bool parse_fixed_digits(std::string_view s, int& a, int& b, int& c, std::size_t first) {
@@ -44,8 +42,7 @@ std::time_t MigrationFileName::timestamp() const { return utc_time(year, month, 
 
 std::string MigrationFileName::timestamp_text() const { return format_iso8601(timestamp()); }
 
-Result<MigrationFileName> parse_migration_file_name(std::string_view name,
-                                                    const std::vector<std::string>& prefixes) {
+Result<MigrationFileName> parse_migration_file_name(std::string_view name, const std::vector<std::string>& prefixes) {
   // Longest prefix first, so that "MA" does not claim a name meant for "MA_DORMANT".
   std::vector<std::string> ordered = prefixes;
   std::sort(ordered.begin(), ordered.end(),
@@ -74,8 +71,7 @@ Result<MigrationFileName> parse_migration_file_name(std::string_view name,
   }
   if (parts.size() != 4) {
     return name_error(name, expected,
-                      "after " + *prefix + "_ it has " + std::to_string(parts.size()) +
-                          " '_'-separated parts, not 4");
+                      "after " + *prefix + "_ it has " + std::to_string(parts.size()) + " '_'-separated parts, not 4");
   }
 
   MigrationFileName out;
@@ -103,8 +99,7 @@ Result<MigrationFileName> parse_migration_file_name(std::string_view name,
   if (dot != std::string_view::npos) {
     const std::string_view ext = time.substr(dot + 1);
     if (ext.empty() || ext.size() > kMaxExtensionChars || !std::all_of(ext.begin(), ext.end(), is_alnum)) {
-      return name_error(name, expected,
-                        "the extension " + printable(ext) + " is not 1 to 16 letters or digits");
+      return name_error(name, expected, "the extension " + printable(ext) + " is not 1 to 16 letters or digits");
     }
     out.extension = std::string(ext);
     time = time.substr(0, dot);

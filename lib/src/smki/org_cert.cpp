@@ -119,7 +119,8 @@ std::optional<Eui64> subject_eui64(const X509_NAME* subject, std::string* proble
   const long unused = value->flags & ASN1_STRING_FLAG_BITS_LEFT ? value->flags & 0x07 : 0;
   const long bits = static_cast<long>(ASN1_STRING_length(value)) * 8 - unused;
   if (bits != 64) {
-    return fail("x500UniqueIdentifier is a BIT STRING of " + std::to_string(bits) + " bits; the profile requires exactly 64");
+    return fail("x500UniqueIdentifier is a BIT STRING of " + std::to_string(bits) +
+                " bits; the profile requires exactly 64");
   }
   Eui64::Octets octets{};
   std::copy_n(ASN1_STRING_get0_data(value), 8, octets.begin());
@@ -172,8 +173,8 @@ OrgCert::OrgCert(X509Ptr cert) : cert_(std::move(cert)) {
           std::isxdigit(static_cast<unsigned char>((*ou)[1]))) {
         role_ = static_cast<std::uint8_t>(std::stoi(*ou, nullptr, 16));
       } else {
-        subject_problem_ = "the subject OU " + printable(ou.value_or("?")) +
-                           " is not a role of two hex digits (such as \"02\")";
+        subject_problem_ =
+            "the subject OU " + printable(ou.value_or("?")) + " is not a role of two hex digits (such as \"02\")";
       }
     }
   }
@@ -218,8 +219,8 @@ OrgCert::OrgCert(X509Ptr cert) : cert_(std::move(cert)) {
       }
     } else {
       const char* type = OBJ_nid2sn(EVP_PKEY_get_base_id(key));
-      key_algorithm_ = std::string(type != nullptr ? type : "unknown") + " " +
-                       std::to_string(EVP_PKEY_get_bits(key)) + " bits";
+      key_algorithm_ =
+          std::string(type != nullptr ? type : "unknown") + " " + std::to_string(EVP_PKEY_get_bits(key)) + " bits";
     }
   } else {
     key_algorithm_ = "an unsupported key type";
@@ -242,9 +243,8 @@ Result<std::shared_ptr<const OrgCert>> OrgCert::load(const std::filesystem::path
   auto certs = parse_all(*bytes, path.string());
   if (!certs) return std::move(certs).error();
   if (certs->size() != 1) {
-    return make_error(Reason::InvalidInput,
-                      path.string() + " holds " + std::to_string(certs->size()) +
-                          " certificates; expected exactly one");
+    return make_error(Reason::InvalidInput, path.string() + " holds " + std::to_string(certs->size()) +
+                                                " certificates; expected exactly one");
   }
   return std::move(certs->front());
 }
@@ -280,12 +280,15 @@ bool OrgCert::has_only_usage(Usage usage) const noexcept {
 }
 
 std::string key_usage_words(std::uint32_t key_usage) {
-  static constexpr std::pair<std::uint32_t, std::string_view> kBits[] = {
-      {KU_DIGITAL_SIGNATURE, "digitalSignature"}, {KU_NON_REPUDIATION, "nonRepudiation"},
-      {KU_KEY_ENCIPHERMENT, "keyEncipherment"},   {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
-      {KU_KEY_AGREEMENT, "keyAgreement"},         {KU_KEY_CERT_SIGN, "keyCertSign"},
-      {KU_CRL_SIGN, "cRLSign"},                   {KU_ENCIPHER_ONLY, "encipherOnly"},
-      {KU_DECIPHER_ONLY, "decipherOnly"}};
+  static constexpr std::pair<std::uint32_t, std::string_view> kBits[] = {{KU_DIGITAL_SIGNATURE, "digitalSignature"},
+                                                                         {KU_NON_REPUDIATION, "nonRepudiation"},
+                                                                         {KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+                                                                         {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
+                                                                         {KU_KEY_AGREEMENT, "keyAgreement"},
+                                                                         {KU_KEY_CERT_SIGN, "keyCertSign"},
+                                                                         {KU_CRL_SIGN, "cRLSign"},
+                                                                         {KU_ENCIPHER_ONLY, "encipherOnly"},
+                                                                         {KU_DECIPHER_ONLY, "decipherOnly"}};
   std::string out;
   for (const auto& [bit, name] : kBits) {
     if (key_usage & bit) out += (out.empty() ? "" : ", ") + std::string(name);
@@ -309,8 +312,8 @@ std::vector<Error> OrgCert::check_profile(const Profile& profile) const {
                                                                "; the profile requires ecdsa-with-SHA256"));
   }
   if (version_ != X509_VERSION_3) {
-    out.push_back(make_error(Reason::InvalidCertificate,
-                             "the certificate is X.509 v" + std::to_string(version_ + 1) + "; the profile requires v3"));
+    out.push_back(make_error(Reason::InvalidCertificate, "the certificate is X.509 v" + std::to_string(version_ + 1) +
+                                                             "; the profile requires v3"));
   }
   if (!serial_ok_) out.push_back(make_error(Reason::InvalidCertificate, serial_problem_));
   if (extension_flags_ & EXFLAG_INVALID) {
@@ -322,16 +325,17 @@ std::vector<Error> OrgCert::check_profile(const Profile& profile) const {
                              "certificate is not"));
   }
   if (extension_flags_ & EXFLAG_CRITICAL) {
-    out.push_back(make_error(Reason::InvalidCertificate,
-                             "the certificate has a critical extension the profile does not know"));
+    out.push_back(
+        make_error(Reason::InvalidCertificate, "the certificate has a critical extension the profile does not know"));
   }
   if (!subject_problem_.empty()) {
     out.push_back(make_error(Reason::InvalidSubject, subject_problem_ + " (subject: " + subject_ + ")"));
   }
   if (!key_usage_present_) {
-    out.push_back(make_error(Reason::WrongKeyUsage, "the certificate has no keyUsage extension; the profile "
-                                                    "requires a critical keyUsage of exactly one of "
-                                                    "digitalSignature or keyAgreement"));
+    out.push_back(make_error(Reason::WrongKeyUsage,
+                             "the certificate has no keyUsage extension; the profile "
+                             "requires a critical keyUsage of exactly one of "
+                             "digitalSignature or keyAgreement"));
   } else {
     if (!key_usage_critical_) {
       out.push_back(make_error(Reason::WrongKeyUsage, "the keyUsage extension is not critical"));
@@ -345,8 +349,8 @@ std::vector<Error> OrgCert::check_profile(const Profile& profile) const {
   std::string wanted;
   for (const auto& oid : profile.policy_oids) wanted += (wanted.empty() ? "" : " or ") + oid;
   if (!policies_present_) {
-    out.push_back(make_error(Reason::PolicyMismatch, "the certificate has no certificatePolicies; expected policy " + wanted +
-                                                         ", " + profile.expectation("policy_oids")));
+    out.push_back(make_error(Reason::PolicyMismatch, "the certificate has no certificatePolicies; expected policy " +
+                                                         wanted + ", " + profile.expectation("policy_oids")));
   } else {
     if (!policies_critical_) {
       out.push_back(make_error(Reason::PolicyMismatch, "the certificatePolicies extension is not critical"));
@@ -356,9 +360,9 @@ std::vector<Error> OrgCert::check_profile(const Profile& profile) const {
     if (!any) {
       std::string found;
       for (const auto& oid : policy_oids_) found += (found.empty() ? "" : ", ") + oid;
-      out.push_back(make_error(Reason::PolicyMismatch, "the certificate's policies are " +
-                                                           (found.empty() ? std::string("empty") : found) +
-                                                           "; expected " + wanted + ", " + profile.expectation("policy_oids")));
+      out.push_back(make_error(Reason::PolicyMismatch,
+                               "the certificate's policies are " + (found.empty() ? std::string("empty") : found) +
+                                   "; expected " + wanted + ", " + profile.expectation("policy_oids")));
     }
   }
   return out;
@@ -370,8 +374,8 @@ Status OrgCert::check_validity(std::time_t at) const {
                                                    time_text(not_before_) + " (checked at " + time_text(at) + ")");
   }
   if (at > not_after_) {
-    return make_error(Reason::CertExpired, "the certificate " + describe() + " expired at " +
-                                               time_text(not_after_) + " (checked at " + time_text(at) + ")");
+    return make_error(Reason::CertExpired, "the certificate " + describe() + " expired at " + time_text(not_after_) +
+                                               " (checked at " + time_text(at) + ")");
   }
   return Status::ok();
 }

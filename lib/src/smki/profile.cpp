@@ -19,8 +19,7 @@ using nlohmann::json;
 constexpr std::size_t kMaxProfileBytes = 64 * 1024;
 
 Error key_error(std::string_view origin, std::string_view key, const std::string& problem) {
-  return make_error(Reason::InvalidInput,
-                    std::string(origin) + ": key \"" + std::string(key) + "\": " + problem);
+  return make_error(Reason::InvalidInput, std::string(origin) + ": key \"" + std::string(key) + "\": " + problem);
 }
 
 bool is_dotted_oid(const std::string& s) {
@@ -114,15 +113,17 @@ std::string Profile::change_note() const {
   if (file.empty()) return {};
   std::string keys;
   for (const auto& k : changes) keys += (keys.empty() ? "" : ", ") + k;
-  return "the profile " + file + (changes.empty() ? " changes nothing of the built-in profile"
-                                                  : " changes " + keys + " from the built-in profile");
+  return "the profile " + file +
+         (changes.empty() ? " changes nothing of the built-in profile"
+                          : " changes " + keys + " from the built-in profile");
 }
 
 std::string Profile::expectation(std::string_view key) const {
   if (origin != Profile{}.origin) return "expected by " + origin + " (key " + std::string(key) + ")";
   if (key == "policy_oids") {
     return "expected by the built-in profile, whose policy OID is DCC's public TEST policy: for live certificates set "
-           "the live Organisation Certificate policy OID in policy_oids of a profile file (--profile, MAMSIGN_PROFILE or "
+           "the live Organisation Certificate policy OID in policy_oids of a profile file (--profile, MAMSIGN_PROFILE "
+           "or "
            "/etc/mamsign/profile.json; docs/profile.md)";
   }
   return "expected by the built-in profile (set " + std::string(key) + " in a profile file; docs/profile.md)";
@@ -133,10 +134,9 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
   if (!parsed) return std::move(parsed).error();
   const json& doc = *parsed;
   Profile p;
-  static const std::set<std::string> kKnown{"policy_oids",   "signer_roles",   "network_operator_role",
-                                            "issuer_role",   "party_octets",   "file_name_prefixes",
-                                            "require_crl",   "crl_grace",      "signature_formats",
-                                            "$comment"};
+  static const std::set<std::string> kKnown{
+      "policy_oids", "signer_roles", "network_operator_role", "issuer_role", "party_octets", "file_name_prefixes",
+      "require_crl", "crl_grace",    "signature_formats",     "$comment"};
   for (const auto& [key, value] : doc.items()) {
     if (!kKnown.count(key)) {
       std::string known;
@@ -160,12 +160,16 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     p.signer_roles.clear();
     for (const auto& item : v) {
       auto role = parse_role(item);
-      if (!role) return key_error(origin, "signer_roles", detail::describe_json(item) + " is not a two-hex-digit role code");
-      if (p.signer_role_allowed(*role)) return key_error(origin, "signer_roles", detail::describe_json(item) + " is listed twice");
+      if (!role)
+        return key_error(origin, "signer_roles", detail::describe_json(item) + " is not a two-hex-digit role code");
+      if (p.signer_role_allowed(*role))
+        return key_error(origin, "signer_roles", detail::describe_json(item) + " is listed twice");
       // A CA's role never signs migration files: its certificate is no organisation certificate.
-      if (*role == static_cast<std::uint8_t>(Role::Root) || *role == static_cast<std::uint8_t>(Role::IssuingAuthority)) {
-        return key_error(origin, "signer_roles", detail::describe_json(item) + " is a certificate authority's role (" +
-                                                     std::string(role_name(*role)) + "), not a signer's");
+      if (*role == static_cast<std::uint8_t>(Role::Root) ||
+          *role == static_cast<std::uint8_t>(Role::IssuingAuthority)) {
+        return key_error(origin, "signer_roles",
+                         detail::describe_json(item) + " is a certificate authority's role (" +
+                             std::string(role_name(*role)) + "), not a signer's");
       }
       p.signer_roles.push_back(*role);
     }
@@ -184,7 +188,8 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
       p.issuer_role.reset();
     } else {
       auto role = parse_role(v);
-      if (!role) return key_error(origin, "issuer_role", detail::describe_json(v) + " is not a two-hex-digit role code or null");
+      if (!role)
+        return key_error(origin, "issuer_role", detail::describe_json(v) + " is not a two-hex-digit role code or null");
       p.issuer_role = *role;
     }
   }
@@ -221,15 +226,17 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
   }
   if (doc.contains("require_crl")) {
     if (!doc["require_crl"].is_boolean()) {
-      return key_error(origin, "require_crl", "expected true or false, found " + detail::describe_json(doc["require_crl"]));
+      return key_error(origin, "require_crl",
+                       "expected true or false, found " + detail::describe_json(doc["require_crl"]));
     }
     p.require_crl = doc["require_crl"].get<bool>();
   }
   if (doc.contains("crl_grace")) {
     const auto& v = doc["crl_grace"];
     auto grace = v.is_string() ? parse_duration(v.get_ref<const std::string&>())
-                               : Result<std::time_t>(make_error(Reason::InvalidInput, "expected a duration string such as \"12h\", found " +
-                                                                                         detail::describe_json(v)));
+                               : Result<std::time_t>(make_error(
+                                     Reason::InvalidInput,
+                                     "expected a duration string such as \"12h\", found " + detail::describe_json(v)));
     if (!grace) return key_error(origin, "crl_grace", grace.error().message);
     p.crl_grace = *grace;
   }

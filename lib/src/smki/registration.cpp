@@ -100,7 +100,9 @@ class RegistrationReader final : public nlohmann::json_sax<json> {
       return fail("the document", "nested deeper than " + std::to_string(detail::kMaxJsonDepth) + " levels");
     }
     const bool ok = skipping() || (object ? depth_ <= 1 : depth_ == 2);
-    if (!ok) return fail(depth_ == 0 ? std::string("the document") : where(), "expected " + expected() + ", found " + (object ? "an object" : "an array"));
+    if (!ok)
+      return fail(depth_ == 0 ? std::string("the document") : where(),
+                  "expected " + expected() + ", found " + (object ? "an object" : "an array"));
     ++depth_;
     return true;
   }

@@ -18,8 +18,8 @@ enum class Replace { No, Yes };
 
 struct WriteOptions {
   Replace replace = Replace::No;
-  bool sync = false;    // fsync the file and its folder before returning (survives power loss)
-  mode_t mode = 0644;   // before umask; private keys use 0600
+  bool sync = false;   // fsync the file and its folder before returning (survives power loss)
+  mode_t mode = 0644;  // before umask; private keys use 0600
   // The files the output was made from: the target is never one of them (the same device and inode),
   // whatever its name says, so no output ever replaces its own input.
   std::vector<std::filesystem::path> inputs;
@@ -36,6 +36,7 @@ bool is_temporary_name(std::string_view file_name);
 // Removes the temporaries in `folder` left by processes that no longer run; returns how many. With
 // `names` (the folder's hidden entries, as a listing just found them), only those are considered and the
 // folder is not listed again.
-std::size_t remove_stale_temporaries(const std::filesystem::path& folder, const std::vector<std::string>* names = nullptr);
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder,
+                                     const std::vector<std::string>* names = nullptr);
 
 }  // namespace mamsign

@@ -30,8 +30,7 @@ Status check_not_writable_by_others(const std::filesystem::path& path, std::stri
 // The whole of a small file (certificates, keys, signatures, profiles). IoError when it cannot be
 // read or is not a regular file; InvalidInput when it is larger than `max_bytes`. `what` names the
 // file's role in messages ("signature", "certificate").
-Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes,
-                                    std::string_view what);
+Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what);
 
 // What may be read: a regular file, or (for secrets: `--pass-file <(...)`) also a pipe or FIFO.
 enum class Readable { RegularFile, RegularFileOrPipe };

@@ -32,8 +32,12 @@ using OsslPtr = std::unique_ptr<T, OsslDeleter<Free>>;
 namespace detail {
 inline void free_x509_stack(STACK_OF(X509) * s) noexcept { sk_X509_pop_free(s, X509_free); }
 inline void free_openssl_memory(void* p) noexcept { OPENSSL_free(p); }
-inline void free_attribute_stack(STACK_OF(X509_ATTRIBUTE) * s) noexcept { sk_X509_ATTRIBUTE_pop_free(s, X509_ATTRIBUTE_free); }
-inline void free_extension_stack(STACK_OF(X509_EXTENSION) * s) noexcept { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
+inline void free_attribute_stack(STACK_OF(X509_ATTRIBUTE) * s) noexcept {
+  sk_X509_ATTRIBUTE_pop_free(s, X509_ATTRIBUTE_free);
+}
+inline void free_extension_stack(STACK_OF(X509_EXTENSION) * s) noexcept {
+  sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+}
 inline void free_bio(BIO* b) noexcept { BIO_free_all(b); }
 inline void free_asn1_any_stack(ASN1_SEQUENCE_ANY* s) noexcept { sk_ASN1_TYPE_pop_free(s, ASN1_TYPE_free); }
 }  // namespace detail

@@ -27,8 +27,8 @@ Result<EvpPkeyPtr> load_private_key(const std::filesystem::path& path, const Pas
 // provider, loaded only for them.
 struct Pkcs12Contents {
   EvpPkeyPtr key;
-  std::string certificate;          // DER; empty when the bundle has no certificate for its key
-  std::vector<std::string> chain;   // DER, as the bundle lists them
+  std::string certificate;         // DER; empty when the bundle has no certificate for its key
+  std::vector<std::string> chain;  // DER, as the bundle lists them
   bool passphrase_used = false;
 };
 Result<Pkcs12Contents> load_pkcs12(const std::filesystem::path& path, const PassphraseSource& passphrase);
@@ -44,11 +44,11 @@ struct SigningKey {
   enum class Kind { File, Pkcs12, Token };
   Kind kind = Kind::File;
   EvpPkeyPtr key;
-  std::string certificate;          // DER, when the source holds the key's certificate (bundle, token)
-  std::vector<std::string> chain;   // DER, from a PKCS#12 bundle
-  std::string description;          // the file, or the key and token
-  std::string uri;                  // for a token key: the URI that names it alone
-  bool passphrase_used = false;     // a passphrase (not a PIN) was needed
+  std::string certificate;         // DER, when the source holds the key's certificate (bundle, token)
+  std::vector<std::string> chain;  // DER, from a PKCS#12 bundle
+  std::string description;         // the file, or the key and token
+  std::string uri;                 // for a token key: the URI that names it alone
+  bool passphrase_used = false;    // a passphrase (not a PIN) was needed
 };
 
 // `certificate`, when the caller already has it, gives a token key its public key.

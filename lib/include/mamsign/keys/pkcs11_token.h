@@ -31,26 +31,26 @@ struct Pkcs11Options {
 struct TokenObject {
   enum class Kind { PrivateKey, PublicKey, Certificate };
   Kind kind = Kind::PrivateKey;
-  std::string label;          // CKA_LABEL
-  std::string id;             // CKA_ID, raw bytes
-  std::string key_type;       // "EC P-256", "EC P-384", "RSA 2048", ... (empty for certificates)
-  std::string certificate;    // DER, for certificates
-  std::string uri;            // the exact URI that names this object alone
+  std::string label;        // CKA_LABEL
+  std::string id;           // CKA_ID, raw bytes
+  std::string key_type;     // "EC P-256", "EC P-384", "RSA 2048", ... (empty for certificates)
+  std::string certificate;  // DER, for certificates
+  std::string uri;          // the exact URI that names this object alone
 };
 
 struct TokenListing {
   unsigned long slot_id = 0;
   std::string label, manufacturer, model, serial;
   bool login_required = false;
-  bool logged_in = false;     // private keys are visible only after a login
-  std::string pin_state;      // "", "few tries remain", "one try remains", "locked"
-  std::string uri;            // the token alone
+  bool logged_in = false;  // private keys are visible only after a login
+  std::string pin_state;   // "", "few tries remain", "one try remains", "locked"
+  std::string uri;         // the token alone
   std::vector<TokenObject> objects;
 };
 
 struct ModuleListing {
-  std::string module;          // the module's path
-  std::string library;         // its CK_INFO: manufacturer and description, version
+  std::string module;   // the module's path
+  std::string library;  // its CK_INFO: manufacturer and description, version
   std::vector<TokenListing> tokens;
 };
 
@@ -61,10 +61,10 @@ Result<ModuleListing> list_token_objects(const Pkcs11Uri& filter, const Pkcs11Op
 
 // A private key on a token, ready to sign.
 struct TokenKey {
-  EvpPkeyPtr key;              // signs on the token; the public half is the certificate's or the token's
-  std::string certificate;     // DER of the certificate with the key's CKA_ID on the token; empty when none
-  std::string uri;             // the URI that names the key alone
-  std::string description;     // "token SMKI (SoftHSM v2, serial ...), key supplier-ds, id 01"
+  EvpPkeyPtr key;           // signs on the token; the public half is the certificate's or the token's
+  std::string certificate;  // DER of the certificate with the key's CKA_ID on the token; empty when none
+  std::string uri;          // the URI that names the key alone
+  std::string description;  // "token SMKI (SoftHSM v2, serial ...), key supplier-ds, id 01"
 };
 
 // The private key `uri` names (type=private implied). Refuses, each with a message that lists what there
@@ -72,8 +72,7 @@ struct TokenKey {
 // keys present), several keys matching, a key that is not EC P-256 (UNSUPPORTED_ALGORITHM), a wrong or
 // locked PIN. `certificate`, when given, supplies the public key (the token's certificate and
 // public-key object are used otherwise).
-Result<TokenKey> open_token_key(const Pkcs11Uri& uri, const Pkcs11Options& options,
-                                const X509* certificate = nullptr);
+Result<TokenKey> open_token_key(const Pkcs11Uri& uri, const Pkcs11Options& options, const X509* certificate = nullptr);
 
 // The certificate `uri` names (type=cert implied), as DER.
 Result<std::string> read_token_certificate(const Pkcs11Uri& uri, const Pkcs11Options& options);

@@ -13,11 +13,11 @@ namespace mamsign {
 
 struct Pkcs11Uri {
   // Path attributes, percent-decoded. Absent means "any".
-  std::optional<std::string> token, manufacturer, serial, model;   // the token (CK_TOKEN_INFO)
-  std::optional<std::string> object;                                // CKA_LABEL
-  std::optional<std::string> id;                                    // CKA_ID, raw bytes
-  std::optional<std::string> type;                                  // private, public, cert, secret-key, data
-  std::optional<unsigned long> slot_id;                             // slot-id
+  std::optional<std::string> token, manufacturer, serial, model;  // the token (CK_TOKEN_INFO)
+  std::optional<std::string> object;                              // CKA_LABEL
+  std::optional<std::string> id;                                  // CKA_ID, raw bytes
+  std::optional<std::string> type;                                // private, public, cert, secret-key, data
+  std::optional<unsigned long> slot_id;                           // slot-id
   std::optional<std::string> library_manufacturer, library_description;
   // Query attributes.
   std::optional<std::string> module_path, module_name, pin_source;

@@ -38,7 +38,7 @@ struct CertSpec {
   std::uint32_t key_usage = KU_DIGITAL_SIGNATURE;  // KU_* bits of <openssl/x509v3.h>
   std::optional<std::string> policy_oid;
   bool policies_critical = true;
-  bool ca = false;                  // basicConstraints cA (critical), for roots and OCAs
+  bool ca = false;                   // basicConstraints cA (critical), for roots and OCAs
   std::vector<std::uint8_t> serial;  // big-endian; empty: 16 random octets, positive
 };
 
@@ -51,8 +51,7 @@ Result<Asn1BitStringPtr> key_usage_bits(std::uint32_t key_usage);
 
 // Signs with ecdsa-with-SHA256 by `issuer_key`; `issuer` null makes a self-signed certificate.
 // Subject and authority key identifiers are 8 octets, as in SMKI.
-Result<X509Ptr> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
-                                  EVP_PKEY* issuer_key);
+Result<X509Ptr> issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_PKEY* issuer_key);
 
 struct Revocation {
   X509* cert;

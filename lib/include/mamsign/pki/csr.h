@@ -32,14 +32,14 @@ std::optional<Usage> parse_usage(std::string_view text);
 // What to request. The defaults are Appendix F; every knob can break one rule, for tests.
 struct CsrSpec {
   std::optional<std::string> common_name;
-  std::optional<std::string> ou;               // the role code as written: "02"
+  std::optional<std::string> ou;  // the role code as written: "02"
   Eui64 eui64;
   EuiEncoding eui_encoding = EuiEncoding::BitString64;
   bool key_usage_present = true;
   bool key_usage_critical = true;
   std::uint32_t key_usage = KU_DIGITAL_SIGNATURE;  // KU_* bits
-  bool sha1 = false;                           // sign with ecdsa-with-SHA1 (wrong)
-  long version = 0;                            // X509_REQ version field: 0 is v1
+  bool sha1 = false;                               // sign with ecdsa-with-SHA1 (wrong)
+  long version = 0;                                // X509_REQ version field: 0 is v1
 };
 
 // A CSR signed by `key` (a file key or a key on a token), as DER.
@@ -66,14 +66,14 @@ class CertificateRequest {
   bool self_signature_verifies() const;
 
   const X509_REQ* request() const noexcept { return req_.get(); }
-  EVP_PKEY* public_key() const;              // null when the key cannot be decoded
+  EVP_PKEY* public_key() const;  // null when the key cannot be decoded
   const std::string& der() const noexcept { return der_; }
   const std::string& encoding() const noexcept { return encoding_; }  // "DER", "PEM (CERTIFICATE REQUEST), CRLF", ...
   std::optional<std::uint8_t> role() const;
   std::optional<Eui64> eui64() const;
   std::optional<std::string> common_name() const;
-  std::optional<Usage> usage() const;        // the one requested usage, when exactly one is
-  std::string key_text() const;              // "EC P-256", "EC P-384", "RSA 2048", ...
+  std::optional<Usage> usage() const;  // the one requested usage, when exactly one is
+  std::string key_text() const;        // "EC P-256", "EC P-384", "RSA 2048", ...
   std::string subject() const;
 
  private:
@@ -90,11 +90,12 @@ struct AcceptOptions {
   EVP_PKEY* key = nullptr;            // when given: the certificate is this key's
 };
 struct AcceptVerdict {
-  std::vector<Error> reasons;         // KEY_MISMATCH, WRONG_ROLE, SUBJECT_MISMATCH, WRONG_KEY_USAGE, the profile's,
-                                      // CERT_NOT_YET_VALID / CERT_EXPIRED, UNTRUSTED_CHAIN, CERT_REVOKED, ...
-  std::vector<std::string> notes;     // facts that are not reasons (a different CN, revocation not checked)
+  std::vector<Error> reasons;      // KEY_MISMATCH, WRONG_ROLE, SUBJECT_MISMATCH, WRONG_KEY_USAGE, the profile's,
+                                   // CERT_NOT_YET_VALID / CERT_EXPIRED, UNTRUSTED_CHAIN, CERT_REVOKED, ...
+  std::vector<std::string> notes;  // facts that are not reasons (a different CN, revocation not checked)
   bool accept() const { return reasons.empty(); }
 };
-AcceptVerdict judge_issued_certificate(const CertificateRequest& csr, const OrgCert& cert, const AcceptOptions& options);
+AcceptVerdict judge_issued_certificate(const CertificateRequest& csr, const OrgCert& cert,
+                                       const AcceptOptions& options);
 
 }  // namespace mamsign

@@ -20,16 +20,16 @@ namespace mamsign {
 // What revocation checking found for a certificate: whether a CRL of its issuer was consulted, which,
 // and whether it was current at the time checked. Results say this aloud (text note, JSON object).
 struct RevocationStatus {
-  bool checked = false;                  // a CRL of the certificate's issuer was consulted
-  std::string issuer;                    // the CA whose CRLs were looked for
-  std::string crl;                       // the file the newest CRL came from
+  bool checked = false;  // a CRL of the certificate's issuer was consulted
+  std::string issuer;    // the CA whose CRLs were looked for
+  std::string crl;       // the file the newest CRL came from
   std::optional<std::time_t> this_update;
   std::optional<std::time_t> next_update;
-  bool stale = false;                    // past nextUpdate (+ grace) at the time checked
+  bool stale = false;  // past nextUpdate (+ grace) at the time checked
   // Whether the issuing CA itself was checked against its root's CRL (an ARL); unset when a root
   // issued the certificate directly.
   std::optional<bool> issuer_checked;
-  std::vector<std::string> notes;        // said even when nothing fails (a stale CRL, an unchecked OCA)
+  std::vector<std::string> notes;  // said even when nothing fails (a stale CRL, an unchecked OCA)
 };
 
 class TrustStore {
@@ -39,8 +39,7 @@ class TrustStore {
   // root at the time of use, are CAs and (profile.issuer_role) carry the issuing-authority role.
   static Result<std::shared_ptr<TrustStore>> load(const std::vector<std::filesystem::path>& paths,
                                                   const Profile& profile);
-  static Result<std::shared_ptr<TrustStore>> from_certs(std::vector<OrgCertPtr> certs,
-                                                        const Profile& profile);
+  static Result<std::shared_ptr<TrustStore>> from_certs(std::vector<OrgCertPtr> certs, const Profile& profile);
 
   // CRL files (PEM or DER) or folders of them. Every CRL must be signed by a root or CA of this store
   // (InvalidInput otherwise): an unverifiable CRL would silently revoke nothing.

@@ -17,8 +17,8 @@
 namespace mamsign {
 
 struct CmsSignRequest {
-  Sha256 digest;                  // SHA-256 of the file's bytes
-  std::string bound_name;         // the file's base name, bound in contentHints
+  Sha256 digest;           // SHA-256 of the file's bytes
+  std::string bound_name;  // the file's base name, bound in contentHints
   EVP_PKEY* key = nullptr;
   const OrgCert* signer = nullptr;
   std::vector<OrgCertPtr> chain;  // embedded after the signer's certificate (the OCA)
@@ -36,13 +36,14 @@ Result<std::string> make_cms_signature(const CmsSignRequest& request);
 class CmsSignatureMaker {
  public:
   static Result<CmsSignatureMaker> create(const OrgCert& signer, const std::vector<OrgCertPtr>& chain);
-  Result<std::string> sign(EVP_PKEY* key, const Sha256& digest, std::string_view bound_name, std::time_t signing_time) const;
+  Result<std::string> sign(EVP_PKEY* key, const Sha256& digest, std::string_view bound_name,
+                           std::time_t signing_time) const;
 
  private:
-  std::string sid_;                        // IssuerAndSerialNumber, DER
-  std::string content_type_attribute_;     // Attribute contentType = id-data, DER
-  std::string signing_certificate_attribute_;  // Attribute signingCertificateV2, DER
-  std::vector<std::string> certificates_;  // DER: the signer's, then the chain's
+  std::string sid_;                                                          // IssuerAndSerialNumber, DER
+  std::string content_type_attribute_;                                       // Attribute contentType = id-data, DER
+  std::string signing_certificate_attribute_;                                // Attribute signingCertificateV2, DER
+  std::vector<std::string> certificates_;                                    // DER: the signer's, then the chain's
   std::string digest_algorithm_, signature_algorithm_, encap_content_info_;  // DER
 };
 
@@ -93,6 +94,5 @@ class CmsSignature {
   std::string signed_attributes_;  // the signed attributes' DER (SET tag) as the signature covers them
   bool ber_ = false;
 };
-
 
 }  // namespace mamsign

@@ -9,7 +9,7 @@ namespace mamsign {
 
 enum class SignatureFormat { Cms, Raw };
 
-std::string_view format_name(SignatureFormat format);      // "cms", "raw"
+std::string_view format_name(SignatureFormat format);       // "cms", "raw"
 std::string_view format_extension(SignatureFormat format);  // ".p7s", ".sig"
 std::optional<SignatureFormat> parse_format(std::string_view name);
 

@@ -12,9 +12,9 @@
 namespace mamsign {
 
 struct MigrationFileName {
-  std::string prefix;     // "MA", "MAPASSWORD" or a configured prefix
-  std::string s1sp;       // the SMETS1 Service Provider token, letters in any case
-  Eui64 eui64;            // the supplier User ID the file is for
+  std::string prefix;  // "MA", "MAPASSWORD" or a configured prefix
+  std::string s1sp;    // the SMETS1 Service Provider token, letters in any case
+  Eui64 eui64;         // the supplier User ID the file is for
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   std::string extension;  // without the dot; empty when there is none
 

@@ -38,8 +38,7 @@ class OrgCert {
   static std::shared_ptr<const OrgCert> from_der(std::string_view der);
   // Every certificate in a buffer: a PEM bundle (other PEM blocks are skipped) or one DER certificate.
   // `origin` names the source in messages.
-  static Result<std::vector<std::shared_ptr<const OrgCert>>> parse_all(std::string_view bytes,
-                                                                       std::string_view origin);
+  static Result<std::vector<std::shared_ptr<const OrgCert>>> parse_all(std::string_view bytes, std::string_view origin);
 
   X509* x509() const noexcept { return cert_.get(); }
   const Fingerprint& fingerprint() const noexcept { return fingerprint_; }
