@@ -181,17 +181,45 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
   return report;
 }
 
-Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name,
-                                          const FindingSink& sink) const {
-  CertIdReport report;
-  report.file = name;
-  CsvRecord header;
-  auto got = reader.next(header);
-  if (!got) return std::move(got).error();
-  const auto& cols = options_.columns;
+// Where a file's columns are, found by header name.
+struct CertIdChecker::Columns {
+  std::size_t mpxn = 0, network_operator = 0;
+  std::size_t ids[2] = {0, 0};            // the DS and KA certificate-ID columns
+  std::size_t group = std::string::npos;  // npos: the file has no GroupID column
+};
+
+// One row being checked: its cells and the findings so far.
+struct CertIdChecker::RowFindings {
+  const CsvRecord& header;
+  const CsvRecord& row;
+  std::string mpxn_text;
+  std::vector<Finding> found;
+
+  void add(std::size_t col, Reason code, std::string message, Severity severity = Severity::Error) {
+    Finding f;
+    f.line = row.line;
+    f.mpxn = mpxn_text;
+    f.column = col < header.fields.size() ? std::string(trim(header.fields[col])) : std::string();
+    f.id = col < row.fields.size() ? std::string(trim(row.fields[col])) : std::string();
+    f.code = code;
+    f.severity = severity;
+    f.message = std::move(message);
+    found.push_back(std::move(f));
+  }
+};
+
+namespace {
+
+constexpr Usage kUsage[2] = {Usage::DigitalSignature, Usage::KeyAgreement};
+
+}  // namespace
+
+Result<CertIdChecker::Columns> CertIdChecker::resolve_columns(const CsvRecord& header, bool has_header,
+                                                              const std::filesystem::path& name) const {
+  const auto& want = options_.columns;
   std::optional<Error> duplicated;
   auto find = [&](const std::string& wanted) -> std::optional<std::size_t> {
-    const auto at = columns_named(header, wanted);
+    const auto at = has_header ? columns_named(header, wanted) : std::vector<std::size_t>{};
     if (at.empty()) return std::nullopt;
     // Two columns of one name: which one holds the IDs cannot be told, and checking one would call
     // whatever the other holds clean.
@@ -203,28 +231,40 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
     }
     return at.front();
   };
-  const auto mpxn_col = *got ? find(cols.mpxn) : std::nullopt;
-  const auto no_col = *got ? find(cols.network_operator) : std::nullopt;
-  const auto ds_col = *got ? find(cols.ds) : std::nullopt;
-  const auto ka_col = *got ? find(cols.ka) : std::nullopt;
-  // A plain index (npos: no such column) keeps GCC's maybe-uninitialized analysis quiet.
-  const std::size_t group_col = (*got ? find(cols.group) : std::nullopt).value_or(std::string::npos);
+  const auto mpxn = find(want.mpxn), no = find(want.network_operator), ds = find(want.ds), ka = find(want.ka);
+  const auto group = find(want.group);
   if (duplicated) return *duplicated;
-  if (!mpxn_col || !no_col || !ds_col || !ka_col) {
+  if (!mpxn || !no || !ds || !ka) {
     std::string missing;
-    for (const auto& [col, wanted] : {std::pair{mpxn_col, cols.mpxn}, std::pair{no_col, cols.network_operator},
-                                      std::pair{ds_col, cols.ds}, std::pair{ka_col, cols.ka}}) {
+    for (const auto& [col, wanted] : {std::pair{mpxn, want.mpxn}, std::pair{no, want.network_operator},
+                                      std::pair{ds, want.ds}, std::pair{ka, want.ka}}) {
       if (!col) missing += (missing.empty() ? "" : ", ") + wanted;
     }
     std::string found;
     for (const auto& h : header.fields) found += (found.empty() ? "" : ", ") + printable(h, 40);
     return make_error(Reason::ColumnMissing, name.string() + ": no column named " + missing +
-                                                 (*got ? " (case does not matter); the header has: " + found
-                                                       : ": the file is empty, there is no header row"));
+                                                 (has_header ? " (case does not matter); the header has: " + found
+                                                             : ": the file is empty, there is no header row"));
   }
+  Columns c;
+  c.mpxn = *mpxn;
+  c.network_operator = *no;
+  c.ids[0] = *ds;
+  c.ids[1] = *ka;
+  // A plain index (npos: no such column) keeps GCC's maybe-uninitialized analysis quiet.
+  c.group = group.value_or(std::string::npos);
+  return c;
+}
 
-  const Usage kUsage[2] = {Usage::DigitalSignature, Usage::KeyAgreement};
-  const std::size_t kCol[2] = {*ds_col, *ka_col};
+Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesystem::path& name,
+                                          const FindingSink& sink) const {
+  CertIdReport report;
+  report.file = name;
+  CsvRecord header;
+  auto got = reader.next(header);
+  if (!got) return std::move(got).error();
+  auto cols = resolve_columns(header, *got, name);
+  if (!cols) return std::move(cols).error();
 
   std::set<const OrgCert*> named;  // bounded by the store, not by the rows
   CsvRecord row;
@@ -235,150 +275,155 @@ Result<CertIdReport> CertIdChecker::check(CsvReader& reader, const std::filesyst
     if (std::all_of(row.fields.begin(), row.fields.end(), [](const std::string& f) { return trim(f).empty(); }))
       continue;
     ++report.rows_checked;
-    std::vector<Finding> found;
-    const std::string mpxn_text =
-        row.fields.size() > *mpxn_col ? std::string(trim(row.fields[*mpxn_col])) : std::string();
-    auto add = [&](std::size_t col, Reason code, std::string message, Severity severity = Severity::Error) {
-      Finding f;
-      f.line = row.line;
-      f.mpxn = mpxn_text;
-      f.column = col < header.fields.size() ? std::string(trim(header.fields[col])) : std::string();
-      f.id = col < row.fields.size() ? std::string(trim(row.fields[col])) : std::string();
-      f.code = code;
-      f.severity = severity;
-      f.message = std::move(message);
-      found.push_back(std::move(f));
-    };
-
-    if (row.fields.size() != header.fields.size()) {
-      // A shifted row (an unquoted comma, a lost cell) would put the wrong cell under each header.
-      Finding f;
-      f.line = row.line;
-      f.mpxn = mpxn_text;
-      f.code = Reason::RowMalformed;
-      f.message = "the row has " + std::to_string(row.fields.size()) + " cells, the header " +
-                  std::to_string(header.fields.size()) + ": its cells cannot be matched to the columns";
-      found.push_back(std::move(f));
-    } else {
-      const auto mpxn = parse_mpxn(mpxn_text);
-      if (!mpxn) add(*mpxn_col, Reason::MpxnInvalid, mpxn.error().message);
-      // Gas meter points carry no network-operator certificates; electricity ones must.
-      const bool needs_ids = !mpxn || mpxn->kind == MpxnKind::Mpan;
-
-      if (group_col != std::string::npos && iequals(trim(row.fields[group_col]), "EC")) {
-        add(group_col, Reason::GroupNotMigrated, "GroupID EC: the DCC does not migrate this installation",
-            Severity::Note);
-      }
-
-      std::optional<Eui64> user_id;
-      const std::string_view user_text = trim(row.fields[*no_col]);
-      if (!user_text.empty()) {
-        auto e = Eui64::parse(user_text);
-        if (e) {
-          user_id = *e;
-        } else {
-          add(*no_col, Reason::IdSyntax, "the network operator User ID: " + e.error().message);
-        }
-      } else if (needs_ids) {
-        add(*no_col, Reason::IdSyntax, "no network operator User ID on an electricity meter point");
-      }
-
-      const std::vector<Eui64>* expected = nullptr;
-      bool registration_known = true;
-      if (options_.registration && mpxn) {
-        expected = options_.registration->expected_for(*mpxn);
-        registration_known = expected != nullptr;
-      }
-
-      OrgCertPtr resolved[2];
-      for (int k = 0; k < 2; ++k) {
-        const std::size_t col = kCol[k];
-        const std::string_view text = trim(row.fields[col]);
-        const std::string usage(usage_name(kUsage[k]));
-        if (text.empty()) {
-          if (needs_ids) add(col, Reason::IdSyntax, "no certificate ID (a " + usage + " certificate is required)");
-          continue;
-        }
-        auto id = parse_certificate_id(text);
-        if (!id) {
-          add(col, Reason::IdSyntax, id.error().message);
-          continue;
-        }
-        const auto candidates = store_->by_serial(*id);
-        if (candidates.empty()) {
-          add(col, Reason::IdUnknown, "no certificate with ID " + *id + " in the certificate store");
-          continue;
-        }
-        // Several certificates may share a serial (different issuers): the one with the fewest errors speaks.
-        std::optional<std::vector<Finding>> best;
-        OrgCertPtr best_cert;
-        for (const auto& cert : candidates) {
-          const auto before = found.size();
-          if (!cert->role() || *cert->role() != profile_.network_operator_role) {
-            add(col, Reason::NotNetworkOperator,
-                "certificate " + *id + " belongs to " + (cert->eui64() ? cert->eui64()->to_string() : cert->subject()) +
-                    " with role " + role_text(*cert) + ", not " + role_code(profile_.network_operator_role) +
-                    " (network operator)");
-          }
-          if (!cert->has_only_usage(kUsage[k])) {
-            add(col, Reason::WrongUsage,
-                "the " + header.fields[col] + " column needs a " + usage + " certificate; certificate " + *id +
-                    " has keyUsage " + cert->key_usage_text());
-          }
-          const auto& problems = certificate_problems(*cert);
-          if (named.insert(cert.get()).second && !problems.revocation.issuer.empty()) {
-            report.revocation_unchecked += !problems.revocation.checked;
-            report.revocation_stale += problems.revocation.checked && problems.revocation.stale;
-          }
-          for (const auto& v : problems.profile) add(col, v.reason, "certificate " + *id + ": " + v.message);
-          if (!problems.chain) add(col, problems.chain.error().reason, problems.chain.error().message);
-          if (user_id && cert->eui64() && *cert->eui64() != *user_id) {
-            add(col, Reason::NoUseridMismatch,
-                "certificate " + *id + " belongs to " + cert->eui64()->to_string() +
-                    ", but the row's network operator User ID is " + user_id->to_string());
-          }
-          if (expected && cert->eui64() &&
-              std::find(expected->begin(), expected->end(), *cert->eui64()) == expected->end()) {
-            std::string registered;
-            for (const auto& e : *expected) registered += (registered.empty() ? "" : " or ") + e.to_string();
-            add(col, Reason::WrongNetworkOperator,
-                "certificate " + *id + " belongs to network operator " + cert->eui64()->to_string() + ", but " +
-                    mpxn_text + " is registered to " + registered);
-          }
-          std::vector<Finding> mine(found.begin() + static_cast<std::ptrdiff_t>(before), found.end());
-          found.resize(before);
-          if (!best || mine.size() < best->size()) {
-            best = std::move(mine);
-            best_cert = cert;
-          }
-        }
-        found.insert(found.end(), best->begin(), best->end());
-        resolved[k] = best_cert;
-      }
-
-      if (resolved[0] && resolved[1] && resolved[0]->eui64() && resolved[1]->eui64() &&
-          *resolved[0]->eui64() != *resolved[1]->eui64()) {
-        add(*ka_col, Reason::PairMismatch,
-            "the DS certificate belongs to " + resolved[0]->eui64()->to_string() + ", the KA certificate to " +
-                resolved[1]->eui64()->to_string() + ": both must be the same network operator's");
-      }
-      if (options_.registration && mpxn && !registration_known && (resolved[0] || resolved[1])) {
-        add(*mpxn_col, Reason::NoRegistration,
-            "no registration data for " + mpxn_text +
-                (mpxn->kind == MpxnKind::Mpan ? " or its distributor " + mpxn->distributor_id() : std::string()),
-            Severity::Note);
-      }
-    }
-    const bool has_error =
-        std::any_of(found.begin(), found.end(), [](const Finding& f) { return f.severity == Severity::Error; });
+    RowFindings checked{
+        header, row, row.fields.size() > cols->mpxn ? std::string(trim(row.fields[cols->mpxn])) : std::string(), {}};
+    check_row(*cols, checked, named, report);
+    const bool has_error = std::any_of(checked.found.begin(), checked.found.end(),
+                                       [](const Finding& f) { return f.severity == Severity::Error; });
     if (has_error) ++report.rows_with_errors;
-    for (const auto& f : found) {
+    for (const auto& f : checked.found) {
       ++report.counts[f.code];
       report.error_findings += f.severity == Severity::Error;
       sink(f);
     }
   }
   return report;
+}
+
+void CertIdChecker::check_row(const Columns& cols, RowFindings& r, std::set<const OrgCert*>& named,
+                              CertIdReport& report) const {
+  const CsvRecord& row = r.row;
+  if (row.fields.size() != r.header.fields.size()) {
+    // A shifted row (an unquoted comma, a lost cell) would put the wrong cell under each header.
+    Finding f;
+    f.line = row.line;
+    f.mpxn = r.mpxn_text;
+    f.code = Reason::RowMalformed;
+    f.message = "the row has " + std::to_string(row.fields.size()) + " cells, the header " +
+                std::to_string(r.header.fields.size()) + ": its cells cannot be matched to the columns";
+    r.found.push_back(std::move(f));
+    return;
+  }
+  const auto mpxn = parse_mpxn(r.mpxn_text);
+  if (!mpxn) r.add(cols.mpxn, Reason::MpxnInvalid, mpxn.error().message);
+  // Gas meter points carry no network-operator certificates; electricity ones must.
+  const bool needs_ids = !mpxn || mpxn->kind == MpxnKind::Mpan;
+  if (cols.group != std::string::npos && iequals(trim(row.fields[cols.group]), "EC")) {
+    r.add(cols.group, Reason::GroupNotMigrated, "GroupID EC: the DCC does not migrate this installation",
+          Severity::Note);
+  }
+  std::optional<Eui64> user_id;
+  const std::string_view user_text = trim(row.fields[cols.network_operator]);
+  if (!user_text.empty()) {
+    auto e = Eui64::parse(user_text);
+    if (e) {
+      user_id = *e;
+    } else {
+      r.add(cols.network_operator, Reason::IdSyntax, "the network operator User ID: " + e.error().message);
+    }
+  } else if (needs_ids) {
+    r.add(cols.network_operator, Reason::IdSyntax, "no network operator User ID on an electricity meter point");
+  }
+  const std::vector<Eui64>* expected = nullptr;
+  bool registration_known = true;
+  if (options_.registration && mpxn) {
+    expected = options_.registration->expected_for(*mpxn);
+    registration_known = expected != nullptr;
+  }
+  OrgCertPtr resolved[2];
+  for (int k = 0; k < 2; ++k) {
+    const std::string_view text = trim(row.fields[cols.ids[k]]);
+    if (text.empty()) {
+      if (needs_ids) {
+        r.add(cols.ids[k], Reason::IdSyntax,
+              "no certificate ID (a " + std::string(usage_name(kUsage[k])) + " certificate is required)");
+      }
+      continue;
+    }
+    resolved[k] = check_id_cell(cols, r, k, user_id, expected, named, report);
+  }
+  if (resolved[0] && resolved[1] && resolved[0]->eui64() && resolved[1]->eui64() &&
+      *resolved[0]->eui64() != *resolved[1]->eui64()) {
+    r.add(cols.ids[1], Reason::PairMismatch,
+          "the DS certificate belongs to " + resolved[0]->eui64()->to_string() + ", the KA certificate to " +
+              resolved[1]->eui64()->to_string() + ": both must be the same network operator's");
+  }
+  if (options_.registration && mpxn && !registration_known && (resolved[0] || resolved[1])) {
+    r.add(cols.mpxn, Reason::NoRegistration,
+          "no registration data for " + r.mpxn_text +
+              (mpxn->kind == MpxnKind::Mpan ? " or its distributor " + mpxn->distributor_id() : std::string()),
+          Severity::Note);
+  }
+}
+
+// One certificate-ID cell (`which`: 0 DS, 1 KA), not empty: the certificate it names, judged; null when
+// it names none. Several certificates may share a serial (different issuers): the one with the fewest
+// findings speaks.
+OrgCertPtr CertIdChecker::check_id_cell(const Columns& cols, RowFindings& r, int which,
+                                        const std::optional<Eui64>& user_id, const std::vector<Eui64>* expected,
+                                        std::set<const OrgCert*>& named, CertIdReport& report) const {
+  const std::size_t col = cols.ids[which];
+  auto id = parse_certificate_id(trim(r.row.fields[col]));
+  if (!id) {
+    r.add(col, Reason::IdSyntax, id.error().message);
+    return nullptr;
+  }
+  const auto candidates = store_->by_serial(*id);
+  if (candidates.empty()) {
+    r.add(col, Reason::IdUnknown, "no certificate with ID " + *id + " in the certificate store");
+    return nullptr;
+  }
+  std::optional<std::vector<Finding>> best;
+  OrgCertPtr best_cert;
+  for (const auto& cert : candidates) {
+    const auto before = r.found.size();
+    judge_candidate(r, col, which, *id, *cert, user_id, expected, named, report);
+    std::vector<Finding> mine(r.found.begin() + static_cast<std::ptrdiff_t>(before), r.found.end());
+    r.found.resize(before);
+    if (!best || mine.size() < best->size()) {
+      best = std::move(mine);
+      best_cert = cert;
+    }
+  }
+  r.found.insert(r.found.end(), best->begin(), best->end());
+  return best_cert;
+}
+
+// Everything wrong with `cert` as the certificate of this cell, added to the row's findings.
+void CertIdChecker::judge_candidate(RowFindings& r, std::size_t col, int which, const std::string& id,
+                                    const OrgCert& cert, const std::optional<Eui64>& user_id,
+                                    const std::vector<Eui64>* expected, std::set<const OrgCert*>& named,
+                                    CertIdReport& report) const {
+  if (!cert.role() || *cert.role() != profile_.network_operator_role) {
+    r.add(col, Reason::NotNetworkOperator,
+          "certificate " + id + " belongs to " + (cert.eui64() ? cert.eui64()->to_string() : cert.subject()) +
+              " with role " + role_text(cert) + ", not " + role_code(profile_.network_operator_role) +
+              " (network operator)");
+  }
+  if (!cert.has_only_usage(kUsage[which])) {
+    r.add(col, Reason::WrongUsage,
+          "the " + r.header.fields[col] + " column needs a " + std::string(usage_name(kUsage[which])) +
+              " certificate; certificate " + id + " has keyUsage " + cert.key_usage_text());
+  }
+  const auto& problems = certificate_problems(cert);
+  if (named.insert(&cert).second && !problems.revocation.issuer.empty()) {
+    report.revocation_unchecked += !problems.revocation.checked;
+    report.revocation_stale += problems.revocation.checked && problems.revocation.stale;
+  }
+  for (const auto& v : problems.profile) r.add(col, v.reason, "certificate " + id + ": " + v.message);
+  if (!problems.chain) r.add(col, problems.chain.error().reason, problems.chain.error().message);
+  if (user_id && cert.eui64() && *cert.eui64() != *user_id) {
+    r.add(col, Reason::NoUseridMismatch,
+          "certificate " + id + " belongs to " + cert.eui64()->to_string() +
+              ", but the row's network operator User ID is " + user_id->to_string());
+  }
+  if (expected && cert.eui64() && std::find(expected->begin(), expected->end(), *cert.eui64()) == expected->end()) {
+    std::string registered;
+    for (const auto& e : *expected) registered += (registered.empty() ? "" : " or ") + e.to_string();
+    r.add(col, Reason::WrongNetworkOperator,
+          "certificate " + id + " belongs to network operator " + cert.eui64()->to_string() + ", but " + r.mpxn_text +
+              " is registered to " + registered);
+  }
 }
 
 }  // namespace mamsign

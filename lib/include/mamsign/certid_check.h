@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <unordered_map>
@@ -110,6 +111,19 @@ class CertIdChecker {
   // The helpers' work (options_.threads > 1): the file's certificate IDs, then their certificates'
   // problems from the last back, until `stop`.
   void validate_ahead(const std::filesystem::path& path, unsigned helpers, std::stop_token stop) const;
+
+  // The parts of check(), in certid_check.cpp: where the columns are, one row's findings, one
+  // certificate-ID cell and one certificate that it may name.
+  struct Columns;
+  struct RowFindings;
+  Result<Columns> resolve_columns(const CsvRecord& header, bool has_header, const std::filesystem::path& name) const;
+  void check_row(const Columns& cols, RowFindings& row, std::set<const OrgCert*>& named, CertIdReport& report) const;
+  OrgCertPtr check_id_cell(const Columns& cols, RowFindings& row, int which, const std::optional<Eui64>& user_id,
+                           const std::vector<Eui64>* expected, std::set<const OrgCert*>& named,
+                           CertIdReport& report) const;
+  void judge_candidate(RowFindings& row, std::size_t col, int which, const std::string& id, const OrgCert& cert,
+                       const std::optional<Eui64>& user_id, const std::vector<Eui64>* expected,
+                       std::set<const OrgCert*>& named, CertIdReport& report) const;
 
   std::shared_ptr<const CertStore> store_;
   std::shared_ptr<const TrustStore> trust_;
