@@ -1,6 +1,6 @@
 // Private to lib/src/keys/: the PKCS#11 module, its sessions, attributes and tokens, as the three parts
 // of pkcs11_token.h share them: pkcs11_module.cpp (loading, sessions, tokens, login), pkcs11_objects.cpp
-// (discovering keys and certificates) and pkcs11_signing.cpp (a key on a token as an OpenSSL key).
+// (discovering keys and certificates) and pkcs11_token.cpp (a key on a token as an OpenSSL key).
 #pragma once
 
 #include "mamsign/keys/pkcs11_token.h"

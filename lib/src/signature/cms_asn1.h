@@ -1,7 +1,7 @@
 // Private to lib/src/signature/: the CMS structures mamsign reads and writes itself, described with
 // OpenSSL's ASN.1 templates (defined in cms_asn1.cpp) so that OpenSSL does the encoding and the parsing,
 // and the few helpers that building (cms_build.cpp), parsing (cms_parse.cpp) and inspecting
-// (cms_inspect.cpp) a signature share.
+// (cms_signature.cpp) a signature share.
 #pragma once
 
 #include "mamsign/base/error.h"

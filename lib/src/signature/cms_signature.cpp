@@ -1,5 +1,5 @@
-// Inspecting a parsed signature: which certificate its signer identifier names, and whether its
-// signature verifies with that certificate's key (over the signed attributes, with ESS
+// CmsSignature once parsed (cms_parse.cpp): which certificate its signer identifier names, and whether
+// its signature verifies with that certificate's key (over the signed attributes, with ESS
 // signingCertificate naming the same certificate, or over the content digest alone).
 #include "mamsign/signature/cms_signature.h"
 

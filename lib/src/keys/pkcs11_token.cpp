@@ -1,6 +1,8 @@
-// Signing with a key on a token: a pool of logged-in sessions (KeyOnToken), the EVP_PKEY bridge that
-// routes OpenSSL's ECDSA signing to the token, and open_token_key, which finds the key and proves it
-// belongs to its public key before anything is signed.
+// Signing with a key on a token (open_token_key of pkcs11_token.h): a pool of logged-in sessions
+// (KeyOnToken), the EVP_PKEY bridge that routes OpenSSL's ECDSA signing to the token, and open_token_key,
+// which finds the key and proves it belongs to its public key before anything is signed.
+#include "mamsign/keys/pkcs11_token.h"
+
 #include "keys/pkcs11_module.h"
 
 #include "mamsign/smki/org_cert.h"
