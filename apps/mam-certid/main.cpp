@@ -8,17 +8,10 @@
 using namespace mamsign;
 using namespace certid_app;
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "mam-certid: prove the Network Operator certificate IDs in SMETS1 migration files (TMAD 4.47/4.48).\n"
-      "Each ID must name a network operator's (role 03) certificate of the right usage (DS column:\n"
-      "digitalSignature, KA column: keyAgreement), both of the row's network operator User ID, valid, unrevoked,\n"
-      "chaining to the SMKI root and OCA, and (with --registration) registered for the row's MPxN.",
-      kProgram};
-  app.set_version_flag("--version", app::version_text(kProgram));
-  app.require_subcommand(1);
-  Flags f;
+namespace {
 
+// Each command's flags, help and footer.
+CLI::App* declare_check(CLI::App& app, Flags& f) {
   auto* check = app.add_subcommand("check", "check the certificate IDs of MA files; report every finding");
   check
       ->add_option(
@@ -59,7 +52,10 @@ int main(int argc, char** argv) {
       "      --registration testdata/registration.json testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv\n\n"
       "Columns are found by header name, case-insensitively, in any order. Exit codes: 0 no error findings,\n"
       "1 at least one error finding, 2 usage error (also a missing column), 3 an input could not be read.");
+  return check;
+}
 
+CLI::App* declare_show(CLI::App& app, Flags& f) {
   auto* show = app.add_subcommand("show", "whose certificate is this ID? serial, EUI-64, role, usage, validity, chain");
   show->add_option("--store,--cert-store", f.store, "(required) the certificate store; repeatable")
       ->allow_extra_args(false)
@@ -82,6 +78,25 @@ int main(int argc, char** argv) {
   show->footer(
       "Example:\n  mam-certid show --store keys-example/store --trust keys-example/trust 1234\n"
       "Exit codes: 0 every ID found, 1 an ID is unknown or malformed, 2 usage error, 3 an input could not be read.");
+  return show;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mam-certid: prove the Network Operator certificate IDs in SMETS1 migration files (TMAD 4.47/4.48).\n"
+      "Each ID must name a network operator's (role 03) certificate of the right usage (DS column:\n"
+      "digitalSignature, KA column: keyAgreement), both of the row's network operator User ID, valid, unrevoked,\n"
+      "chaining to the SMKI root and OCA, and (with --registration) registered for the row's MPxN.",
+      kProgram};
+  app.set_version_flag("--version", app::version_text(kProgram));
+  app.require_subcommand(1);
+  Flags f;
+
+  auto* check = declare_check(app, f);
+  auto* show = declare_show(app, f);
+
   app.footer(
       "Exit codes:\n"
       "  0  check: no error findings (notes allowed); show: every ID found\n"

@@ -7,17 +7,10 @@
 using namespace mamsign;
 using namespace csr_app;
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "mam-csr: an SMKI Organisation key's certificate lifecycle. Make its Certificate Signing Request in the\n"
-      "structure of SEC Appendix M (SMKI Interface Design Specification), Appendix F; check any CSR against\n"
-      "it; when the certificate comes back, accept or reject it at once (SEC L11.5-L11.7 deem a certificate\n"
-      "not rejected immediately accepted); show a CSR or certificate in SMKI terms. Walkthrough: docs/csr.md.",
-      kProgram};
-  app.set_version_flag("--version", app::version_text(kProgram));
-  app.require_subcommand(1);
-  Flags f;
+namespace {
 
+// Each command's flags, help and footer.
+CLI::App* declare_new(CLI::App& app, Flags& f) {
   auto* make = app.add_subcommand("new", "make a CSR for a key (a file, a PKCS#12 bundle, a pkcs11: URI) or a new key");
   make->add_option("--role", f.role,
                    "(required) the Remote Party Role: a code (02) or a name (supplier, network-operator, ...)")
@@ -51,7 +44,10 @@ int main(int argc, char** argv) {
       "      --pin-file pin --out supplier-ds.csr\n"
       "What is written is checked against Appendix F first; nothing is written that does not conform.\n"
       "Exit codes: 0 written, 1 could not make it, 2 usage error, 3 an input could not be read or the output written.");
+  return make;
+}
 
+CLI::App* declare_check(CLI::App& app, Flags& f) {
   auto* check = app.add_subcommand(
       "check", "report every departure of CSRs from Appendix F, and whether each self-signature verifies");
   check->add_flag(
@@ -65,7 +61,10 @@ int main(int argc, char** argv) {
       "Rules and their ids (F1-F12): docs/csr.md.\n"
       "Exit codes: 0 every CSR conforms, 1 a CSR departs from Appendix F (or is not a CSR), 2 usage error, 3 a\n"
       "file could not be read.");
+  return check;
+}
 
+CLI::App* declare_accept(CLI::App& app, Flags& f) {
   auto* accept =
       app.add_subcommand("accept", "accept or reject an issued certificate now: is it what the CSR asked for?");
   accept->add_option("--csr", f.csr, "(required) the CSR the certificate was issued from")->option_text("FILE");
@@ -93,12 +92,35 @@ int main(int argc, char** argv) {
       "Prints ACCEPT, or REJECT with every reason: the key, the role, the EUI-64, the usage, the profile, the\n"
       "validity now (or when it begins), the chain and revocation.\n"
       "Exit codes: 0 accept, 1 reject, 2 usage error, 3 an input could not be read.");
+  return accept;
+}
 
+CLI::App* declare_show(CLI::App& app, Flags& f) {
   auto* show =
       app.add_subcommand("show", "print CSRs or certificates in SMKI terms: role, EUI-64, usage, key, validity");
   show->add_flag("--json", f.json_output, "one JSON object per file");
   show->add_option("files", f.files, "CSR or certificate files")->option_text("FILE...")->required();
   show->footer("Exit codes: 0 shown, 2 usage error, 3 a file is neither a CSR nor a certificate, or cannot be read.");
+  return show;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mam-csr: an SMKI Organisation key's certificate lifecycle. Make its Certificate Signing Request in the\n"
+      "structure of SEC Appendix M (SMKI Interface Design Specification), Appendix F; check any CSR against\n"
+      "it; when the certificate comes back, accept or reject it at once (SEC L11.5-L11.7 deem a certificate\n"
+      "not rejected immediately accepted); show a CSR or certificate in SMKI terms. Walkthrough: docs/csr.md.",
+      kProgram};
+  app.set_version_flag("--version", app::version_text(kProgram));
+  app.require_subcommand(1);
+  Flags f;
+
+  auto* make = declare_new(app, f);
+  auto* check = declare_check(app, f);
+  auto* accept = declare_accept(app, f);
+  declare_show(app, f);  // the command when no other is
 
   app.footer(
       "Commands:\n"

@@ -11,17 +11,10 @@
 using namespace mamsign;
 using namespace sign_app;
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "mam-sign: sign SMETS1 migration files (MA, MAPASSWORD, dormant-meter notifications) with a supplier's\n"
-      "SMKI Organisation Certificate, as MAM clause 7.5.3 requires (profile: docs/signing-profile.md).\n\n"
-      "Before signing it checks the certificate (role 02 supplier, digitalSignature only, P-256, valid now, the\n"
-      "policy OID), that the key is the certificate's, and that each file name is a migration file name naming\n"
-      "the signer's party. The signature goes beside the file (FILE.p7s, or FILE.sig with --format raw), written\n"
-      "atomically; an existing signature is never replaced without --force.",
-      kProgram};
-  app.set_version_flag("--version", app::version_text(kProgram));
-  Flags f;
+namespace {
+
+// Every flag of mam-sign, its help and its footer.
+void declare_flags(CLI::App& app, Flags& f) {
   app::add_key_flags(app, f.keys, true, "(required) the signer's private key");
   app.add_option("--cert", f.cert,
                  "the signer's Organisation Certificate: PEM or DER, or a pkcs11: URI with type=cert (default: the "
@@ -73,6 +66,48 @@ int main(int argc, char** argv) {
       "order on standard output, a summary on standard error. --skip-signed makes a re-run sign only what is left.\n"
       "SIGINT/SIGTERM finish the files in flight and stop; no partial signature is ever left.\n\n" +
       app::key_help() + "\n" + app::exit_code_help(true));
+}
+
+// --out names one signature file: refused (having said why) with several files or a folder.
+bool out_fits(const Flags& f, std::size_t files) {
+  if (f.out.empty()) return true;
+  if (files != 1) {
+    app::complain(kProgram, "--out names one signature file, but " + std::to_string(files) + " files were given");
+    return false;
+  }
+  if (std::error_code ec; std::filesystem::is_directory(f.out, ec)) {
+    app::complain(kProgram, "--out names the signature file to write, but " + f.out +
+                                " is a folder; give a file name, or leave --out out to write FILE.p7s beside FILE");
+    return false;
+  }
+  return true;
+}
+
+SignOptions sign_options(const Flags& f, SignatureFormat format) {
+  SignOptions options;
+  options.format = format;
+  if (!f.out.empty()) options.out = f.out;
+  options.replace = f.force;
+  options.check_names = !f.no_name_check;
+  options.skip_signed = f.skip_signed;
+  options.sync = f.sync;
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mam-sign: sign SMETS1 migration files (MA, MAPASSWORD, dormant-meter notifications) with a supplier's\n"
+      "SMKI Organisation Certificate, as MAM clause 7.5.3 requires (profile: docs/signing-profile.md).\n\n"
+      "Before signing it checks the certificate (role 02 supplier, digitalSignature only, P-256, valid now, the\n"
+      "policy OID), that the key is the certificate's, and that each file name is a migration file name naming\n"
+      "the signer's party. The signature goes beside the file (FILE.p7s, or FILE.sig with --format raw), written\n"
+      "atomically; an existing signature is never replaced without --force.",
+      kProgram};
+  app.set_version_flag("--version", app::version_text(kProgram));
+  Flags f;
+  declare_flags(app, f);
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
@@ -96,28 +131,13 @@ int main(int argc, char** argv) {
     app::complain(kProgram, "0 files: the folders and lists given hold no file to sign");
     return app::kExitOk;
   }
-  if (!f.out.empty() && files->size() != 1) {
-    app::complain(kProgram,
-                  "--out names one signature file, but " + std::to_string(files->size()) + " files were given");
-    return app::kExitUsage;
-  }
-  if (std::error_code ec; !f.out.empty() && std::filesystem::is_directory(f.out, ec)) {
-    app::complain(kProgram, "--out names the signature file to write, but " + f.out +
-                                " is a folder; give a file name, or leave --out out to write FILE.p7s beside FILE");
-    return app::kExitUsage;
-  }
+  if (!out_fits(f, files->size())) return app::kExitUsage;
   const SignatureFormat format = *parse_format(f.format);
 
   auto made = make_signer(f, profile, exit_code);
   if (!made) return exit_code;
   Result<Signer>& signer = *made;
-  SignOptions options;
-  options.format = format;
-  if (!f.out.empty()) options.out = f.out;
-  options.replace = f.force;
-  options.check_names = !f.no_name_check;
-  options.skip_signed = f.skip_signed;
-  options.sync = f.sync;
+  const SignOptions options = sign_options(f, format);
 
   if (signer) remove_stale_temporaries_for(*files, options, hidden_in_folder);
   std::ios::sync_with_stdio(false);

@@ -66,18 +66,8 @@ std::string render(const VerifyResult& r, const Profile& profile, bool as_json) 
   return app::safe_text(line + app::notes_text(notes));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "mam-verify: verify SMETS1 migration files against their signatures (MAM clause 7.5.3 as\n"
-      "docs/signing-profile.md defines it): the signature, the content byte for byte, the signer's certificate\n"
-      "(chain to the SMKI root and OCA, validity, revocation, role 02, digitalSignature, policy), and that the file\n"
-      "name is a migration file name naming the signer's party. A failure names one reason code\n"
-      "(docs/reason-codes.md) and says what was expected and what was found.",
-      kProgram};
-  app.set_version_flag("--version", app::version_text(kProgram));
-  Flags f;
+// Every flag of mam-verify, its help and its footer.
+void declare_flags(CLI::App& app, Flags& f) {
   app.add_option("--trust", f.trust,
                  "(required unless /etc/mamsign/trust exists) SMKI root and OCA certificates (and their CRLs): PEM/DER "
                  "files, bundles or folders; repeatable (default: /etc/mamsign/trust)")
@@ -124,6 +114,39 @@ int main(int argc, char** argv) {
       "signing_time, sha256, diagnosis, bound_name, notes, revocation: {checked, crl_issuer, crl, this_update,\n"
       "next_update, stale, issuer_checked}}.\n\n" +
       app::exit_code_help(true));
+}
+
+// --cert and --cert-store, where the verifier finds signers' certificates; false (having said why) when
+// they cannot be read.
+bool load_signer_certificates(const Flags& f, VerifyOptions& options) {
+  if (!f.cert.empty()) {
+    auto cert = OrgCert::load(f.cert);
+    if (!cert) {
+      app::complain(kProgram, "--cert: " + cert.error().message);
+      return false;
+    }
+    options.cert = *cert;
+  }
+  if (!f.cert_store.empty()) {
+    options.store = app::load_store(kProgram, f.cert_store);
+    if (!options.store) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mam-verify: verify SMETS1 migration files against their signatures (MAM clause 7.5.3 as\n"
+      "docs/signing-profile.md defines it): the signature, the content byte for byte, the signer's certificate\n"
+      "(chain to the SMKI root and OCA, validity, revocation, role 02, digitalSignature, policy), and that the file\n"
+      "name is a migration file name naming the signer's party. A failure names one reason code\n"
+      "(docs/reason-codes.md) and says what was expected and what was found.",
+      kProgram};
+  app.set_version_flag("--version", app::version_text(kProgram));
+  Flags f;
+  declare_flags(app, f);
 
   if (auto code = app::parse(app, argc, argv)) return *code;
 
@@ -162,18 +185,7 @@ int main(int argc, char** argv) {
   options.check_names = !f.no_name_check;
   const auto trust = app::trust_or_complain(kProgram, early_trust.get());
   if (!trust) return app::kExitUnreadable;
-  if (!f.cert.empty()) {
-    auto cert = OrgCert::load(f.cert);
-    if (!cert) {
-      app::complain(kProgram, "--cert: " + cert.error().message);
-      return app::kExitUnreadable;
-    }
-    options.cert = *cert;
-  }
-  if (!f.cert_store.empty()) {
-    options.store = app::load_store(kProgram, f.cert_store);
-    if (!options.store) return app::kExitUnreadable;
-  }
+  if (!load_signer_certificates(f, options)) return app::kExitUnreadable;
 
   const Verifier verifier(trust, profile, options);
   std::ios::sync_with_stdio(false);
