@@ -12,6 +12,7 @@ packages=(
   softhsm2 opensc                    # a real PKCS#11 token for the HSM tests; pkcs11-tool to fill it
   libgtest-dev                       # the test suite
   time                               # /usr/bin/time: peak memory in the benchmarks
+  groff-base                         # tests/package/deb.sh reads each man page as man(1) would
   python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/
   python3-cryptography               # bench/perfile.sh: the pyca loop the signer is measured against
   clang-format-14 clang-tidy-14      # scripts/lint.sh: the layout (.clang-format) and static checks (.clang-tidy)

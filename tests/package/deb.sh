@@ -16,6 +16,7 @@ dpkg -x "$dev" "$root"
 fail() { echo "package: $*" >&2; exit 1; }
 
 dpkg-deb -f "$tools" Depends | grep -q libssl3 || fail "mamsign does not depend on libssl3"
+dpkg-deb -f "$tools" Recommends | grep -qw bash-completion || fail "mamsign does not recommend bash-completion"
 [ ! -e "$root/usr/bin/mam-testpki" ] || fail "mam-testpki must not be installed"
 [ -f "$root/usr/include/mamsign/signer.h" ] || fail "mamsign-dev lacks the headers"
 [ -f "$root/usr/lib/x86_64-linux-gnu/cmake/mamsign/mamsignConfig.cmake" ] || [ -f "$root/usr/lib/cmake/mamsign/mamsignConfig.cmake" ] ||
@@ -28,6 +29,15 @@ for app in mam-sign mam-verify mam-certid mam-csr; do
   man=$(ls "$root"/usr/share/man/man1/"$app".1* 2>/dev/null | head -1)
   [ -n "$man" ] || fail "no man page for $app"
   page=$(if [[ "$man" == *.gz ]]; then gzip -dc "$man"; else cat "$man"; fi)
+  # As Debian writes them: groff reads the page without a warning, NAME is one phrase on its own
+  # line, a SYNOPSIS follows it, and the environment variables print whole (no \$ read as a macro).
+  warnings=$(printf '%s\n' "$page" | LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 2>&1 >/dev/null)
+  [ -z "$warnings" ] || fail "groff warns about the man page of $app: $warnings"
+  rendered=$(printf '%s\n' "$page" | LC_ALL=C.UTF-8 groff -man -Tutf8 -P-cbou -rLL=200n 2>/dev/null)
+  name_line=$(grep -A1 '^NAME' <<<"$rendered" | tail -1)
+  [[ "$name_line" =~ ^\ +$app\ -\ [a-z].*[a-z]$ && ${#name_line} -lt 100 ]] || fail "NAME of $app is not one short phrase: $name_line"
+  grep -q '^SYNOPSIS' <<<"$rendered" || fail "the man page of $app has no SYNOPSIS"
+  grep -q 'MAMSIGN_CONFIG_DIR' <<<"$rendered" || fail "the man page of $app does not print MAMSIGN_CONFIG_DIR whole"
   helps=$("$bin" --help)
   [ "$app" != mam-certid ] || helps+=$("$bin" check --help; "$bin" show --help)
   [ "$app" != mam-csr ] || helps+=$("$bin" new --help; "$bin" check --help; "$bin" accept --help; "$bin" show --help)
