@@ -45,11 +45,10 @@ class Batch : public ::testing::Test {
     argv.insert(argv.end(), extra.begin(), extra.end());
     return test::run(argv, input);
   }
+  // The results of a --json run, which ends with its summary line.
   static std::vector<json> lines(const std::string& out) {
-    std::vector<json> v;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) v.push_back(json::parse(line));
-    return v;
+    test::json_summary(out);
+    return test::json_results(out);
   }
   static std::size_t count_with(const std::filesystem::path& dir, const std::string& ending) {
     std::size_t n = 0;
@@ -151,7 +150,8 @@ TEST_F(Batch, FoldersWithAndWithoutRecursive) {
     if (name.size() > 4 && name.substr(name.size() - 4) == ".p7s") a_signature = (dir_ / "in" / name).string();
   }
   auto named = verify({a_signature});
-  EXPECT_NE(named.err.find("skipped, a signature, not a data file"), std::string::npos) << named.err;
+  EXPECT_EQ(named.exit_code, 2) << "a signature named alone is a usage error, not a run that checked nothing";
+  EXPECT_NE(named.err.find("is a signature, not a data file: name its data file"), std::string::npos) << named.err;
 }
 
 TEST_F(Batch, FailFastStopsEarly) {
@@ -273,7 +273,7 @@ TEST_F(Batch, FifoWhereAFileIsExpectedNeverBlocks) {
     return test::run(argv);
   };
   auto r = with_timeout({test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), "--json",
-                         "-r", "--quiet", (dir_.path() / "inbox").string()});
+                         "-r", (dir_.path() / "inbox").string()});
   ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
   const auto results = lines(r.out);
   ASSERT_EQ(results.size(), 3u);
@@ -317,7 +317,7 @@ TEST_F(Batch, LoopingLinkAtTheSignatureIsAnIoErrorNotMissing) {
 TEST_F(Batch, ResultsThatCannotBeWrittenEndTheRunWithExit3) {
   make_files(dir_.path() / "in", 40);
   ASSERT_EQ(sign({"--quiet", (dir_.path() / "in").string()}).exit_code, 0);
-  const std::string verify_cmd = test::app("mam-verify").string() + " --quiet --json --trust " +
+  const std::string verify_cmd = test::app("mam-verify").string() + " --json --trust " +
                                  (test::keys_dir() / "trust").string() + " " + (dir_.path() / "in").string();
   auto full = test::run({"/bin/bash", "-c", verify_cmd + " > /dev/full"});
   EXPECT_EQ(full.exit_code, 3) << full.err;
@@ -332,7 +332,7 @@ TEST_F(Batch, ResultsThatCannotBeWrittenEndTheRunWithExit3) {
   ASSERT_FALSE(written.empty());
   EXPECT_EQ(written.back(), '\n') << "no partial line";
   std::size_t lines_read = 0;
-  for (const auto& j : lines(written)) {
+  for (const auto& j : test::json_results(written)) {
     EXPECT_EQ(j["result"], "valid");
     ++lines_read;
   }
@@ -371,7 +371,7 @@ TEST_F(Batch, FailFastStopsSoonAfterTheFirstFailure) {
   const auto files = make_files(dir_.path() / "in", 17);
   ASSERT_EQ(sign({"--quiet", (dir_.path() / "in").string()}).exit_code, 0);
   std::filesystem::remove(files[0].string() + ".p7s");  // the first file fails: SIGNATURE_MISSING
-  auto r = verify({"--quiet", "--json", "--fail-fast", "--jobs", "2", (dir_.path() / "in").string()});
+  auto r = verify({"--json", "--fail-fast", "--jobs", "2", (dir_.path() / "in").string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_LE(lines(r.out).size(), 2u) << r.out;
   EXPECT_NE(r.err.find("not processed"), std::string::npos) << r.err;

@@ -43,7 +43,7 @@ TEST_F(CertIdApp, ExampleFileIsClean) {
 TEST_F(CertIdApp, PlantedErrorsAsJson) {
   auto r = check({"--json", planted_});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  const auto j = json::parse(r.out);
+  const auto j = test::json_result(r.out);
   EXPECT_EQ(j["file"], planted_);
   EXPECT_EQ(j["rows_checked"], 21);
   ASSERT_TRUE(j["findings"].is_array());
@@ -143,11 +143,11 @@ TEST_F(CertIdApp, StreamedJsonStaysValidWhenTheFileBreaksHalfway) {
   test::write_file(file, csv);
   auto r = check({"--json", file.string()});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  const auto j = json::parse(r.out);
+  const auto j = test::json_result(r.out);
   EXPECT_GE(j["findings"].size(), 3u) << "the findings of the three rows before the error";
   EXPECT_EQ(j["error"]["reason"], "CSV_MALFORMED");
   auto clean = check({"--json", (test::testdata_dir() / test::kMaName).string()});
-  const auto c = json::parse(clean.out);
+  const auto c = test::json_result(clean.out);
   EXPECT_EQ(c["findings"].size(), 0u);
   EXPECT_EQ(c["rows_checked"], 50);
   EXPECT_EQ(c["revocation"]["checked"], true);
@@ -173,7 +173,7 @@ TEST_F(CertIdApp, RequireCrlMakesUncheckedRevocationAnError) {
   EXPECT_NE(noted.out.find("note: revocation not checked for"), std::string::npos) << noted.out;
   auto required = with({"--require-crl", "--json"});
   EXPECT_EQ(required.exit_code, 1) << required.out;
-  const auto j = json::parse(required.out);
+  const auto j = test::json_result(required.out);
   EXPECT_GT(j["counts"]["REVOCATION_UNKNOWN"].get<int>(), 0) << required.out;
   EXPECT_EQ(j["revocation"]["checked"], false);
   EXPECT_EQ(with({"--require-crl", "--crl", (test::keys_dir() / "crl").string()}).exit_code, 0);
@@ -194,7 +194,7 @@ TEST_F(CertIdApp, EmptyStoreIsOneMessageNotAFindingPerRow) {
 TEST_F(CertIdApp, OneVocabularyWithTheOtherApps) {
   auto r = test::run({test::app("mam-certid").string(), "check", "--cert-store", (test::keys_dir() / "store").string(),
                       "--trust", (test::keys_dir() / "trust").string(), "--json", planted_});
-  const auto j = json::parse(r.out);
+  const auto j = test::json_result(r.out);
   EXPECT_EQ(j["schema"], "mamsign/certid-file/2");
   ASSERT_FALSE(j["findings"].empty());
   for (const auto& f : j["findings"]) {
@@ -236,13 +236,13 @@ TEST_F(CertIdApp, JobsKeepTheInputOrder) {
   }
   auto r = check(args);
   EXPECT_EQ(r.exit_code, 1);
-  std::istringstream in(r.out);
   int n = 0;
-  for (std::string line; std::getline(in, line); ++n) {
-    const auto j = json::parse(line);
+  for (const auto& j : test::json_results(r.out)) {
     EXPECT_EQ(j["file"], args[3 + static_cast<std::size_t>(n)]) << n;
+    ++n;
   }
   EXPECT_EQ(n, 6);
+  EXPECT_EQ(test::json_summary(r.out)["files"], 6);
 }
 
 }  // namespace

@@ -69,7 +69,10 @@ TEST_F(NeverDestroy, NulInAListLineIsRefusedBeforeAnyFileIsTouched) {
     EXPECT_NE(r.err.find("NUL"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("--null"), std::string::npos)
         << "the message names the flag a NUL-separated list needs: " << r.err;
-    EXPECT_EQ(r.out, "") << "nothing was signed, so no result names a file";
+    // Nothing was signed, so no result names a file: the one object is the run's error.
+    const auto j = test::json_result(r.out);
+    EXPECT_EQ(j["schema"], "mamsign/run-error/1") << r.out;
+    EXPECT_EQ(j["exit_code"], 2);
     EXPECT_EQ(test::read_file(ma_), before) << "the data file is as it was";
     EXPECT_EQ(test::list_dir(dir_.path()), std::vector<std::string>{test::kMaName});
   }
@@ -92,7 +95,7 @@ TEST_F(NeverDestroy, NulInAListLineIsRefusedByVerifyAndCertid) {
   // With --null the NUL is the separator and the same bytes are two entries, the second a missing file.
   auto v = verify({"--json", "--from", "-", "--null"}, ma_.string() + nul());
   EXPECT_EQ(v.exit_code, 0) << v.err;
-  EXPECT_EQ(json::parse(v.out)["result"], "valid");
+  EXPECT_EQ(test::json_result(v.out)["result"], "valid");
 }
 
 // Lists as they come: CRLF, empty lines, no final separator, long lines; never a crash, never a path
@@ -207,7 +210,7 @@ TEST_F(NeverDestroy, ASignatureNameThatIsTheDataFileIsNeverWritten) {
   std::filesystem::create_hard_link(ma_, ma_.string() + ".p7s");
   auto r = sign({"--force", "--json", ma_.string()});
   EXPECT_NE(r.exit_code, 0) << r.out;
-  EXPECT_EQ(json::parse(r.out)["result"], "refused") << r.out;
+  EXPECT_EQ(test::json_result(r.out)["result"], "refused") << r.out;
   EXPECT_EQ(test::read_file(ma_), before);
 }
 
@@ -271,13 +274,13 @@ TEST_F(NeverDestroy, AProfileInEffectIsNamedInEveryResult) {
   ::chmod(profile.c_str(), 0644);
   auto s = sign({"--json", "--profile", profile.string(), ma_.string()});
   ASSERT_EQ(s.exit_code, 0) << s.err;
-  const json signed_result = json::parse(s.out);
+  const json signed_result = test::json_result(s.out);
   EXPECT_EQ(signed_result["profile"]["file"], profile.string());
   EXPECT_EQ(signed_result["profile"]["changes"], (json{"issuer_role", "signer_roles"}));
 
   auto v = verify({"--json", "--profile", profile.string(), ma_.string()});
   ASSERT_EQ(v.exit_code, 0) << v.err;
-  const json verified = json::parse(v.out);
+  const json verified = test::json_result(v.out);
   EXPECT_EQ(verified["profile"]["file"], profile.string());
   bool noted = false;
   for (const auto& n : verified["notes"])
@@ -288,11 +291,11 @@ TEST_F(NeverDestroy, AProfileInEffectIsNamedInEveryResult) {
       << text.out;
 
   auto c = certid({"--json", "--profile", profile.string(), ma_.string()});
-  EXPECT_EQ(json::parse(c.out.substr(0, c.out.find('\n')))["profile"]["file"], profile.string()) << c.out;
+  EXPECT_EQ(test::json_result(c.out)["profile"]["file"], profile.string()) << c.out;
 
   // Without a profile: null, and no note.
   auto plain = verify({"--json", ma_.string()});
-  EXPECT_TRUE(json::parse(plain.out)["profile"].is_null());
+  EXPECT_TRUE(test::json_result(plain.out)["profile"].is_null());
   EXPECT_EQ(plain.out.find("changes"), std::string::npos);
 }
 
@@ -384,7 +387,7 @@ TEST_F(GrowingFile, IsNeverSignedNorJudged) {
   make_big(big);
   auto s = while_appending(big, [&] { return sign({"--json", "--no-name-check", big.string()}); });
   EXPECT_EQ(s.exit_code, 3) << s.out << s.err;
-  const json signed_result = json::parse(s.out);
+  const json signed_result = test::json_result(s.out);
   EXPECT_EQ(signed_result["result"], "error");
   EXPECT_EQ(signed_result["reason"], "FILE_CHANGED");
   EXPECT_NE(signed_result["message"].get<std::string>().find("nothing was signed"), std::string::npos);
@@ -394,7 +397,7 @@ TEST_F(GrowingFile, IsNeverSignedNorJudged) {
   ASSERT_EQ(sign({"--quiet", "--no-name-check", big.string()}).exit_code, 0);
   auto v = while_appending(big, [&] { return verify({"--json", "--no-name-check", big.string()}); });
   EXPECT_EQ(v.exit_code, 3) << v.out << v.err;
-  const json verified = json::parse(v.out);
+  const json verified = test::json_result(v.out);
   EXPECT_EQ(verified["result"], "error");
   EXPECT_EQ(verified["reason"], "FILE_CHANGED");
 }

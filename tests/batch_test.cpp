@@ -114,13 +114,44 @@ TEST_F(Inputs, RecursiveDescends) {
   EXPECT_EQ(got, (std::vector<std::string>{"a.csv", "b.csv", "sub/c.csv", "sub/deeper/d.csv"}));
 }
 
-TEST_F(Inputs, NamedSignaturesAreSkippedWithANoteAndMissingFilesKept) {
+// A signature named without its data file is said (the app makes it a usage error); with its data
+// file (a shell glob's pair) it is left out without a word; a missing data file is kept.
+TEST_F(Inputs, NamedSignaturesAreSaidUnlessTheirDataFileIsNamedToo) {
   auto in = collect_inputs({(dir_ / "a.csv.p7s").string(), (dir_ / "b.csv").string(), (dir_ / "missing.csv").string()},
                            {}, nullptr, {});
   ASSERT_TRUE(in);
   EXPECT_EQ(names(*in), (std::vector<std::string>{"b.csv", "missing.csv"}));
-  ASSERT_EQ(in->skipped.size(), 1u);
-  EXPECT_NE(in->skipped[0].find("a signature, not a data file"), std::string::npos);
+  EXPECT_TRUE(in->skipped.empty());
+  ASSERT_EQ(in->named_signatures.size(), 1u);
+  EXPECT_EQ(in->named_signatures[0].data, dir_ / "a.csv");
+  EXPECT_TRUE(in->named_signatures[0].data_exists);
+  auto pair = collect_inputs({(dir_ / "a.csv").string(), (dir_ / "a.csv.p7s").string()}, {}, nullptr, {});
+  ASSERT_TRUE(pair);
+  EXPECT_EQ(names(*pair), (std::vector<std::string>{"a.csv"}));
+  EXPECT_TRUE(pair->named_signatures.empty());
+  EXPECT_TRUE(pair->skipped.empty());
+}
+
+// Verifying: a signature whose data file is not there gives that data file, once, in its place, so
+// that its result says DATA_MISSING; a folder's lone signatures likewise, in sorted order.
+TEST_F(Inputs, LoneSignaturesGiveTheirMissingDataFile) {
+  test::write_file(dir_ / "gone.csv.p7s", "x");
+  test::write_file(dir_ / "gone.csv.sig", "x");
+  test::write_file(dir_ / "c0.csv.p7s", "x");
+  InputOptions o;
+  o.data_of_lone_signatures = true;
+  auto folder = collect_inputs({dir_.path().string()}, {}, nullptr, o);
+  ASSERT_TRUE(folder);
+  EXPECT_EQ(names(*folder), (std::vector<std::string>{"a.csv", "b.csv", "c0.csv", "gone.csv"}));
+  auto named = collect_inputs({(dir_ / "b.csv").string(), (dir_ / "gone.csv.p7s").string(),
+                               (dir_ / "gone.csv.sig").string(), (dir_ / "a.csv").string()},
+                              {}, nullptr, o);
+  ASSERT_TRUE(named);
+  EXPECT_EQ(names(*named), (std::vector<std::string>{"b.csv", "gone.csv", "a.csv"}));
+  EXPECT_TRUE(named->named_signatures.empty());
+  auto signing = collect_inputs({dir_.path().string()}, {}, nullptr, {});
+  ASSERT_TRUE(signing);
+  EXPECT_EQ(names(*signing), (std::vector<std::string>{"a.csv", "b.csv"})) << "signing ignores lone signatures";
 }
 
 TEST_F(Inputs, ListsFromStandardInputAndNulSeparated) {

@@ -1,6 +1,7 @@
 #include "common/app_common.h"
 
 #include "common/output.h"
+#include "common/run_error.h"
 
 #include <openssl/crypto.h>
 
@@ -238,12 +239,15 @@ void path_json(nlohmann::ordered_json& j, const std::string& key, const std::str
   j[key + "_hex"] = hex;
 }
 
-void complain(const std::string& program, const std::string& message) {
+void complain(const std::string& program, const std::string& message, std::optional<Reason> reason) {
   text_line(std::cerr, program + ": " + message);
+  if (message.rfind("warning: ", 0) == 0 || message.rfind("note: ", 0) == 0) return;
+  note_run_error(reason ? std::optional<std::string_view>(reason_name(*reason)) : std::nullopt, message);
 }
 
 void complain_usage(const std::string& program, const std::string& message, const std::string& command) {
-  complain(program, message);
+  text_line(std::cerr, program + ": " + message);
+  note_run_error(kUsageReason, message);
   std::cerr << "Run '" << command << " --help' for usage.\n";
 }
 
@@ -339,7 +343,7 @@ std::optional<Profile> load_profile(const std::string& program, const std::strin
   if (path.empty()) return Profile::defaults();
   auto loaded = Profile::load(path);
   if (!loaded) {
-    complain(program, loaded.error().message);
+    complain(program, loaded.error().message, loaded.error().reason);
     return std::nullopt;
   }
   return std::move(*loaded);
@@ -397,7 +401,7 @@ Result<std::shared_ptr<TrustStore>> read_trust(const std::vector<std::string>& t
 std::shared_ptr<TrustStore> trust_or_complain(const std::string& program,
                                               const Result<std::shared_ptr<TrustStore>>& read) {
   if (!read) {
-    complain(program, read.error().message);
+    complain(program, read.error().message, read.error().reason);
     return nullptr;
   }
   if ((*read)->ca_count() == 0) {

@@ -57,8 +57,9 @@ bool print_json(const nlohmann::ordered_json& j);
 // to the bytes in hex, so a script can recover the real name.
 void path_json(nlohmann::ordered_json& j, const std::string& key, const std::string& path);
 
-// "mam-sign: <message>" on standard error.
-void complain(const std::string& program, const std::string& message);
+// "mam-sign: <message>" on standard error. Unless it is a "warning: " or "note: ", it is the run's error
+// too (run_error.h), with `reason` when the caller knows the cause.
+void complain(const std::string& program, const std::string& message, std::optional<Reason> reason = std::nullopt);
 // A usage error: the message, then "Run '<command> --help' for usage."
 void complain_usage(const std::string& program, const std::string& message, const std::string& command);
 

@@ -1,6 +1,7 @@
 #include "common/batch_ui.h"
 
 #include "common/app_common.h"
+#include "common/run_error.h"
 
 #include <csignal>
 #include <cstdio>
@@ -37,7 +38,11 @@ void add_batch_flags(CLI::App& app, BatchFlags& flags, const std::string& files_
         ->option_text("N");
   }
   app.add_flag("--fail-fast", flags.fail_fast, "stop taking new files after the first failure");
-  app.add_flag("-q,--quiet", flags.quiet, "no progress line");
+  app.add_flag("-q,--quiet", flags.quiet,
+               "print only failures and errors: no line for a success, no progress line, no summary unless "
+               "something failed");
+  app.add_flag("--require-files", flags.require_files,
+               "no file to work on (an empty folder or list) is exit 1, not 0 (profile: require_files)");
   app.add_option("files", flags.files, files_help)->option_text("FILE|DIR...");
 }
 
@@ -57,13 +62,33 @@ std::optional<std::vector<std::filesystem::path>> collect(
   InputOptions options;
   options.recursive = flags.recursive;
   options.null_separated = flags.null_separated;
+  options.data_of_lone_signatures = flags.data_of_lone_signatures;
   auto inputs = collect_inputs(flags.files, flags.from, &std::cin, options);
   if (!inputs) {
-    complain(program, inputs.error().message);
+    complain(program, inputs.error().message, inputs.error().reason);
     exit_code = exit_code_for(inputs.error().reason) == kExitUnreadable ? kExitUnreadable : kExitUsage;
     return std::nullopt;
   }
   for (const auto& s : inputs->skipped) complain(program, "warning: " + s);
+  if (!inputs->named_signatures.empty()) {
+    // The tools take data files and find each one's signature beside it: a signature named alone would
+    // be skipped, and a run that checked nothing would look like success.
+    auto said = [](const NamedSignature& named) {
+      return named.signature.string() + " is a signature, not a data file: " +
+             (named.data_exists ? "name its data file " + named.data.string() + " (its signature is found beside it)"
+                                : "its data file " + named.data.string() + " is not there");
+    };
+    const auto& named = inputs->named_signatures;
+    for (std::size_t i = 1; i < named.size(); ++i) text_line(std::cerr, program + ": " + said(named[i]));
+    complain_usage(
+        program,
+        said(named.front()) +
+            (named.size() == 1 ? std::string() : " (and " + std::to_string(named.size() - 1) + " more, above)") +
+            "; nothing was done",
+        program);
+    exit_code = kExitUsage;
+    return std::nullopt;
+  }
   if (hidden_in_folder != nullptr) *hidden_in_folder = std::move(inputs->hidden_in_folder);
   return std::move(inputs->files);
 }
@@ -136,6 +161,37 @@ void Progress::before_output() {
 void Progress::clear() {
   if (shown_) std::cerr << "\r\033[K" << std::flush;
   shown_ = false;
+}
+
+nlohmann::ordered_json summary_json(const std::string& program, const Tally& tally, std::size_t total, double seconds) {
+  nlohmann::ordered_json j = json_object("summary");
+  j["program"] = program;
+  j["files"] = tally.files;
+  j["results"] = nlohmann::ordered_json::object();
+  for (const auto& [result, n] : tally.results) j["results"][result] = n;
+  j["reasons"] = nlohmann::ordered_json::object();
+  for (const auto& [reason, n] : tally.failures) j["reasons"][std::string(reason_name(reason))] = n;
+  j["not_processed"] = total - tally.files;
+  j["interrupted"] = interrupted_exit_code() != 0;
+  j["seconds"] = static_cast<double>(static_cast<long long>(seconds * 1000.0 + 0.5)) / 1000.0;
+  j["files_per_second"] =
+      seconds > 0
+          ? static_cast<double>(static_cast<long long>(static_cast<double>(tally.files) / seconds * 10.0 + 0.5)) / 10.0
+          : 0.0;
+  return j;
+}
+
+int no_files(const std::string& program, const BatchFlags& flags, const std::string& verb) {
+  const int code = flags.require_files ? kExitFailed : kExitOk;
+  const std::string message = "0 files: the folders and lists given hold no file to " + verb;
+  if (flags.require_files || !flags.quiet) {
+    text_line(std::cerr, program + ": " + message + (flags.require_files ? " (--require-files: exit 1)" : ""));
+  }
+  if (flags.json) {
+    if (flags.require_files) print_json(run_error_json(program, kNoFilesReason, message, code));
+    print_json(summary_json(program, Tally{}, 0, 0.0));
+  }
+  return code;
 }
 
 void print_summary(const std::string& program, const Tally& tally, std::size_t total, double seconds,

@@ -130,9 +130,10 @@ std::optional<SigningKey> open_key(const std::string& program, const KeyFlags& f
   auto key = open_signing_key(f.key, options, certificate);
   if (!key) {
     const bool named = key.error().reason == Reason::KeyMismatch || key.error().reason == Reason::UnsupportedAlgorithm;
-    complain(program, "key: " + (named ? std::string(reason_name(key.error().reason)) + ": " : std::string()) +
-                          key.error().message +
-                          (key.error().reason == Reason::KeyMismatch ? "; nothing was signed" : ""));
+    complain(program,
+             "key: " + (named ? std::string(reason_name(key.error().reason)) + ": " : std::string()) +
+                 key.error().message + (key.error().reason == Reason::KeyMismatch ? "; nothing was signed" : ""),
+             key.error().reason);
     return std::nullopt;
   }
   if (!key->passphrase_used && (!f.pass_file.empty() || !f.pass_env.empty())) {
@@ -153,7 +154,7 @@ std::optional<OrgCertPtr> load_certificate(const std::string& program, const std
     }
     auto der = read_token_certificate(*uri, pkcs11_options(f));
     if (!der) {
-      complain(program, what + ": " + der.error().message);
+      complain(program, what + ": " + der.error().message, der.error().reason);
       return std::nullopt;
     }
     auto cert = OrgCert::from_der(*der);
@@ -165,7 +166,7 @@ std::optional<OrgCertPtr> load_certificate(const std::string& program, const std
   }
   auto cert = OrgCert::load(where);
   if (!cert) {
-    complain(program, what + ": " + cert.error().message);
+    complain(program, what + ": " + cert.error().message, cert.error().reason);
     return std::nullopt;
   }
   return *cert;

@@ -3,6 +3,8 @@
 // declares the flags and makes the setup both commands share; check.cpp and show.cpp run them.
 #include "certid_app.h"
 
+#include "common/run_error.h"
+
 #include "mamsign/batch.h"
 
 using namespace mamsign;
@@ -83,7 +85,10 @@ CLI::App* declare_show(CLI::App& app, Flags& f) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+// The whole run; main() wraps it (run_error.h).
+int run(int argc, char** argv) {
   CLI::App app{
       "mam-certid: prove the Network Operator certificate IDs in SMETS1 migration files (TMAD 4.47/4.48).\n"
       "Each ID must name a network operator's (role 03) certificate of the right usage (DS column:\n"
@@ -144,3 +149,7 @@ int main(int argc, char** argv) {
 
   return show->parsed() ? run_show(f, setup) : run_check(f, setup);
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return mamsign::app::run_main(kProgram, argc, argv, run); }

@@ -37,6 +37,7 @@ class ReportSink {
     }
   }
   void text(std::string_view line) { put(app::safe_text(line) + "\n"); }
+  bool spooled() const noexcept { return spooled_; }
 
   // The report is complete: a spool is copied to standard output. False when the output failed.
   bool finish() {

@@ -4,6 +4,8 @@
 // runs in its own file.
 #include "csr_app.h"
 
+#include "common/run_error.h"
+
 using namespace mamsign;
 using namespace csr_app;
 
@@ -106,7 +108,10 @@ CLI::App* declare_show(CLI::App& app, Flags& f) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+// The whole run; main() wraps it (run_error.h).
+int run(int argc, char** argv) {
   CLI::App app{
       "mam-csr: an SMKI Organisation key's certificate lifecycle. Make its Certificate Signing Request in the\n"
       "structure of SEC Appendix M (SMKI Interface Design Specification), Appendix F; check any CSR against\n"
@@ -158,3 +163,7 @@ int main(int argc, char** argv) {
     return app::kExitUnreadable;
   }
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return mamsign::app::run_main(kProgram, argc, argv, run); }

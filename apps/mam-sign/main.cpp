@@ -3,6 +3,7 @@
 // file's line.
 #include "sign_app.h"
 
+#include "common/run_error.h"
 #include "common/vocabulary.h"
 
 #include <functional>
@@ -43,7 +44,8 @@ void declare_flags(CLI::App& app, Flags& f) {
   app.add_flag("--skip-signed", f.skip_signed, "leave files whose existing signature verifies for this signer");
   app.add_flag("--no-name-check", f.no_name_check,
                "sign files that are not migration files: skip the file-name and signer-party checks");
-  app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
+  app.add_flag("--json", f.json_output,
+               "one JSON object per file, on its own line, then a summary object (mamsign/summary/1)");
   app.add_option("--profile", f.profile,
                  "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else "
                  "/etc/mamsign/profile.json; docs/profile.md)")
@@ -96,7 +98,10 @@ SignOptions sign_options(const Flags& f, SignatureFormat format) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+// The whole run; main() wraps it (run_error.h).
+int run(int argc, char** argv) {
   CLI::App app{
       "mam-sign: sign SMETS1 migration files (MA, MAPASSWORD, dormant-meter notifications) with a supplier's\n"
       "SMKI Organisation Certificate, as MAM clause 7.5.3 requires (profile: docs/signing-profile.md).\n\n"
@@ -124,26 +129,25 @@ int main(int argc, char** argv) {
                         kProgram);
     return app::kExitUsage;
   }
+  f.batch.json = f.json_output;
+  f.batch.require_files = f.batch.require_files || profile.require_files;
   std::map<std::filesystem::path, std::vector<std::string>> hidden_in_folder;
   auto files = app::collect(kProgram, f.batch, exit_code, &hidden_in_folder);
   if (!files) return exit_code;
-  if (files->empty()) {
-    app::complain(kProgram, "0 files: the folders and lists given hold no file to sign");
-    return app::kExitOk;
-  }
   if (!out_fits(f, files->size())) return app::kExitUsage;
   const SignatureFormat format = *parse_format(f.format);
 
-  auto made = make_signer(f, profile, exit_code);
-  if (!made) return exit_code;
-  Result<Signer>& signer = *made;
+  // The signer is made and judged before the first file, even with no file to sign: a cron job over an
+  // empty outbox still learns tonight that its certificate has expired.
+  const auto signer = make_signer(f, profile, exit_code);
+  if (!signer) return exit_code;
+  if (files->empty()) return app::no_files(kProgram, f.batch, "sign");
   const SignOptions options = sign_options(f, format);
 
-  if (signer) remove_stale_temporaries_for(*files, options, hidden_in_folder);
+  remove_stale_temporaries_for(*files, options, hidden_in_folder);
   std::ios::sync_with_stdio(false);
   const std::function<FileReport(std::size_t)> work = [&](std::size_t i) {
     const std::string file = (*files)[i].string();
-    if (!signer) return FileReport{file, Result<SignOutcome>(signer.error())};
     try {
       return FileReport{file, signer->sign_file((*files)[i], options)};
     } catch (const std::exception& e) {
@@ -152,10 +156,17 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<app::Verdict(const FileReport&)> show = [&](const FileReport& report) {
-    std::string line = render(report, signer ? &*signer : nullptr, profile, format, f.json_output);
-    if (!report.outcome) return app::Verdict{"", report.outcome.error().reason, std::move(line)};
-    return app::Verdict{std::string(report.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped),
-                        std::nullopt, std::move(line)};
+    std::string line = render(report, &*signer, profile, format, f.json_output);
+    if (!report.outcome) {
+      const Reason reason = report.outcome.error().reason;
+      return app::Verdict{"", reason, std::move(line), std::string(app::failure_result(app::Verb::Sign, reason))};
+    }
+    const std::string word(report.outcome->kind == SignOutcome::Kind::Signed ? app::kSigned : app::kSkipped);
+    return app::Verdict{word, std::nullopt, std::move(line), word};
   };
   return app::run_batch(kProgram, *files, f.batch, "refused", work, show);
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return mamsign::app::run_main(kProgram, argc, argv, run); }

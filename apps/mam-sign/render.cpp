@@ -23,9 +23,7 @@ std::string render(const FileReport& r, const Signer* signer, const Profile& pro
       j["message"] =
           r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
       j["sha256"] = to_hex(r.outcome->sha256);
-      j["signing_time"] = r.outcome->kind == SignOutcome::Kind::Signed && format == SignatureFormat::Cms
-                              ? app::time_json(r.outcome->signing_time)
-                              : json(nullptr);
+      j["signing_time"] = app::time_json(r.outcome->signing_time);
     } else {
       j["signature"] = nullptr;
       j["result"] = app::failure_result(app::Verb::Sign, r.outcome.error().reason);
@@ -41,12 +39,20 @@ std::string render(const FileReport& r, const Signer* signer, const Profile& pro
   }
   const std::string notes = app::notes_text(app::with_profile_note({}, profile));
   if (r.outcome) {
+    // The line is the supplier's audit record: what was signed (its SHA-256), by which certificate
+    // (its serial) and when (the signingTime the signature carries).
+    const std::string serial = signer ? ", signer serial " + signer->certificate().serial() : "";
+    const std::string when = r.outcome->signing_time          ? ", signed " + format_iso8601(*r.outcome->signing_time)
+                             : format == SignatureFormat::Raw ? ", no signing time (raw)"
+                                                              : ", no signing time";
     if (r.outcome->kind == SignOutcome::Kind::Skipped) {
       return app::safe_text(r.file + ": skipped: " + r.outcome->signature.string() +
-                            " already verifies for this signer" + notes);
+                            " already verifies for this signer (sha256 " + to_hex(r.outcome->sha256) + serial + when +
+                            ")" + notes);
     }
     return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" +
-                          std::string(format_name(format)) + ", sha256 " + to_hex(r.outcome->sha256) + ")" + notes);
+                          std::string(format_name(format)) + ", sha256 " + to_hex(r.outcome->sha256) + serial + when +
+                          ")" + notes);
   }
   const Reason reason = r.outcome.error().reason;
   return app::safe_text(r.file + ": " + std::string(app::failure_word(app::Verb::Sign, reason)) + " " +

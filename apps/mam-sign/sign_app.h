@@ -37,10 +37,9 @@ struct FileReport {
 };
 
 // The signer from --key, --cert, --chain, --trust and --crl (the certificate, key and chain loaded, trust
-// read, the pair checked once). nullopt, having said why and set `exit_code`, when setup fails in a way
-// that refuses every file at once; a certificate the profile refuses is each file's refusal, returned as
-// the error of the Result.
-std::optional<mamsign::Result<mamsign::Signer>> make_signer(Flags& f, const mamsign::Profile& profile, int& exit_code);
+// read, everything about the signer checked once). nullopt, having said why and set `exit_code` (3 for a
+// signer that cannot sign, 2 for flags that do not fit), when it cannot sign: no file is then started.
+std::optional<mamsign::Signer> make_signer(Flags& f, const mamsign::Profile& profile, int& exit_code);
 
 // Temporaries an earlier, killed run left in the folders this run writes to, removed before it writes.
 // `hidden_in_folder`: the hidden names already listed per folder (not listed again).

@@ -104,26 +104,28 @@ void warn_about(const Signer& signer, bool with_trust) {
 
 }  // namespace
 
-std::optional<Result<Signer>> make_signer(Flags& f, const Profile& profile, int& exit_code) {
+std::optional<Signer> make_signer(Flags& f, const Profile& profile, int& exit_code) {
   auto parts = signer_parts(f, exit_code);
   if (!parts) return std::nullopt;
   std::shared_ptr<TrustStore> trust;
   if (!signing_trust(f, profile, trust, exit_code)) return std::nullopt;
-  exit_code = app::kExitOk;
-  // The key and certificate are checked once; a refusal here refuses every file, each with its line.
+  // Everything about the signer (key, certificate, profile, role, validity, chain, revocation) is
+  // judged once, here: a signer that cannot sign is one setup error (exit 3, nothing signed), never
+  // the same refusal repeated for each of 500 files.
   auto signer = Signer::create(std::move(parts->key), parts->cert, std::move(parts->chain), profile, std::time(nullptr),
                                trust.get());
-  // Setup mistakes are said once, before any file: a key that is not the certificate's, or trust
-  // anchors that cannot validate the certificate's chain at all. (A certificate the profile refuses is
-  // each file's refusal, as before.)
-  if (!signer && (signer.error().reason == Reason::KeyMismatch || signer.error().reason == Reason::UntrustedChain)) {
-    app::complain(kProgram, std::string(reason_name(signer.error().reason)) + ": " + signer.error().message +
-                                "; nothing was signed (check --key, --cert and --trust)");
+  if (!signer) {
+    app::complain(kProgram,
+                  std::string(reason_name(signer.error().reason)) + ": " + signer.error().message +
+                      "; nothing was signed (the signer is checked once, before any file: see --key, --cert, "
+                      "--trust and --crl)",
+                  signer.error().reason);
     exit_code = app::kExitUnreadable;
     return std::nullopt;
   }
-  if (signer) warn_about(*signer, trust != nullptr);
-  return signer;
+  exit_code = app::kExitOk;
+  warn_about(*signer, trust != nullptr);
+  return std::move(*signer);
 }
 
 void remove_stale_temporaries_for(const std::vector<std::filesystem::path>& files, const SignOptions& options,

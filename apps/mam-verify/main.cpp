@@ -1,5 +1,6 @@
 // mam-verify: verifies SMETS1 migration files against their signatures, with every check of the
 // signing profile (docs/signing-profile.md), and says exactly why a file fails.
+#include "common/run_error.h"
 #include "common/app_common.h"
 #include "common/batch_ui.h"
 #include "common/early.h"
@@ -88,7 +89,8 @@ void declare_flags(CLI::App& app, Flags& f) {
       ->allow_extra_args(false)
       ->option_text("DIR");
   app.add_flag("--no-name-check", f.no_name_check, "do not require a migration file name naming the signer's party");
-  app.add_flag("--json", f.json_output, "one JSON object per file, on its own line");
+  app.add_flag("--json", f.json_output,
+               "one JSON object per file, on its own line, then a summary object (mamsign/summary/1)");
   app.add_option("--profile", f.profile,
                  "a JSON profile overriding the built-in one (default: $MAMSIGN_PROFILE, else "
                  "/etc/mamsign/profile.json; docs/profile.md)")
@@ -136,7 +138,10 @@ bool load_signer_certificates(const Flags& f, VerifyOptions& options) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+// The whole run; main() wraps it (run_error.h).
+int run(int argc, char** argv) {
   CLI::App app{
       "mam-verify: verify SMETS1 migration files against their signatures (MAM clause 7.5.3 as\n"
       "docs/signing-profile.md defines it): the signature, the content byte for byte, the signer's certificate\n"
@@ -169,12 +174,12 @@ int main(int argc, char** argv) {
       [trust = f.trust, crl = f.crl, &profile] { return app::read_trust(trust, crl, profile); });
   const auto at = app::parse_at(kProgram, f.at);  // a flag's fault is said before any file is read
   if (!at) return app::kExitUsage;
+  f.batch.json = f.json_output;
+  f.batch.require_files = f.batch.require_files || profile.require_files;
+  f.batch.data_of_lone_signatures = true;  // X.csv.p7s without X.csv is a result: DATA_MISSING
   auto files = app::collect(kProgram, f.batch, exit_code);
   if (!files) return exit_code;
-  if (files->empty()) {
-    app::complain(kProgram, "0 files: the folders and lists given hold no file to verify");
-    return app::kExitOk;
-  }
+  if (files->empty()) return app::no_files(kProgram, f.batch, "verify");
   if (!f.sig.empty() && files->size() != 1) {
     app::complain(kProgram,
                   "--sig names one signature file, but " + std::to_string(files->size()) + " files were given");
@@ -182,6 +187,7 @@ int main(int argc, char** argv) {
   }
   VerifyOptions options;
   options.at = *at;
+  options.at_given = f.at.has_value();
   options.check_names = !f.no_name_check;
   const auto trust = app::trust_or_complain(kProgram, early_trust.get());
   if (!trust) return app::kExitUnreadable;
@@ -202,8 +208,13 @@ int main(int argc, char** argv) {
     }
   };
   const std::function<app::Verdict(const VerifyResult&)> show = [&](const VerifyResult& r) {
-    return r.valid() ? app::Verdict{std::string(app::kOk), std::nullopt, render(r, profile, f.json_output)}
-                     : app::Verdict{"", r.error->reason, render(r, profile, f.json_output)};
+    std::string result(r.valid() ? app::kValid : app::failure_result(app::Verb::Verify, r.error->reason));
+    return r.valid() ? app::Verdict{std::string(app::kOk), std::nullopt, render(r, profile, f.json_output), result}
+                     : app::Verdict{"", r.error->reason, render(r, profile, f.json_output), result};
   };
   return app::run_batch(kProgram, *files, f.batch, "failed", work, show);
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return mamsign::app::run_main(kProgram, argc, argv, run); }

@@ -7,30 +7,87 @@
 #include <sched.h>
 
 #include <fstream>
+#include <set>
 #include <vector>
 #include <iterator>
 
 namespace mamsign {
 namespace {
 
-// Why a path is never a data file, or nullopt.
-std::optional<std::string> not_data(const std::filesystem::path& p) {
-  const std::string name = p.filename().string();
-  if (is_temporary_name(name)) return "a temporary file of an interrupted run";
-  if (is_signature_name(name)) return "a signature, not a data file";
-  return std::nullopt;
+// The data file a signature signs: its path without the extension (X.csv.p7s -> X.csv).
+std::filesystem::path data_of(const std::filesystem::path& signature) {
+  return std::filesystem::path(signature).replace_extension();
 }
 
-Status add_folder(const std::filesystem::path& folder, bool recursive, Inputs& inputs) {
+// Whether `data`, the data file of a signature, is worth a DATA_MISSING result: not itself a signature
+// (a signature of a signature is nothing of ours) and not a folder.
+bool lone_data_candidate(const std::filesystem::path& data) {
+  std::error_code ec;
+  return !is_signature_name(data.filename().string()) && !std::filesystem::is_directory(data, ec);
+}
+
+// The data files of the signatures in a sorted listing whose data file it does not hold: sorted, once each.
+std::vector<std::filesystem::path> lone_signature_data(const std::vector<std::filesystem::path>& data,
+                                                       const std::vector<std::filesystem::path>& signatures) {
+  std::vector<std::filesystem::path> lone;
+  for (const auto& signature : signatures) {
+    auto d = data_of(signature);
+    if (!std::binary_search(data.begin(), data.end(), d) && lone_data_candidate(d)) lone.push_back(std::move(d));
+  }
+  std::sort(lone.begin(), lone.end());
+  lone.erase(std::unique(lone.begin(), lone.end()), lone.end());
+  return lone;
+}
+
+Status add_folder(const std::filesystem::path& folder, const InputOptions& options, Inputs& inputs) {
   std::vector<std::string> hidden;
-  // Signatures beside the data files are left out before any path is made (half a verified folder);
-  // temporaries are hidden names, which a listing never gives: what comes back is all data files.
-  auto files = list_files(folder, recursive, "input", recursive ? nullptr : &hidden, is_signature_name);
+  // Temporaries are hidden names, which a listing never gives. Signing leaves the signatures out before
+  // any path is made; verifying looks at them for data files that are not there.
+  auto files = list_files(folder, options.recursive, "input", options.recursive ? nullptr : &hidden,
+                          options.data_of_lone_signatures ? nullptr : is_signature_name);
   if (!files) return std::move(files).error();
-  if (!recursive) inputs.hidden_in_folder[(folder / "x").parent_path()] = std::move(hidden);
+  if (!options.recursive) inputs.hidden_in_folder[(folder / "x").parent_path()] = std::move(hidden);
+  if (options.data_of_lone_signatures) {
+    std::vector<std::filesystem::path> data, signatures;
+    for (auto& f : *files) (is_signature_name(f.filename().string()) ? signatures : data).push_back(std::move(f));
+    const auto lone = lone_signature_data(data, signatures);
+    files->clear();
+    std::merge(std::make_move_iterator(data.begin()), std::make_move_iterator(data.end()), lone.begin(), lone.end(),
+               std::back_inserter(*files));
+  }
   inputs.files.insert(inputs.files.end(), std::make_move_iterator(files->begin()),
                       std::make_move_iterator(files->end()));
   return Status::ok();
+}
+
+// Named signatures, each with the number of inputs taken before it: left out when their data file was
+// named too, else said (named_signatures) or, their data file absent, turned into that data file.
+void resolve_named_signatures(const std::vector<std::pair<std::size_t, std::filesystem::path>>& named,
+                              const InputOptions& options, Inputs& inputs) {
+  if (named.empty()) return;
+  std::set<std::filesystem::path> taken(inputs.files.begin(), inputs.files.end());
+  std::vector<std::pair<std::size_t, std::filesystem::path>> insert;  // (position, data file)
+  for (const auto& [position, signature] : named) {
+    auto data = data_of(signature);
+    if (taken.count(data) != 0) continue;  // the pair a glob gives, or a data file already given
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(std::filesystem::symlink_status(data, ec));
+    if (exists || !options.data_of_lone_signatures || !lone_data_candidate(data)) {
+      inputs.named_signatures.push_back({signature, data, exists});
+      continue;
+    }
+    taken.insert(data);
+    insert.emplace_back(position, std::move(data));
+  }
+  if (insert.empty()) return;
+  std::vector<std::filesystem::path> files;
+  files.reserve(inputs.files.size() + insert.size());
+  auto next = insert.begin();
+  for (std::size_t i = 0; i <= inputs.files.size(); ++i) {
+    for (; next != insert.end() && next->first == i; ++next) files.push_back(std::move(next->second));
+    if (i < inputs.files.size()) files.push_back(std::move(inputs.files[i]));
+  }
+  inputs.files = std::move(files);
 }
 
 }  // namespace
@@ -45,21 +102,21 @@ unsigned available_cores() {
 Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::vector<std::string>& lists,
                               std::istream* standard_input, const InputOptions& options) {
   Inputs inputs;
+  std::vector<std::pair<std::size_t, std::filesystem::path>> named_signatures;
   auto take = [&](const std::string& arg) -> Status {
     // The kernel reads a path up to its first NUL: "F\0" would be F, and its signature F itself.
     if (auto st = check_path_bytes(arg, "input"); !st) return st;
-    const std::filesystem::path p(arg);
+    std::filesystem::path p(arg);
     std::error_code ec;
-    if (std::filesystem::is_directory(p, ec)) return add_folder(p, options.recursive, inputs);
-    if (auto why = not_data(p)) {
-      std::string note = arg + ": skipped, " + *why;
-      if (is_signature_name(p.filename().string()))
-        note += " (give the data file " + p.parent_path().string() + (p.has_parent_path() ? "/" : "") +
-                p.stem().string() + ")";
-      inputs.skipped.push_back(std::move(note));
-      return Status::ok();
+    if (std::filesystem::is_directory(p, ec)) return add_folder(p, options, inputs);
+    const std::string name = p.filename().string();
+    if (is_temporary_name(name)) {
+      inputs.skipped.push_back(arg + ": skipped, a temporary file of an interrupted run");
+    } else if (is_signature_name(name)) {
+      named_signatures.emplace_back(inputs.files.size(), std::move(p));
+    } else {
+      inputs.files.push_back(std::move(p));
     }
-    inputs.files.push_back(p);
     return Status::ok();
   };
   for (const auto& arg : args) {
@@ -110,6 +167,7 @@ Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::v
     }
     if (in->bad()) return make_error(Reason::IoError, "cannot read list " + list);
   }
+  resolve_named_signatures(named_signatures, options, inputs);
   return inputs;
 }
 

@@ -94,7 +94,7 @@ Result<std::string> Signer::sign_digest(const Sha256& digest, std::string_view b
 }
 
 bool Signer::signed_by_me(const std::filesystem::path& signature, SignatureFormat format, const Sha256& digest,
-                          std::string_view bound_name) const {
+                          std::string_view bound_name, std::optional<std::time_t>* signing_time) const {
   auto bytes = read_small_file(signature, kMaxSignatureBytes, "signature");
   if (!bytes) return false;
   if (format == SignatureFormat::Raw) {
@@ -105,11 +105,14 @@ bool Signer::signed_by_me(const std::filesystem::path& signature, SignatureForma
   if (!cms || !cms->identifies(*cert_)) return false;
   if (cms->message_digest() && *cms->message_digest() != digest) return false;
   if (cms->bound_name() && *cms->bound_name() != bound_name) return false;
-  return static_cast<bool>(cms->verify_signature(*cert_, digest));
+  if (!cms->verify_signature(*cert_, digest)) return false;
+  if (signing_time != nullptr) *signing_time = cms->signing_time();
+  return true;
 }
 
 Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const SignOptions& options) const {
   const std::string base_name = file.filename().string();
+  if (auto readable = check_readable_file(file, "file"); !readable) return std::move(readable).error();
   if (options.check_names) {
     if (auto st = check_file_name(base_name, *cert_, profile_); !st) return std::move(st).error();
   }
@@ -140,7 +143,7 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
   }
   outcome.sha256 = *digest;
   if (exists && options.skip_signed) {
-    if (signed_by_me(outcome.signature, options.format, *digest, base_name)) {
+    if (signed_by_me(outcome.signature, options.format, *digest, base_name, &outcome.signing_time)) {
       outcome.kind = SignOutcome::Kind::Skipped;
       return outcome;
     }
@@ -150,8 +153,9 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
           outcome.signature.string() + " exists but does not verify for this signer; use --force to replace it");
     }
   }
-  outcome.signing_time = std::time(nullptr);
-  auto bytes = sign_digest(*digest, base_name, options.format, outcome.signing_time);
+  const std::time_t now = std::time(nullptr);
+  if (options.format == SignatureFormat::Cms) outcome.signing_time = now;
+  auto bytes = sign_digest(*digest, base_name, options.format, now);
   if (!bytes) return std::move(bytes).error();
   WriteOptions write;
   write.replace = options.replace ? Replace::Yes : Replace::No;

@@ -3,6 +3,7 @@
 #include "mamsign/signature/cms_signature.h"
 #include "mamsign/smki/file_name.h"
 #include "mamsign/base/io.h"
+#include "mamsign/base/times.h"
 #include "mamsign/signature/raw_signature.h"
 #include "mamsign/signer.h"
 
@@ -98,11 +99,18 @@ VerifyResult Verifier::verify(const std::filesystem::path& file,
                               const std::optional<std::filesystem::path>& signature) const {
   VerifyResult r;
   r.file = file;
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    auto probe = SequentialFile::open(file, "file");  // the precise reason, from the system
-    r.error = probe ? make_error(Reason::IoError, "cannot read file " + file.string() + ": it is not a regular file")
-                    : probe.error();
+  if (auto readable = check_readable_file(file, "file"); !readable) {
+    std::error_code ec;
+    if (!signature && !std::filesystem::exists(std::filesystem::symlink_status(file, ec))) {
+      // Half a pair: the signature came (or stayed) without the file it signs.
+      if (auto found = find_signature(file)) {
+        r.signature = *found;
+        r.error = make_error(Reason::DataMissing, "the signature " + found->string() + " is here, but its data file " +
+                                                      file.filename().string() + " is not");
+        return r;
+      }
+    }
+    r.error = std::move(readable).error();
     return r;
   }
   if (signature) {
@@ -149,6 +157,12 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
   }
   r.signing_time = cms->signing_time();
   r.bound_name = cms->bound_name();
+  if (options_.at_given && r.signing_time && *r.signing_time > options_.at) {
+    // signingTime is the signer's own claim, not trusted time (a timestamp would be): said, not judged.
+    r.notes.push_back("the signature says it was made at " + format_iso8601(*r.signing_time) +
+                      ", after the --at time " + format_iso8601(options_.at) +
+                      " (signingTime is the signer's own claim)");
+  }
   if (!cms->has_signed_attributes()) {
     if (auto st = check_form_without_attributes(r, "cms-no-attributes"); !st) {
       r.error = std::move(st).error();

@@ -13,7 +13,7 @@ check() { /usr/bin/python3 "$source/tests/schema/validate.py" "$schemas" "$@"; }
 ma="$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv"
 cp "$source/testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv" "$ma"
 cp "$ma" "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv"
-sign=("$bin/mam-sign" --quiet --json --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem")
+sign=("$bin/mam-sign" --json --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem")
 {
   "${sign[@]}" "$ma" 2>/dev/null || true                                         # signed
   "${sign[@]}" --skip-signed "$ma" 2>/dev/null || true                           # skipped
@@ -23,7 +23,7 @@ sign=("$bin/mam-sign" --quiet --json --key "$keys/keys/supplier-ds.key" --cert "
 } > "$work/sign.jsonl"
 check sign-result < "$work/sign.jsonl"
 printf 'x' >> "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv"
-verify=("$bin/mam-verify" --quiet --json --trust "$keys/trust" --crl "$keys/crl")
+verify=("$bin/mam-verify" --json --trust "$keys/trust" --crl "$keys/crl")
 {
   "${verify[@]}" "$ma" || true                                                    # valid
   "${verify[@]}" --cert "$keys/store/supplier-ds.pem" "$work/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182504.csv" || true
@@ -31,6 +31,20 @@ verify=("$bin/mam-verify" --quiet --json --trust "$keys/trust" --crl "$keys/crl"
   "${verify[@]}" "$work/unsigned.csv" 2>/dev/null || true
 } > "$work/verify.jsonl"
 check verify-result < "$work/verify.jsonl"
+# Every --json run ends with its summary; a run that fails before its first result writes run-error.
+grep -c '"schema":"mamsign/summary/1"' "$work/verify.jsonl" | grep -qx 4 || { echo "a verify run lacks its summary" >&2; exit 1; }
+mkdir "$work/empty"
+{
+  "${verify[@]}" --require-files "$work/empty" 2>/dev/null || true            # run-error NO_FILES, then summary
+  "${verify[@]}" "$work/empty" 2>/dev/null || true                            # summary, files 0
+  "${verify[@]}" --no-such-flag "$ma" 2>/dev/null || true                     # run-error USAGE
+  "${verify[@]}" "$ma.p7s" 2>/dev/null || true                                # run-error: a signature named alone
+  "${sign[@]}" --key "$keys/keys/bad-expired-ds.key" --cert "$keys/store/bad-expired-ds.pem" "$ma" 2>/dev/null || true
+  "$bin/mam-certid" check --json --store /no/such 2>/dev/null || true
+  "$bin/mam-csr" check --json 2>/dev/null || true
+} > "$work/run.jsonl"
+check summary < "$work/run.jsonl"
+[ "$(grep -c '"schema":"mamsign/run-error/1"' "$work/run.jsonl")" = 6 ] || { echo "expected 6 run-error objects" >&2; cat "$work/run.jsonl" >&2; exit 1; }
 certid=("$bin/mam-certid" check --json --store "$keys/store" --trust "$keys/trust" --crl "$keys/crl"
         --registration "$source/testdata/registration.json" --at 2026-06-01T00:00:00Z)
 printf '"unterminated\r\n' > "$work/broken.csv"
@@ -72,6 +86,8 @@ check csr-accept < "$work/csr-accept.jsonl"
 check csr-show < "$work/csr-show.jsonl"
 # The schemas are strict: an object with a key they do not know, or a result they do not know, fails.
 head -1 "$work/verify.jsonl" | sed 's/^{/{"surprise": 1, /' | check verify-result --expect-invalid
+grep '"schema":"mamsign/summary/1"' "$work/run.jsonl" | head -1 | sed 's/"files":0/"files":-1/' | check summary --expect-invalid
+grep '"schema":"mamsign/run-error/1"' "$work/run.jsonl" | head -1 | sed 's/"exit_code":[0-9]/"exit_code":0/' | check summary --expect-invalid
 head -1 "$work/sign.jsonl" | sed 's/"result":"signed"/"result":"maybe"/' | check sign-result --expect-invalid
 head -1 "$work/keys.json" | sed 's/"key_type":"EC P-256"/"key_type":256/' | check key-list --expect-invalid
 sed -n 2p "$work/csr-accept.jsonl" | sed 's/"result":"reject"/"result":"accept"/' | check csr-accept --expect-invalid

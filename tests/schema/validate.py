@@ -2,7 +2,9 @@
 """Validates JSON lines on standard input against docs/schema/<name>.schema.json.
 
 Usage: validate.py SCHEMA_DIR NAME [--expect-invalid]. Exit 0 when every line is valid (or, with
---expect-invalid, when every line is invalid); else 1, naming the line and what is wrong.
+--expect-invalid, when every line is invalid); else 1, naming the line and what is wrong. The lines
+every --json run may end with (mamsign/summary/1, mamsign/run-error/1) are validated against their own
+schemas; every other line against NAME's.
 """
 import json
 import sys
@@ -26,17 +28,22 @@ def load(schema_dir, name):
 def main():
     schema_dir, name = sys.argv[1], sys.argv[2]
     expect_invalid = "--expect-invalid" in sys.argv[3:]
-    schema = load(schema_dir, name)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator = cls(schema)
+    validators = {}
+    for n in (name, "summary", "run-error"):
+        schema = load(schema_dir, n)
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        validators[n] = cls(schema)
+    own = {"mamsign/summary/1": "summary", "mamsign/run-error/1": "run-error"}
     lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
     if not lines:
         print(f"{name}: no JSON lines to validate", file=sys.stderr)
         return 1
     failed = False
     for n, line in enumerate(lines, 1):
-        errors = sorted(validator.iter_errors(json.loads(line)), key=str)
+        obj = json.loads(line)
+        which = own.get(obj.get("schema"), name) if isinstance(obj, dict) else name
+        errors = sorted(validators[which].iter_errors(obj), key=str)
         if expect_invalid and not errors:
             print(f"{name}: line {n} is valid, but should not be: {line[:200]}", file=sys.stderr)
             failed = True

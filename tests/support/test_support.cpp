@@ -244,4 +244,30 @@ ProcessResult run(const std::vector<std::string>& argv, const std::string& input
   return r;
 }
 
+std::vector<nlohmann::json> json_results(const std::string& out) {
+  std::vector<nlohmann::json> results;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.value("schema", "") != "mamsign/summary/1") results.push_back(std::move(j));
+  }
+  return results;
+}
+
+nlohmann::json json_summary(const std::string& out) {
+  const auto end = out.find_last_not_of('\n');
+  const auto start = end == std::string::npos ? std::string::npos : out.rfind('\n', end);
+  const std::string last =
+      end == std::string::npos ? std::string() : out.substr(start == std::string::npos ? 0 : start + 1);
+  auto j = nlohmann::json::parse(last.empty() ? "{}" : last);
+  EXPECT_EQ(j.value("schema", ""), "mamsign/summary/1") << "a --json run ends with its summary line:\n" << out;
+  return j;
+}
+
+nlohmann::json json_result(const std::string& out) {
+  auto results = json_results(out);
+  EXPECT_EQ(results.size(), 1u) << out;
+  return results.empty() ? nlohmann::json::object() : results.front();
+}
+
 }  // namespace mamsign::test

@@ -6,6 +6,7 @@
 #include "mamsign/pki/trust_store.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <string>
@@ -70,6 +71,13 @@ struct ProcessResult {
   std::string err;
 };
 // Runs a program (no shell), feeding `input` to its standard input.
+// A --json run's standard output read as a script reads it: the result objects (every line before the
+// mamsign/summary/1 line that ends the run), the summary itself (a test failure when the last line is
+// not one), and the one result of a run over one file.
+std::vector<nlohmann::json> json_results(const std::string& out);
+nlohmann::json json_summary(const std::string& out);
+nlohmann::json json_result(const std::string& out);
+
 ProcessResult run(const std::vector<std::string>& argv, const std::string& input = "",
                   const std::filesystem::path& cwd = {});
 

@@ -28,11 +28,25 @@ unsigned available_cores();
 struct InputOptions {
   bool recursive = false;       // descend into sub-folders of folder arguments
   bool null_separated = false;  // list files are NUL-separated (find -print0), not one path a line
+  // Verifying: a signature whose data file is not there gives that data file's path as an input, so
+  // that its result says DATA_MISSING, once, instead of the signature passing unseen.
+  bool data_of_lone_signatures = false;
+};
+
+// A signature named as an input (an argument or a list entry) whose data file was not named: the
+// tools take data files and find the signature beside each, so this is a usage error the app says.
+struct NamedSignature {
+  std::filesystem::path signature;
+  std::filesystem::path data;  // the data file it signs: `signature` without its extension
+  bool data_exists = false;
 };
 
 struct Inputs {
   std::vector<std::filesystem::path> files;  // in order: arguments, then list entries; folders sorted
   std::vector<std::string> skipped;          // what was left out and why, for a warning
+  // Signatures named without their data file (and, unless data_of_lone_signatures, without it
+  // existing either). A signature named with its data file is the pair a shell glob gives: left out.
+  std::vector<NamedSignature> named_signatures;
   // Each folder listed whole (without `recursive`), as its files' parent_path() gives it, with the names
   // of its hidden entries: where a signer finds the temporaries of an earlier run without listing again.
   std::map<std::filesystem::path, std::vector<std::string>> hidden_in_folder;
@@ -42,9 +56,11 @@ struct Inputs {
 inline constexpr std::size_t kMaxListEntryBytes = 4096;
 
 // Expands arguments and lists into data files. Folders give their regular files (sorted; hidden files,
-// signatures and temporaries left out; sub-folders only with `recursive`). A named file that is a
-// signature (.p7s, .sig) or a temporary is skipped with a note; a named file that does not exist is kept,
-// so that its own result says so. IoError when a folder or list cannot be read; InvalidInput for a list
+// signatures and temporaries left out; sub-folders only with `recursive`; with data_of_lone_signatures,
+// the data file of a signature whose data file is not there, in its sorted place). A named temporary is
+// skipped with a note; a named signature goes to named_signatures (or, its data file absent and
+// data_of_lone_signatures set, gives that data file); a named file that does not exist is kept, so that
+// its own result says so. IoError when a folder or list cannot be read; InvalidInput for a list
 // entry holding a NUL byte (a NUL-separated list read without `null_separated`) or longer than
 // kMaxListEntryBytes.
 Result<Inputs> collect_inputs(const std::vector<std::string>& args, const std::vector<std::string>& lists,

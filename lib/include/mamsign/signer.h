@@ -34,7 +34,9 @@ struct SignOutcome {
   Kind kind = Kind::Signed;
   std::filesystem::path signature;
   Sha256 sha256{};
-  std::time_t signing_time = 0;
+  // Signed: when (a CMS signature carries it as signingTime; a raw one carries no time). Skipped: the
+  // existing signature's signingTime, when it has one.
+  std::optional<std::time_t> signing_time;
 };
 
 class Signer {
@@ -47,16 +49,18 @@ class Signer {
   static Result<Signer> create(EvpPkeyPtr key, OrgCertPtr cert, std::vector<OrgCertPtr> chain, Profile profile,
                                std::time_t now, const TrustStore* trust = nullptr);
 
-  // FILE_NAME_INVALID, SIGNER_MISMATCH (refused before reading the file), SIGNATURE_EXISTS, IO_ERROR.
+  // IO_ERROR (a path that cannot be read, before anything else), FILE_NAME_INVALID, SIGNER_MISMATCH
+  // (refused before reading the file), SIGNATURE_EXISTS, FILE_CHANGED.
   Result<SignOutcome> sign_file(const std::filesystem::path& file, const SignOptions& options) const;
 
   // The signature bytes for a digest and a bound name, signed now.
   Result<std::string> sign_digest(const Sha256& digest, std::string_view bound_name, SignatureFormat format,
                                   std::time_t signing_time) const;
 
-  // Whether an existing signature of `file` (its digest given) verifies for this signer.
+  // Whether an existing signature of `file` (its digest given) verifies for this signer; when it does,
+  // `signing_time` (if given) receives the signingTime it carries.
   bool signed_by_me(const std::filesystem::path& signature, SignatureFormat format, const Sha256& digest,
-                    std::string_view bound_name) const;
+                    std::string_view bound_name, std::optional<std::time_t>* signing_time = nullptr) const;
 
   // What revocation checking found for the signer's certificate (only when created with a trust store).
   const std::optional<RevocationStatus>& revocation() const noexcept { return revocation_; }

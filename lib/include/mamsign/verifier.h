@@ -23,7 +23,9 @@
 namespace mamsign {
 
 struct VerifyOptions {
-  std::time_t at = std::time(nullptr);     // certificates are judged at this instant (default: now)
+  std::time_t at = std::time(nullptr);  // certificates are judged at this instant (default: now)
+  // `at` was asked for (--at), not now: a signature that says it was made after it gets a note.
+  bool at_given = false;
   bool check_names = true;                 // off (--no-name-check): no FILE_NAME_INVALID / SIGNER_MISMATCH
   OrgCertPtr cert;                         // --cert: the signer of raw signatures and CMS without certificates;
                                            // with one, a CMS signed by another certificate is SIGNER_NOT_FOUND

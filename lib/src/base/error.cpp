@@ -7,9 +7,10 @@
 namespace mamsign {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 42> kNames{{
+constexpr std::array<std::pair<Reason, std::string_view>, 43> kNames{{
     {Reason::MalformedSignature, "MALFORMED_SIGNATURE"},
     {Reason::SignatureMissing, "SIGNATURE_MISSING"},
+    {Reason::DataMissing, "DATA_MISSING"},
     {Reason::UnsupportedAlgorithm, "UNSUPPORTED_ALGORITHM"},
     {Reason::ContentModified, "CONTENT_MODIFIED"},
     {Reason::BadSignature, "BAD_SIGNATURE"},

@@ -133,6 +133,22 @@ Result<SequentialFile> SequentialFile::open_pipe(const std::filesystem::path& pa
   return SequentialFile(fd, Stamp{}, path);
 }
 
+Status check_readable_file(const std::filesystem::path& path, std::string_view what) {
+  if (auto bad = check_path_bytes(path.native(), what); !bad) return bad;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return io_error(what, path, errno_text(errno));
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISDIR(st.st_mode)                          ? "a folder"
+                       : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                       : S_ISSOCK(st.st_mode)                       ? "a socket"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                    : "something else";
+    return io_error(what, path, std::string("it is ") + kind + ", not a regular file");
+  }
+  if (::access(path.c_str(), R_OK) != 0) return io_error(what, path, errno_text(errno));
+  return Status::ok();
+}
+
 std::string errno_text(int err) {
   char buf[256];
   // GNU strerror_r returns a pointer to the message, which may or may not be buf.

@@ -135,8 +135,8 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
   const json& doc = *parsed;
   Profile p;
   static const std::set<std::string> kKnown{
-      "policy_oids", "signer_roles", "network_operator_role", "issuer_role", "party_octets", "file_name_prefixes",
-      "require_crl", "crl_grace",    "signature_formats",     "$comment"};
+      "policy_oids", "signer_roles", "network_operator_role", "issuer_role",   "party_octets", "file_name_prefixes",
+      "require_crl", "crl_grace",    "signature_formats",     "require_files", "$comment"};
   for (const auto& [key, value] : doc.items()) {
     if (!kKnown.count(key)) {
       std::string known;
@@ -231,6 +231,13 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     }
     p.require_crl = doc["require_crl"].get<bool>();
   }
+  if (doc.contains("require_files")) {
+    if (!doc["require_files"].is_boolean()) {
+      return key_error(origin, "require_files",
+                       "expected true or false, found " + detail::describe_json(doc["require_files"]));
+    }
+    p.require_files = doc["require_files"].get<bool>();
+  }
   if (doc.contains("crl_grace")) {
     const auto& v = doc["crl_grace"];
     auto grace = v.is_string() ? parse_duration(v.get_ref<const std::string&>())
@@ -277,6 +284,7 @@ std::string Profile::to_json() const {
   doc["require_crl"] = require_crl;
   doc["crl_grace"] = format_duration(crl_grace);
   doc["signature_formats"] = signature_formats;
+  doc["require_files"] = require_files;
   return doc.dump(2);
 }
 

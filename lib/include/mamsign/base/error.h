@@ -17,6 +17,8 @@ enum class Reason {
   // Verifying a signature (SPEC section 5).
   MalformedSignature,
   SignatureMissing,
+  // A signature (FILE.p7s, FILE.sig) whose data file FILE is not there: half a pair, verified as nothing.
+  DataMissing,
   UnsupportedAlgorithm,
   ContentModified,
   BadSignature,

@@ -32,6 +32,11 @@ Status check_not_writable_by_others(const std::filesystem::path& path, std::stri
 // file's role in messages ("signature", "certificate").
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what);
 
+// IoError unless `path` is a regular file this process may read, with the system's reason ("cannot read
+// file X: No such file or directory") or "it is not a regular file": asked before anything is judged of
+// a file, so that a path that cannot be read is IO_ERROR in every app, whatever its name.
+Status check_readable_file(const std::filesystem::path& path, std::string_view what);
+
 // What may be read: a regular file, or (for secrets: `--pass-file <(...)`) also a pipe or FIFO.
 enum class Readable { RegularFile, RegularFileOrPipe };
 

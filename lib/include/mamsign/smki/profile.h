@@ -56,6 +56,9 @@ struct Profile {
   // Which signature forms a verifier accepts: "cms" with signed attributes always; "raw" (.sig) and
   // "cms-no-attributes" only when listed (docs/signing-profile.md says why they are weaker).
   std::vector<std::string> signature_formats{"cms", "raw", "cms-no-attributes"};
+  // A run with no file to sign or verify (an empty folder or list) fails (exit 1), as --require-files:
+  // for a host where an empty inbox means something upstream broke.
+  bool require_files = false;
 
   // Where this profile came from ("built-in defaults", or the file's path): messages that quote an
   // expected value name it, so that a user knows what to change.
