@@ -41,9 +41,9 @@ sync
 
 best_sign=999999; best_verify=999999; best_osign=999999; best_overify=999999
 for run in 1 2 3; do
-  t0=$(now); "$bin/mam-sign" -q --jobs "$cores" --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" "$work/batch$run" >/dev/null 2>&1; t1=$(now)
+  t0=$(now); "$bin/mam-sign" --jobs "$cores" --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" "$work/batch$run" >/dev/null 2>&1; t1=$(now)
   best_sign=$(min "$best_sign" "$(elapsed "$t0" "$t1")")
-  t0=$(now); "$bin/mam-verify" -q --jobs "$cores" --trust "$keys/trust" "$work/batch$run" >/dev/null 2>&1; t1=$(now)
+  t0=$(now); "$bin/mam-verify" --jobs "$cores" --trust "$keys/trust" "$work/batch$run" >/dev/null 2>&1; t1=$(now)
   best_verify=$(min "$best_verify" "$(elapsed "$t0" "$t1")")
   t0=$(now)
   for f in "$work/loop$run"/*.csv; do
@@ -81,8 +81,8 @@ timed() {  # best wall time and its peak RSS (KiB) over 3 runs
   echo "$best $rss"
 }
 read -r dgst_s dgst_rss < <(timed openssl dgst -sha256 "$big")
-read -r bsign_s bsign_rss < <(timed "$bin/mam-sign" -q --force --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" "$big")
-read -r bverify_s bverify_rss < <(timed "$bin/mam-verify" -q --trust "$keys/trust" "$big")
+read -r bsign_s bsign_rss < <(timed "$bin/mam-sign" --force --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" "$big")
+read -r bverify_s bverify_rss < <(timed "$bin/mam-verify" --trust "$keys/trust" "$big")
 bsign_ratio=$(awk "BEGIN{printf \"%.2f\", $bsign_s / $dgst_s}")
 bverify_ratio=$(awk "BEGIN{printf \"%.2f\", $bverify_s / $dgst_s}")
 rm -f "$big.p7s"

@@ -40,12 +40,12 @@ for jobs in 1 "$cores"; do
   best[file-$jobs]=999999; best[token-$jobs]=999999
   for run in 1 2 3; do
     t0=$(now)
-    "$bin/mam-sign" -q --jobs "$jobs" --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" \
+    "$bin/mam-sign" --jobs "$jobs" --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" \
       "$work/file-$jobs-$run" >/dev/null 2>&1
     t1=$(now)
     best[file-$jobs]=$(min "${best[file-$jobs]}" "$(elapsed "$t0" "$t1")")
     t0=$(now)
-    "$bin/mam-sign" -q --jobs "$jobs" --pkcs11-module "$module" --pin-file "$work/hsm/pin" \
+    "$bin/mam-sign" --jobs "$jobs" --pkcs11-module "$module" --pin-file "$work/hsm/pin" \
       --key 'pkcs11:token=bench;object=supplier-ds' --cert "$keys/store/supplier-ds.pem" "$work/token-$jobs-$run" >/dev/null 2>&1
     t1=$(now)
     best[token-$jobs]=$(min "${best[token-$jobs]}" "$(elapsed "$t0" "$t1")")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Per-file cost against the hardware floor and a Python loop (issue 12), all in one run:
-# 2,000 migration files of 2 KiB on tmpfs (/dev/shm); whole process each time; best of 5 rounds.
+# 2,000 migration files of 2 KiB on tmpfs (/dev/shm; BENCH_FS_DIR=/var/tmp for the ordinary disk);
+# whole process each time; best of 5 rounds.
 #   floor sign    open+read, SHA-256, ECDSA P-256 of the digest, write a temporary + rename (bench/floor.c);
 #                 on two cores also as two threads in one process and folder (what two jobs could do at
 #                 best) and as two processes on two folders (what two cores give when nothing is shared)
@@ -25,7 +26,9 @@ keys="$repo/keys-example"
 /usr/bin/python3 -c 'import cryptography.hazmat.primitives.serialization.pkcs7' 2>/dev/null ||
   { echo "python3-cryptography is missing: bash scripts/install-deps.sh" >&2; exit 2; }
 mkdir -p "$out"
-work=$(mktemp -d /dev/shm/mamsign-perfile.XXXXXX)
+fs_dir=${BENCH_FS_DIR:-/dev/shm}
+fs_type=$(stat -f -c %T "$fs_dir")
+work=$(mktemp -d "$fs_dir/mamsign-perfile.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 files=2000
 cc -O2 -pthread -o "$work/floor" bench/floor.c -lcrypto
@@ -80,19 +83,19 @@ run_one() {  # name round
   best[$name]=$(awk "BEGIN{t = $t1 - $t0; print (t < ${best[$name]}) ? t : ${best[$name]}}")
   rm -rf "$dir"
 }
-echo "perfile: $files files of 2 KiB on tmpfs, best of $runs rounds (whole process each)" >&2
+echo "perfile: $files files of 2 KiB on $fs_type ($fs_dir), best of $runs rounds (whole process each)" >&2
 measure floor_sign 0 sign "$work/floor" sign "$key" DIR
 measure floor_sign_2t 0,1 sign "$work/floor" sign "$key" DIR 2
 measure floor_sign_2 0,1 split -
 measure floor_io 0 sign "$work/floor" io "$key" DIR
 measure floor_io_2t 0,1 sign "$work/floor" io "$key" DIR 2
 measure pyca_sign 0 sign /usr/bin/python3 bench/pyca_sign.py "$key" "$cert" DIR
-measure sign_1 0 sign "$bin/mam-sign" -q --jobs 1 --key "$key" --cert "$cert" DIR
-measure sign_2 0,1 sign "$bin/mam-sign" -q --jobs 2 --key "$key" --cert "$cert" DIR
+measure sign_1 0 sign "$bin/mam-sign" --jobs 1 --key "$key" --cert "$cert" DIR
+measure sign_2 0,1 sign "$bin/mam-sign" --jobs 2 --key "$key" --cert "$cert" DIR
 measure floor_verify 0 verify-raw "$work/floor" verify "$cert" DIR
 measure floor_verify_2t 0,1 verify-raw "$work/floor" verify "$cert" DIR 2
-measure verify_1 0 verify-cms "$bin/mam-verify" -q --jobs 1 --trust "$keys/trust" DIR
-measure verify_2 0,1 verify-cms "$bin/mam-verify" -q --jobs 2 --trust "$keys/trust" DIR
+measure verify_1 0 verify-cms "$bin/mam-verify" --jobs 1 --trust "$keys/trust" DIR
+measure verify_2 0,1 verify-cms "$bin/mam-verify" --jobs 2 --trust "$keys/trust" DIR
 for round in $(seq 1 "$runs"); do
   for name in "${measures[@]}"; do run_one "$name" "$round"; done
 done

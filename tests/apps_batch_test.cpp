@@ -190,7 +190,8 @@ class BatchSignals : public Batch, public ::testing::WithParamInterface<int> {};
 TEST_P(BatchSignals, StopCleanlyLeavingOnlyValidSignatures) {
   const int sig = GetParam();
   const auto files = make_files(dir_ / "in", 20000, 512);
-  test::BackgroundProcess p(sign_argv({"-j", "1", (dir_ / "in").string()}), dir_ / "out.txt", dir_ / "err.txt");
+  test::BackgroundProcess p(sign_argv({"--json", "-j", "1", (dir_ / "in").string()}), dir_ / "out.txt",
+                            dir_ / "err.txt");
   ASSERT_TRUE(wait_for(files[0].string() + ".p7s"));
   p.signal(sig);
   EXPECT_EQ(p.wait(), 128 + sig);
@@ -200,11 +201,17 @@ TEST_P(BatchSignals, StopCleanlyLeavingOnlyValidSignatures) {
   EXPECT_EQ(temporaries(dir_ / "in"), 0u);
   const std::string err = test::read_file(dir_ / "err.txt");
   EXPECT_NE(err.find("interrupted: "), std::string::npos) << err;
-  // Every result printed is a signature on disk, and every signature on disk verifies.
-  std::istringstream out(test::read_file(dir_ / "out.txt"));
+  // Every result printed is a signature on disk, and every signature on disk verifies; the JSON ends
+  // with its summary, which says the run was interrupted (issue 21, point 4).
+  const std::string out = test::read_file(dir_ / "out.txt");
   std::size_t printed = 0;
-  for (std::string line; std::getline(out, line);) printed += line.find(": signed -> ") != std::string::npos;
+  for (const auto& j : test::json_results(out)) printed += j["result"] == "signed";
   EXPECT_EQ(printed, signed_files);
+  const auto summary = test::json_summary(out);
+  EXPECT_EQ(summary["interrupted"], true) << out;
+  EXPECT_EQ(summary["files"], signed_files);
+  EXPECT_EQ(summary["results"]["signed"], signed_files);
+  EXPECT_EQ(summary["not_processed"], files.size() - signed_files);
   std::string list;
   for (const auto& f : files) {
     if (std::filesystem::exists(f.string() + ".p7s")) list += f.string() + "\n";
