@@ -22,8 +22,9 @@ step "$bin/mam-certid" check --store "$keys/store" --trust "$keys/trust" --crl "
   --registration testdata/registration.json "$work"/MA_*.csv
 
 echo
-echo "== The supplier signs its migration files (EXAMPLE ONLY key) =="
-step "$bin/mam-sign" --key "$keys/keys/supplier-ds.key" --cert "$keys/store/supplier-ds.pem" \
+echo "== The supplier signs its migration files (EXAMPLE ONLY key, encrypted; its passphrase file beside it) =="
+step "$bin/mam-sign" --key "$keys/keys/supplier-ds.encrypted.key" --pass-file "$keys/keys/supplier-ds.pass" \
+  --cert "$keys/store/supplier-ds.pem" --chain "$keys/trust/oca.pem" \
   --trust "$keys/trust" --crl "$keys/crl" "$work"/MA_*.csv "$work"/MAPASSWORD_*.csv
 
 echo

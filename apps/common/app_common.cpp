@@ -294,12 +294,14 @@ std::string json_line(const nlohmann::ordered_json& j) {
 
 std::string exit_code_help(bool interrupts) {
   std::string s =
-      "Exit codes:\n"
-      "  0  every file succeeded\n"
-      "  1  at least one file was refused or is invalid\n"
-      "  2  usage error (the command line is wrong)\n"
-      "  3  an input could not be read (a file, the key, the trust anchors, a profile), or results could not be\n"
-      "     written (a full disk, a file-size limit: every line that was written is whole)\n";
+      "Exit codes (the worst file decides; README.md, Exit codes):\n"
+      "  0  every file succeeded; also 0 files (an empty folder or list), unless --require-files\n"
+      "  1  at least one file was refused or is invalid, none unreadable; 0 files with --require-files\n"
+      "  2  usage error (the command line is wrong; a signature named without its data file)\n"
+      "  3  an input could not be read (IO_ERROR: a file, the key, the trust anchors, a profile), the signer\n"
+      "     cannot sign (said once, nothing signed), or results could not be written (a full disk, a\n"
+      "     file-size limit: every line that was written is whole)\n"
+      "With --json, a run that fails before its first result writes one mamsign/run-error/1 object.\n";
   if (interrupts) s += "  130, 143  interrupted by SIGINT or SIGTERM (files in flight finished, no partial output)\n";
   return s;
 }

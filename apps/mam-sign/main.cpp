@@ -103,8 +103,9 @@ namespace {
 // The whole run; main() wraps it (run_error.h).
 int run(int argc, char** argv) {
   CLI::App app{
-      "mam-sign: sign SMETS1 migration files (MA, MAPASSWORD, dormant-meter notifications) with a supplier's\n"
-      "SMKI Organisation Certificate, as MAM clause 7.5.3 requires (profile: docs/signing-profile.md).\n\n"
+      "mam-sign: sign SMETS1 migration files (MA and MAPASSWORD; other prefixes, such as the dormant-meter\n"
+      "notification's, once added to the profile's file_name_prefixes: docs/profile.md) with a supplier's SMKI\n"
+      "Organisation Certificate, as MAM clause 7.5.3 requires (profile: docs/signing-profile.md).\n\n"
       "Before signing it checks the certificate (role 02 supplier, digitalSignature only, P-256, valid now, the\n"
       "policy OID), that the key is the certificate's, and that each file name is a migration file name naming\n"
       "the signer's party. The signature goes beside the file (FILE.p7s, or FILE.sig with --format raw), written\n"

@@ -108,13 +108,16 @@ void declare_flags(CLI::App& app, Flags& f) {
       "Batches: files, folders (-r to descend) and --from lists are verified on --jobs threads; results come in\n"
       "input order, a summary on standard error. The trust anchors, CRLs and every certificate's checks are\n"
       "loaded and computed once.\n\n"
+      "Signatures are found beside their data files: name the data files. In a folder or list, a signature\n"
+      "whose data file is not there is a result of its own, DATA_MISSING.\n\n"
       "Text output: one line per file, 'FILE: OK', 'FILE: FAILED <REASON>: <message>' or 'FILE: ERROR IO_ERROR: "
       "<message>'\n"
-      "(the file could not be read), then the signer and notes.\n"
+      "(the file could not be read), then the signer and notes; a summary on standard error (-q: only failures).\n"
       "JSON output (--json): {schema, version, file, signature, format, result: valid|invalid|error, reason, message, "
       "signer,\n"
       "signing_time, sha256, diagnosis, bound_name, notes, revocation: {checked, crl_issuer, crl, this_update,\n"
-      "next_update, stale, issuer_checked}}.\n\n" +
+      "next_update, stale, issuer_checked}}, then one summary line {schema: mamsign/summary/1, files, results,\n"
+      "reasons, not_processed, interrupted, seconds, files_per_second}.\n\n" +
       app::exit_code_help(true));
 }
 

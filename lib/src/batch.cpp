@@ -39,10 +39,43 @@ std::vector<std::filesystem::path> lone_signature_data(const std::vector<std::fi
   return lone;
 }
 
+// One folder, not descended, for verifying: its data files and, where a signature's data file is not
+// there, that data file, sorted by name. Names are compared as names; a path is made once per input.
+Status add_flat_folder_with_lone_signatures(const std::filesystem::path& folder, Inputs& inputs) {
+  std::vector<std::string> hidden, data, signatures;
+  const int err = for_each_entry(folder, [&](std::string_view name, unsigned char type, int dir_fd) {
+    if (name.front() == '.') {
+      hidden.emplace_back(name);
+    } else if (is_regular_entry(dir_fd, name, type)) {
+      (is_signature_name(name) ? signatures : data).emplace_back(name);
+    }
+  });
+  if (err != 0)
+    return make_error(Reason::IoError, "cannot read input folder " + folder.string() + ": " + errno_text(err));
+  std::sort(data.begin(), data.end());
+  std::vector<std::string> lone;
+  for (const auto& signature : signatures) {
+    std::string name = signature.substr(0, signature.rfind('.'));
+    if (std::binary_search(data.begin(), data.end(), name) || !lone_data_candidate(folder / name)) continue;
+    lone.push_back(std::move(name));
+  }
+  std::sort(lone.begin(), lone.end());
+  lone.erase(std::unique(lone.begin(), lone.end()), lone.end());
+  std::vector<std::string> names;
+  names.reserve(data.size() + lone.size());
+  std::merge(data.begin(), data.end(), lone.begin(), lone.end(), std::back_inserter(names));
+  inputs.hidden_in_folder[(folder / "x").parent_path()] = std::move(hidden);
+  inputs.files.reserve(inputs.files.size() + names.size());
+  for (const auto& name : names) inputs.files.push_back(folder / name);
+  return Status::ok();
+}
+
 Status add_folder(const std::filesystem::path& folder, const InputOptions& options, Inputs& inputs) {
+  if (options.data_of_lone_signatures && !options.recursive)
+    return add_flat_folder_with_lone_signatures(folder, inputs);
   std::vector<std::string> hidden;
   // Temporaries are hidden names, which a listing never gives. Signing leaves the signatures out before
-  // any path is made; verifying looks at them for data files that are not there.
+  // any path is made; verifying (here: a folder descended) looks at them for data files not there.
   auto files = list_files(folder, options.recursive, "input", options.recursive ? nullptr : &hidden,
                           options.data_of_lone_signatures ? nullptr : is_signature_name);
   if (!files) return std::move(files).error();

@@ -99,7 +99,7 @@ VerifyResult Verifier::verify(const std::filesystem::path& file,
                               const std::optional<std::filesystem::path>& signature) const {
   VerifyResult r;
   r.file = file;
-  if (auto readable = check_readable_file(file, "file"); !readable) {
+  if (auto readable = check_regular_file(file, "file"); !readable) {
     std::error_code ec;
     if (!signature && !std::filesystem::exists(std::filesystem::symlink_status(file, ec))) {
       // Half a pair: the signature came (or stayed) without the file it signs.

@@ -134,6 +134,12 @@ Result<SequentialFile> SequentialFile::open_pipe(const std::filesystem::path& pa
 }
 
 Status check_readable_file(const std::filesystem::path& path, std::string_view what) {
+  if (auto st = check_regular_file(path, what); !st) return st;
+  if (::access(path.c_str(), R_OK) != 0) return io_error(what, path, errno_text(errno));
+  return Status::ok();
+}
+
+Status check_regular_file(const std::filesystem::path& path, std::string_view what) {
   if (auto bad = check_path_bytes(path.native(), what); !bad) return bad;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return io_error(what, path, errno_text(errno));
@@ -145,7 +151,6 @@ Status check_readable_file(const std::filesystem::path& path, std::string_view w
                                                                     : "something else";
     return io_error(what, path, std::string("it is ") + kind + ", not a regular file");
   }
-  if (::access(path.c_str(), R_OK) != 0) return io_error(what, path, errno_text(errno));
   return Status::ok();
 }
 

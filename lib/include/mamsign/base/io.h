@@ -36,6 +36,9 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
 // file X: No such file or directory") or "it is not a regular file": asked before anything is judged of
 // a file, so that a path that cannot be read is IO_ERROR in every app, whatever its name.
 Status check_readable_file(const std::filesystem::path& path, std::string_view what);
+// The same without asking for permission (one system call less, for a caller that opens the file next
+// and so learns of EACCES as an IoError anyway).
+Status check_regular_file(const std::filesystem::path& path, std::string_view what);
 
 // What may be read: a regular file, or (for secrets: `--pass-file <(...)`) also a pipe or FIFO.
 enum class Readable { RegularFile, RegularFileOrPipe };
