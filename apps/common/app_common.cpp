@@ -294,7 +294,7 @@ std::string json_line(const nlohmann::ordered_json& j) {
 
 std::string exit_code_help(bool interrupts) {
   std::string s =
-      "Exit codes (the worst file decides; README.md, Exit codes):\n"
+      "Exit codes: (the worst file decides)\n"
       "  0  every file succeeded; also 0 files (an empty folder or list), unless --require-files\n"
       "  1  at least one file was refused or is invalid, none unreadable; 0 files with --require-files\n"
       "  2  usage error (the command line is wrong; a signature named without its data file)\n"

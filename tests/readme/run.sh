@@ -43,4 +43,20 @@ for title in "Quick start for a supplier" "Keys in an HSM, on a token, or in a P
     [ "$code" -eq "$expected" ] || { echo "README command exited $code, not $expected: $cmd" >&2; exit 1; }
   done <<<"$commands"
 done
+# The docs promise what the tools do (issue 21, point 10).
+fail() { echo "README: $*" >&2; exit 1; }
+# The quick start script signs with the key the README teaches.
+readme_key=$(section "Quick start for a supplier" | grep -oE -- '--key [^ ]+' | head -1)
+grep -qF -- "/${readme_key##*/}" "$source/scripts/quickstart.sh" ||
+  fail "scripts/quickstart.sh does not sign with the README's key (${readme_key#--key })"
+# Dormant-meter notifications are claimed only with the profile prefix that makes them signable.
+for text in "$(cat "$source/README.md")" "$("$build/apps/mam-sign" --help)"; do
+  if grep -qi 'dormant' <<<"$text"; then
+    grep -q 'file_name_prefixes' <<<"$text" || fail "dormant-meter notifications are claimed without saying how to add their prefix"
+  fi
+done
+# The speed section says which file system each figure was measured on.
+speed=$(awk '/^## Speed/{s=1; next} /^## /{s=0} s' "$source/README.md")
+grep -q 'tmpfs' <<<"$speed" && grep -q 'ext4' <<<"$speed" ||
+  fail "the Speed section does not say which figures are on tmpfs and which on the ordinary disk (ext4)"
 echo "the README's quick starts run as written"
