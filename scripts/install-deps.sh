@@ -10,7 +10,9 @@ packages=(
   libcli11-dev nlohmann-json3-dev    # flags and JSON
   libp11-kit-dev                     # the PKCS#11 C header (modules are loaded at run time, nothing linked)
   softhsm2 opensc                    # a real PKCS#11 token for the HSM tests; pkcs11-tool to fill it
+  libcurl4-openssl-dev               # libcurl: the HTTP(S) client that asks RFC 3161 TSAs for timestamps
   libgtest-dev                       # the test suite
+  faketime                           # the tests of expiry at the time a timestamp names: a process's clock moved
   time                               # /usr/bin/time: peak memory in the benchmarks
   groff-base                         # tests/package/deb.sh reads each man page as man(1) would
   python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/

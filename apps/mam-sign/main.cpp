@@ -53,6 +53,10 @@ void declare_flags(CLI::App& app, Flags& f) {
   app.add_flag("--print-profile", f.print_profile,
                "print the profile in effect as JSON (its $comment says where it came from) and exit");
   app.add_flag("--sync", f.sync, "fsync every signature before reporting it (survives power loss; slower)");
+  app::add_tsa_flags(app, f.tsa);
+  app.add_flag("--timestamp-only", f.timestamp_only,
+               "add a timestamp (--tsa) to the CMS signatures named (FILE.p7s...) that have none, without touching "
+               "their signed part; no key is needed");
   app::add_batch_flags(app, f.batch, "files to sign, or folders of them");
   app.footer(
       "Examples:\n"
@@ -121,6 +125,7 @@ int run(int argc, char** argv) {
   const auto loaded_profile = app::profile_for_run(kProgram, f.profile, f.revocation, f.print_profile, exit_code);
   if (!loaded_profile) return exit_code;
   const Profile& profile = *loaded_profile;
+  if (f.timestamp_only) return run_timestamp_only(f, profile);
   if (!app::check_key_flags(kProgram, f.keys)) return app::kExitUsage;
   if (f.keys.list_keys_given()) return app::list_keys(kProgram, f.keys, f.json_output);
   if (f.keys.key.empty()) {
@@ -140,8 +145,25 @@ int run(int argc, char** argv) {
 
   // The signer is made and judged before the first file, even with no file to sign: a cron job over an
   // empty outbox still learns tonight that its certificate has expired.
-  const auto signer = make_signer(f, profile, exit_code);
+  const auto tsa = app::make_tsa_client(kProgram, f.tsa, profile, exit_code);
+  if (exit_code != app::kExitOk) return exit_code;
+  if (tsa && format == SignatureFormat::Raw) {
+    app::complain_usage(kProgram, "--tsa: a raw signature (--format raw) cannot carry a timestamp; sign with CMS",
+                        kProgram);
+    return app::kExitUsage;
+  }
+  auto signer = make_signer(f, profile, exit_code);
   if (!signer) return exit_code;
+  if (tsa) {
+    signer->set_timestamping(tsa);
+    if (!tsa->options().trust) {
+      app::complain(kProgram,
+                    "warning: without --tsa-trust the TSA's certificate chain is not checked (its signature and "
+                    "usage are); the DCC will check it");
+    }
+    // A TSA is a network round trip: more files in flight than cores, so that the requests overlap.
+    if (f.batch.jobs == 0) f.batch.jobs = std::min(64u, available_cores() * 8);
+  }
   if (files->empty()) return app::no_files(kProgram, f.batch, "sign");
   const SignOptions options = sign_options(f, format);
 

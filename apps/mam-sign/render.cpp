@@ -10,6 +10,23 @@ namespace sign_app {
 using namespace mamsign;
 using json = nlohmann::ordered_json;
 
+std::string timestamp_text(const SignOutcome& outcome) {
+  if (!outcome.timestamp) return "";
+  return ", timestamp " + format_iso8601(outcome.timestamp->gen_time) + " by " + outcome.tsa_url +
+         (outcome.timestamp->trusted ? "" : " (TSA chain not checked: no --tsa-trust)");
+}
+
+json timestamp_json(const SignOutcome& outcome) {
+  if (!outcome.timestamp) return nullptr;
+  const TimestampInfo& t = *outcome.timestamp;
+  return json{{"gen_time", format_iso8601(t.gen_time)},
+              {"tsa", t.tsa},
+              {"url", outcome.tsa_url},
+              {"policy", t.policy},
+              {"serial", t.serial},
+              {"trusted", t.trusted}};
+}
+
 std::string render(const FileReport& r, const Signer* signer, const Profile& profile, SignatureFormat format,
                    bool as_json) {
   if (as_json) {
@@ -24,6 +41,7 @@ std::string render(const FileReport& r, const Signer* signer, const Profile& pro
           r.outcome->kind == SignOutcome::Kind::Signed ? "signed" : "an existing signature verifies for this signer";
       j["sha256"] = to_hex(r.outcome->sha256);
       j["signing_time"] = app::time_json(r.outcome->signing_time);
+      j["timestamp"] = r.outcome->kind == SignOutcome::Kind::Signed ? timestamp_json(*r.outcome) : json(nullptr);
     } else {
       j["signature"] = nullptr;
       j["result"] = app::failure_result(app::Verb::Sign, r.outcome.error().reason);
@@ -31,6 +49,7 @@ std::string render(const FileReport& r, const Signer* signer, const Profile& pro
       j["message"] = r.outcome.error().message;
       j["sha256"] = nullptr;
       j["signing_time"] = nullptr;
+      j["timestamp"] = nullptr;
     }
     j["signer"] = signer ? app::signer_json(signer->certificate()) : json(nullptr);
     j["revocation"] = app::revocation_json(signer ? signer->revocation() : std::nullopt);
@@ -52,7 +71,7 @@ std::string render(const FileReport& r, const Signer* signer, const Profile& pro
     }
     return app::safe_text(r.file + ": signed -> " + r.outcome->signature.string() + " (" +
                           std::string(format_name(format)) + ", sha256 " + to_hex(r.outcome->sha256) + serial + when +
-                          ")" + notes);
+                          timestamp_text(*r.outcome) + ")" + notes);
   }
   const Reason reason = r.outcome.error().reason;
   return app::safe_text(r.file + ": " + std::string(app::failure_word(app::Verb::Sign, reason)) + " " +

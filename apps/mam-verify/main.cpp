@@ -4,6 +4,7 @@
 #include "common/app_common.h"
 #include "common/batch_ui.h"
 #include "common/early.h"
+#include "common/tsa_flags.h"
 #include "common/vocabulary.h"
 
 #include "mamsign/pki/cert_store.h"
@@ -23,10 +24,22 @@ struct Flags {
   std::vector<std::string> trust, crl, cert_store;
   std::string sig, cert, profile;
   std::optional<std::string> at;
-  bool no_name_check = false, json_output = false, print_profile = false;
+  std::vector<std::string> tsa_trust;
+  bool no_name_check = false, json_output = false, print_profile = false, require_timestamp = false;
   app::RevocationFlags revocation;
   app::BatchFlags batch;
 };
+
+// {"present", "checked", "trusted", "gen_time", "tsa", "policy", "serial"}: what the result says of a timestamp.
+json timestamp_json(const VerifyResult& r) {
+  json j{{"present", r.timestamp_present}, {"checked", r.timestamp.has_value()}};
+  j["trusted"] = r.timestamp ? json(r.timestamp->trusted) : json(nullptr);
+  j["gen_time"] = r.timestamp ? json(format_iso8601(r.timestamp->gen_time)) : json(nullptr);
+  j["tsa"] = r.timestamp ? json(r.timestamp->tsa) : json(nullptr);
+  j["policy"] = r.timestamp ? json(r.timestamp->policy) : json(nullptr);
+  j["serial"] = r.timestamp ? json(r.timestamp->serial) : json(nullptr);
+  return j;
+}
 
 // The result's line on standard output: JSON, or text made safe.
 std::string render(const VerifyResult& r, const Profile& profile, bool as_json) {
@@ -51,6 +64,7 @@ std::string render(const VerifyResult& r, const Profile& profile, bool as_json) 
     j["bound_name"] = r.bound_name ? json(*r.bound_name) : json(nullptr);
     j["notes"] = notes;
     j["revocation"] = app::revocation_json(r.revocation);
+    j["timestamp"] = timestamp_json(r);
     j["profile"] = app::profile_json(profile);
     return app::json_line(j);
   }
@@ -63,6 +77,10 @@ std::string render(const VerifyResult& r, const Profile& profile, bool as_json) 
   }
   if (r.signer) line += " [signer " + app::signer_text(*r.signer);
   if (r.signer && r.signing_time) line += ", signed " + format_iso8601(*r.signing_time);
+  if (r.signer && r.timestamp) {
+    line += ", timestamp " + format_iso8601(r.timestamp->gen_time) + " by " + r.timestamp->tsa +
+            (r.timestamp->trusted ? "" : " (not trusted)");
+  }
   if (r.signer) line += "]";
   return app::safe_text(line + app::notes_text(notes));
 }
@@ -80,7 +98,14 @@ void declare_flags(CLI::App& app, Flags& f) {
       ->allow_extra_args(false)
       ->option_text("PATH");
   app::add_revocation_flags(app, f.revocation);
-  app::add_at_option(app, f.at, "judge certificates at this ISO 8601 time instead of now, e.g. 2026-11-28T12:00:00Z");
+  app::add_at_option(app, f.at,
+                     "judge certificates at this ISO 8601 time instead of now, e.g. 2026-11-28T12:00:00Z; or "
+                     "'timestamp': at the time of each signature's RFC 3161 timestamp (needs --tsa-trust)");
+  app::add_tsa_trust_flag(app, f.tsa_trust,
+                          "the trust anchors of Time-Stamping Authorities: a timestamp's time counts only when its TSA "
+                          "chains to them (default: the config directory's tsa-trust/); repeatable");
+  app.add_flag("--require-timestamp", f.require_timestamp,
+               "a signature without an RFC 3161 timestamp is TIMESTAMP_MISSING (profile: require_timestamp)");
   app.add_option("--sig", f.sig, "the signature file (one FILE only); default FILE.p7s, else FILE.sig")
       ->option_text("PATH");
   app.add_option("--cert", f.cert, "the signer's certificate, for raw signatures and CMS without certificates")
@@ -175,7 +200,8 @@ int run(int argc, char** argv) {
   // below, where it always was.
   app::Early<Result<std::shared_ptr<TrustStore>>> early_trust(
       [trust = f.trust, crl = f.crl, &profile] { return app::read_trust(trust, crl, profile); });
-  const auto at = app::parse_at(kProgram, f.at);  // a flag's fault is said before any file is read
+  const bool at_timestamp = f.at && *f.at == "timestamp";
+  const auto at = app::parse_at(kProgram, at_timestamp ? std::nullopt : f.at);  // said before any file is read
   if (!at) return app::kExitUsage;
   f.batch.json = f.json_output;
   f.batch.require_files = f.batch.require_files || profile.require_files;
@@ -190,7 +216,20 @@ int run(int argc, char** argv) {
   }
   VerifyOptions options;
   options.at = *at;
-  options.at_given = f.at.has_value();
+  options.at_given = f.at.has_value() && !at_timestamp;
+  options.at_timestamp = at_timestamp;
+  options.require_timestamp = f.require_timestamp || profile.require_timestamp;
+  bool tsa_ok = true;
+  options.tsa_trust = app::load_tsa_trust(kProgram, f.tsa_trust, tsa_ok);
+  if (!tsa_ok) return app::kExitUnreadable;
+  if (at_timestamp && !options.tsa_trust) {
+    app::complain_usage(kProgram,
+                        "--at timestamp trusts each signature's timestamp for its time: give the TSAs' trust anchors "
+                        "with --tsa-trust (or put them in " +
+                            app::config_dir().string() + "/tsa-trust)",
+                        kProgram);
+    return app::kExitUsage;
+  }
   options.check_names = !f.no_name_check;
   const auto trust = app::trust_or_complain(kProgram, early_trust.get());
   if (!trust) return app::kExitUnreadable;

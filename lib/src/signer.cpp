@@ -155,13 +155,58 @@ Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const S
   }
   const std::time_t now = std::time(nullptr);
   if (options.format == SignatureFormat::Cms) outcome.signing_time = now;
+  if (tsa_ && options.format == SignatureFormat::Raw) {
+    return make_error(Reason::TimestampUnavailable, "a raw signature (.sig) cannot carry a timestamp; sign with CMS");
+  }
   auto bytes = sign_digest(*digest, base_name, options.format, now);
   if (!bytes) return std::move(bytes).error();
+  if (tsa_) {
+    auto stamped = timestamp_cms(*bytes, *tsa_, &outcome);
+    if (!stamped) return std::move(stamped).error();
+    bytes = std::move(stamped);
+  }
   WriteOptions write;
   write.replace = options.replace ? Replace::Yes : Replace::No;
   write.sync = options.sync;
   write.inputs = {file};
   if (auto st = write_file_atomically(outcome.signature, *bytes, write); !st) return std::move(st).error();
+  return outcome;
+}
+
+Result<std::string> timestamp_cms(std::string_view cms_der, const TsaClient& tsa, SignOutcome* outcome) {
+  auto parsed = CmsSignature::parse(cms_der);
+  if (!parsed) return std::move(parsed).error();
+  if (parsed->timestamp_token()) {
+    return make_error(Reason::MalformedSignature, "the signature carries a timestamp already");
+  }
+  auto token = tsa.timestamp(parsed->signature_value_digest());
+  if (!token) return std::move(token).error();
+  auto stamped = add_timestamp_token(cms_der, token->der);
+  if (!stamped) return std::move(stamped).error();
+  if (outcome != nullptr) {
+    outcome->timestamp = std::move(token->info);
+    outcome->tsa_url = std::move(token->url);
+    outcome->signing_time = parsed->signing_time();
+    if (parsed->message_digest()) outcome->sha256 = *parsed->message_digest();  // of the data file, as signed
+  }
+  return stamped;
+}
+
+Result<SignOutcome> timestamp_signature_file(const std::filesystem::path& signature, const TsaClient& tsa, bool sync) {
+  if (signature.extension() == ".sig") {
+    return make_error(Reason::MalformedSignature,
+                      signature.string() + " is a raw signature: it cannot carry a timestamp (only CMS can)");
+  }
+  auto bytes = read_small_file(signature, kMaxSignatureBytes, "signature");
+  if (!bytes) return std::move(bytes).error();
+  SignOutcome outcome;
+  outcome.signature = signature;
+  auto stamped = timestamp_cms(*bytes, tsa, &outcome);
+  if (!stamped) return std::move(stamped).error();
+  WriteOptions write;
+  write.replace = Replace::Yes;
+  write.sync = sync;
+  if (auto st = write_file_atomically(signature, *stamped, write); !st) return std::move(st).error();
   return outcome;
 }
 

@@ -237,7 +237,21 @@ void Verifier::verify_cms(VerifyResult& r, Result<CmsSignature> cms) const {
     r.error = std::move(st).error();
     return;
   }
-  if (!take(r, check_signer(signer, cms->certificates()))) return;
+  std::time_t judged_at = options_.at;
+  if (!check_timestamp(r, *cms, judged_at)) return;
+  if (!take(r, check_signer(signer, cms->certificates(), judged_at))) return;
+  if (judged_at != options_.at) {
+    // Valid when signed: what has happened to the certificate since is said, not judged.
+    SignerCheck now = check_signer(signer, cms->certificates());
+    if (!now.status) {
+      r.notes.push_back("signed at " + format_iso8601(judged_at) +
+                        " (the timestamp) while the certificate was valid; " +
+                        (now.status.error().reason == Reason::CertExpired
+                             ? "it expired at " + format_iso8601(signer->not_after())
+                             : "since then: " + std::string(reason_name(now.status.error().reason)) + ": " +
+                                   now.status.error().message));
+    }
+  }
   if (auto st = check_names(r, *signer); !st) {
     r.error = std::move(st).error();
     return;
@@ -306,7 +320,11 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
   if (progress_of(best->status) > 0) {
     r.signer = best_cert;
     r.notes.push_back("a raw signature carries no signing time and does not bind the file name");
-    take(r, std::move(*best));
+    if (take(r, std::move(*best)) && (options_.at_timestamp || options_.require_timestamp)) {
+      r.error = make_error(Reason::TimestampMissing,
+                           "a raw signature (.sig) cannot carry an RFC 3161 timestamp, and one is required (" +
+                               std::string(options_.at_timestamp ? "--at timestamp" : "--require-timestamp") + ")");
+    }
     return;
   }
   // No key verifies the signature over the file as it is: perhaps over the file as it was.
@@ -337,9 +355,47 @@ void Verifier::verify_raw(VerifyResult& r, std::string_view bytes) const {
                                            "be told from a damaged signature)");
 }
 
+bool Verifier::check_timestamp(VerifyResult& r, const CmsSignature& cms, std::time_t& judged_at) const {
+  const auto& token = cms.timestamp_token();
+  if (!token) {
+    if (!options_.at_timestamp && !options_.require_timestamp) return true;
+    r.error = make_error(Reason::TimestampMissing,
+                         std::string("the signature carries no RFC 3161 timestamp (no signatureTimeStampToken), but ") +
+                             (options_.at_timestamp ? "--at timestamp judges the signer at the timestamp's time"
+                                                    : "one is required (--require-timestamp, or the profile's "
+                                                      "require_timestamp)"));
+    return false;
+  }
+  r.timestamp_present = true;
+  auto info = check_timestamp_token(*token, cms.signature_value_digest(), options_.tsa_trust.get());
+  if (!info) {
+    r.error = std::move(info).error();
+    return false;
+  }
+  r.timestamp = *info;
+  if (!info->trusted) {
+    if (options_.at_timestamp) {
+      r.error = make_error(Reason::TimestampUntrusted,
+                           "--at timestamp trusts the time of the timestamp by " + info->tsa +
+                               ", which needs the TSA's trust anchors: give them with --tsa-trust");
+      return false;
+    }
+    r.notes.push_back("timestamp by " + info->tsa + " at " + format_iso8601(info->gen_time) +
+                      " not checked against trust anchors (no --tsa-trust): its time is not trusted");
+  }
+  if (options_.at_timestamp) judged_at = info->gen_time;
+  return true;
+}
+
 Verifier::SignerCheck Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const {
+  return check_signer(signer, extra, options_.at);
+}
+
+Verifier::SignerCheck Verifier::check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra,
+                                             std::time_t at) const {
+  const bool cached = at == options_.at;  // a timestamp's own time is one file's: not kept
   const auto key = std::make_pair(signer->fingerprint(), combined_fingerprint(extra));
-  {
+  if (cached) {
     std::lock_guard lock(mutex_);
     if (auto it = signer_cache_.find(key); it != signer_cache_.end()) return it->second;
   }
@@ -354,7 +410,7 @@ Verifier::SignerCheck Verifier::check_signer(const OrgCertPtr& signer, const std
     };
     if (auto e = first_of(Reason::UnsupportedAlgorithm)) return *e;
     RevocationStatus revocation;
-    Status chain = trust_->verify(*signer, options_.at, extra, &revocation);
+    Status chain = trust_->verify(*signer, at, extra, &revocation);
     result.revocation = std::move(revocation);
     if (!chain) return chain;
     if (auto e = first_of(Reason::InvalidCertificate)) return *e;
@@ -365,6 +421,7 @@ Verifier::SignerCheck Verifier::check_signer(const OrgCertPtr& signer, const std
     if (auto e = first_of(Reason::PolicyMismatch)) return *e;
     return Status::ok();
   }();
+  if (!cached) return result;
   std::lock_guard lock(mutex_);
   signer_cache_.emplace(key, result);
   return result;

@@ -37,6 +37,8 @@
 #include "mamsign/signature/digest.h"
 #include "mamsign/signature/raw_signature.h"
 #include "mamsign/signature/signature_format.h"
+#include "mamsign/timestamp/timestamp_token.h"
+#include "mamsign/timestamp/tsa_client.h"
 
 // the operations apps call
 #include "mamsign/batch.h"

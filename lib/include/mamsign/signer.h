@@ -11,6 +11,7 @@
 #include "mamsign/smki/profile.h"
 #include "mamsign/signature/signature_format.h"
 #include "mamsign/pki/trust_store.h"
+#include "mamsign/timestamp/tsa_client.h"
 
 #include <ctime>
 #include <filesystem>
@@ -37,6 +38,9 @@ struct SignOutcome {
   // Signed: when (a CMS signature carries it as signingTime; a raw one carries no time). Skipped: the
   // existing signature's signingTime, when it has one.
   std::optional<std::time_t> signing_time;
+  // With timestamping: what the TSA's token says and which TSA gave it.
+  std::optional<TimestampInfo> timestamp;
+  std::string tsa_url;
 };
 
 class Signer {
@@ -52,6 +56,12 @@ class Signer {
   // IO_ERROR (a path that cannot be read, before anything else), FILE_NAME_INVALID, SIGNER_MISMATCH
   // (refused before reading the file), SIGNATURE_EXISTS, FILE_CHANGED.
   Result<SignOutcome> sign_file(const std::filesystem::path& file, const SignOptions& options) const;
+
+  // Every CMS signature from here on carries an RFC 3161 timestamp from `tsa` (its token over the
+  // signature value, as id-aa-signatureTimeStampToken); a file for which no TSA gives one is refused,
+  // TIMESTAMP_UNAVAILABLE, and nothing is written. Raw signatures cannot carry one: refused too.
+  void set_timestamping(std::shared_ptr<const TsaClient> tsa) { tsa_ = std::move(tsa); }
+  bool timestamping() const noexcept { return tsa_ != nullptr; }
 
   // The signature bytes for a digest and a bound name, signed now.
   Result<std::string> sign_digest(const Sha256& digest, std::string_view bound_name, SignatureFormat format,
@@ -76,7 +86,17 @@ class Signer {
   Profile profile_;
   std::optional<RevocationStatus> revocation_;
   std::optional<CmsSignatureMaker> maker_;  // the per-signer part of every CMS signature, encoded once
+  std::shared_ptr<const TsaClient> tsa_;
 };
+
+// `cms_der` with a timestamp from `tsa` over its signature value added (the signed part untouched).
+// `outcome` (when given) receives what the token says. TIMESTAMP_UNAVAILABLE, MALFORMED_SIGNATURE.
+Result<std::string> timestamp_cms(std::string_view cms_der, const TsaClient& tsa, SignOutcome* outcome = nullptr);
+
+// mam-sign --timestamp-only: adds a timestamp to a CMS signature file that has none, in place (written
+// atomically; the signed part untouched, so it verifies as before). MALFORMED_SIGNATURE for a raw or
+// unreadable signature, or one that carries a timestamp already; TIMESTAMP_UNAVAILABLE; IO_ERROR.
+Result<SignOutcome> timestamp_signature_file(const std::filesystem::path& signature, const TsaClient& tsa, bool sync);
 
 // The certificate checks both sides share: WRONG_ROLE unless the certificate's role is one of the
 // profile's signer roles; WRONG_KEY_USAGE unless its keyUsage is digitalSignature only.

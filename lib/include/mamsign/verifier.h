@@ -9,6 +9,7 @@
 #include "mamsign/smki/org_cert.h"
 #include "mamsign/smki/profile.h"
 #include "mamsign/signature/signature_format.h"
+#include "mamsign/timestamp/timestamp_token.h"
 #include "mamsign/pki/trust_store.h"
 
 #include <ctime>
@@ -30,6 +31,11 @@ struct VerifyOptions {
   OrgCertPtr cert;                         // --cert: the signer of raw signatures and CMS without certificates;
                                            // with one, a CMS signed by another certificate is SIGNER_NOT_FOUND
   std::shared_ptr<const CertStore> store;  // --cert-store: where signers are looked up
+  // RFC 3161 timestamps. A token present is always checked; its TSA must chain to `tsa_trust` for its
+  // time to count (without, the token is checked but not trusted, and said so).
+  std::shared_ptr<const TsaTrust> tsa_trust;
+  bool at_timestamp = false;       // --at timestamp: the signer judged at the token's genTime, not `at`
+  bool require_timestamp = false;  // --require-timestamp: no token is TIMESTAMP_MISSING
 };
 
 struct VerifyResult {
@@ -44,6 +50,8 @@ struct VerifyResult {
   std::optional<std::string> bound_name;       // the file name the signature binds
   std::vector<std::string> notes;              // facts that are not failures
   std::optional<RevocationStatus> revocation;  // what revocation checking found, once the chain was checked
+  bool timestamp_present = false;              // the signature carries a signatureTimeStampToken
+  std::optional<TimestampInfo> timestamp;      // what the token says, once it was checked and found good
 
   bool valid() const noexcept { return !error.has_value(); }
 };
@@ -70,7 +78,12 @@ class Verifier {
     Status status;
     std::optional<RevocationStatus> revocation;  // set once the chain was checked
   };
+  // At `at` (by default options().at; only that time is cached).
   SignerCheck check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra) const;
+  SignerCheck check_signer(const OrgCertPtr& signer, const std::vector<OrgCertPtr>& extra, std::time_t at) const;
+  // TIMESTAMP_* and the time the signer is judged at: the token's genTime under --at timestamp.
+  // False (r.error set) when the timestamp fails the verification.
+  bool check_timestamp(VerifyResult& r, const CmsSignature& cms, std::time_t& judged_at) const;
   // Copies what the signer check found into the result: its failure, revocation status and notes.
   static bool take(VerifyResult& r, SignerCheck checked);
   // FORMAT_NOT_ALLOWED: a signature over the content itself ("raw", "cms-no-attributes") that the

@@ -7,7 +7,7 @@
 namespace mamsign {
 namespace {
 
-constexpr std::array<std::pair<Reason, std::string_view>, 43> kNames{{
+constexpr std::array<std::pair<Reason, std::string_view>, 47> kNames{{
     {Reason::MalformedSignature, "MALFORMED_SIGNATURE"},
     {Reason::SignatureMissing, "SIGNATURE_MISSING"},
     {Reason::DataMissing, "DATA_MISSING"},
@@ -29,6 +29,10 @@ constexpr std::array<std::pair<Reason, std::string_view>, 43> kNames{{
     {Reason::SignerMismatch, "SIGNER_MISMATCH"},
     {Reason::FileRenamed, "FILE_RENAMED"},
     {Reason::FormatNotAllowed, "FORMAT_NOT_ALLOWED"},
+    {Reason::TimestampInvalid, "TIMESTAMP_INVALID"},
+    {Reason::TimestampUntrusted, "TIMESTAMP_UNTRUSTED"},
+    {Reason::TimestampMissing, "TIMESTAMP_MISSING"},
+    {Reason::TimestampUnavailable, "TIMESTAMP_UNAVAILABLE"},
     {Reason::IoError, "IO_ERROR"},
     {Reason::FileChanged, "FILE_CHANGED"},
     {Reason::InvalidCertificate, "INVALID_CERTIFICATE"},

@@ -233,4 +233,78 @@ Result<std::string> CmsSignatureMaker::sign(EVP_PKEY* key, const Sha256& digest,
   return out;
 }
 
+namespace {
+
+std::string_view string_of(const ASN1_STRING* s) {
+  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s))};
+}
+
+// An ANY holding `der`, a whole SEQUENCE.
+bool set_sequence(ASN1_TYPE* any, std::string_view der) {
+  OsslPtr<ASN1_STRING, ASN1_STRING_free> seq(ASN1_STRING_type_new(V_ASN1_SEQUENCE));
+  if (!seq || ASN1_STRING_set(seq.get(), der.data(), static_cast<int>(der.size())) != 1) return false;
+  return ASN1_TYPE_set1(any, V_ASN1_SEQUENCE, seq.get()) == 1;
+}
+
+}  // namespace
+
+Result<std::string> add_timestamp_token(std::string_view cms_der, std::string_view token_der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(cms_der.data());
+  ContentInfoPtr info(d2i_MAMSIGN_CONTENT_INFO(nullptr, &p, static_cast<long>(cms_der.size())));
+  ERR_clear_error();
+  if (!info || p != reinterpret_cast<const unsigned char*>(cms_der.data()) + cms_der.size() ||
+      OBJ_obj2nid(info->content_type) != NID_pkcs7_signed || info->content == nullptr ||
+      info->content->type != V_ASN1_SEQUENCE) {
+    return malformed("the signature is not one CMS SignedData: no timestamp can be added to it");
+  }
+  const std::string_view signed_der = string_of(info->content->value.sequence);
+  const auto* q = reinterpret_cast<const unsigned char*>(signed_der.data());
+  SignedDataPtr signed_data(d2i_MAMSIGN_SIGNED_DATA(nullptr, &q, static_cast<long>(signed_der.size())));
+  ERR_clear_error();
+  if (!signed_data || sk_ASN1_TYPE_num(signed_data->signer_infos) != 1 ||
+      sk_ASN1_TYPE_value(signed_data->signer_infos, 0)->type != V_ASN1_SEQUENCE) {
+    return malformed("the signature's SignedData does not hold exactly one SignerInfo");
+  }
+  ASN1_TYPE* si_any = sk_ASN1_TYPE_value(signed_data->signer_infos, 0);
+  const std::string_view si_der = string_of(si_any->value.sequence);
+  const auto* r = reinterpret_cast<const unsigned char*>(si_der.data());
+  OsslPtr<MAMSIGN_SIGNER_INFO_IN, MAMSIGN_SIGNER_INFO_IN_free> si(
+      d2i_MAMSIGN_SIGNER_INFO_IN(nullptr, &r, static_cast<long>(si_der.size())));
+  ERR_clear_error();
+  if (!si || r != reinterpret_cast<const unsigned char*>(si_der.data()) + si_der.size()) {
+    return malformed("the signature's SignerInfo cannot be parsed");
+  }
+  // The SignerInfo is encoded again with the token added: only a DER SignerInfo comes back byte for byte,
+  // so anything else would change what the signature covers. Checked, not assumed.
+  if (der_of(si.get(), i2d_MAMSIGN_SIGNER_INFO_IN) != si_der) {
+    return malformed("the signature's SignerInfo is not DER: a timestamp cannot be added without re-encoding it");
+  }
+  if (si->unsigned_attrs != nullptr &&
+      X509at_get_attr_by_NID(si->unsigned_attrs, NID_id_smime_aa_timeStampToken, -1) >= 0) {
+    return malformed("the signature carries a timestamp already");
+  }
+  OsslPtr<ASN1_STRING, ASN1_STRING_free> token(ASN1_STRING_type_new(V_ASN1_SEQUENCE));
+  if (!token || ASN1_STRING_set(token.get(), token_der.data(), static_cast<int>(token_der.size())) != 1) {
+    return malformed("out of memory");
+  }
+  AttributePtr attribute(X509_ATTRIBUTE_create(NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, token.get()));
+  if (!attribute) return malformed("cannot make the signatureTimeStampToken attribute: " + take_openssl_errors());
+  token.release();  // the attribute owns it now
+  if (si->unsigned_attrs == nullptr) si->unsigned_attrs = sk_X509_ATTRIBUTE_new_null();
+  if (si->unsigned_attrs == nullptr || sk_X509_ATTRIBUTE_push(si->unsigned_attrs, attribute.get()) <= 0) {
+    return malformed("out of memory");
+  }
+  attribute.release();
+  const std::string new_si = der_of(si.get(), i2d_MAMSIGN_SIGNER_INFO_IN);
+  if (new_si.empty() || !set_sequence(si_any, new_si)) return malformed("cannot encode the SignerInfo again");
+  const std::string new_signed = der_of(signed_data.get(), i2d_MAMSIGN_SIGNED_DATA);
+  if (new_signed.empty() || !set_sequence(info->content, new_signed)) {
+    return malformed("cannot encode the SignedData again");
+  }
+  std::string out = der_of(info.get(), i2d_MAMSIGN_CONTENT_INFO);
+  ERR_clear_error();
+  if (out.empty()) return malformed("cannot encode the signature again");
+  return out;
+}
+
 }  // namespace mamsign

@@ -331,6 +331,17 @@ Result<CmsSignature> CmsSignature::parse(std::string_view der, CertificateCache*
     }
   }
 
+  if (si->unsigned_attrs != nullptr) {
+    auto token = single_attribute(si->unsigned_attrs, NID_id_smime_aa_timeStampToken, "signatureTimeStampToken");
+    if (!token) return std::move(token).error();
+    if (*token != nullptr) {
+      if (ASN1_TYPE_get(*token) != V_ASN1_SEQUENCE) return malformed("signatureTimeStampToken is not a SEQUENCE");
+      const ASN1_STRING* seq = (*token)->value.sequence;
+      s.timestamp_token_ = std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(seq)),
+                                       static_cast<std::size_t>(ASN1_STRING_length(seq)));
+    }
+  }
+
   ERR_clear_error();
   return s;
 }

@@ -70,6 +70,12 @@ std::string CmsSignature::signer_id_text() const {
   return "serial " + std::string(hex ? hex.get() : "?") + " from issuer " + name_text(sid->d.issuer_serial->issuer);
 }
 
+Sha256 CmsSignature::signature_value_digest() const {
+  const auto* si = static_cast<const MAMSIGN_SIGNER_INFO_IN*>(si_.get());
+  return sha256_bytes(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(si->signature)),
+                                       static_cast<std::size_t>(ASN1_STRING_length(si->signature))));
+}
+
 Status CmsSignature::verify_signature(const OrgCert& signer, const Sha256& content_digest) {
   if (!has_signed_attributes()) {
     if (verifies_content_digest(signer, content_digest)) return Status::ok();

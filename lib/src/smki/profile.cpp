@@ -136,7 +136,8 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
   Profile p;
   static const std::set<std::string> kKnown{
       "policy_oids", "signer_roles", "network_operator_role", "issuer_role",   "party_octets", "file_name_prefixes",
-      "require_crl", "crl_grace",    "signature_formats",     "require_files", "$comment"};
+      "require_crl", "crl_grace",    "signature_formats",     "require_files", "tsa_urls",     "require_timestamp",
+      "$comment"};
   for (const auto& [key, value] : doc.items()) {
     if (!kKnown.count(key)) {
       std::string known;
@@ -238,6 +239,24 @@ Result<Profile> Profile::parse(std::string_view json_text, std::string_view orig
     }
     p.require_files = doc["require_files"].get<bool>();
   }
+  if (doc.contains("require_timestamp")) {
+    if (!doc["require_timestamp"].is_boolean()) {
+      return key_error(origin, "require_timestamp",
+                       "expected true or false, found " + detail::describe_json(doc["require_timestamp"]));
+    }
+    p.require_timestamp = doc["require_timestamp"].get<bool>();
+  }
+  // An empty list (as --print-profile writes the default) is no TSA.
+  if (doc.contains("tsa_urls") && !(doc["tsa_urls"].is_array() && doc["tsa_urls"].empty())) {
+    auto list = string_list(doc["tsa_urls"], origin, "tsa_urls");
+    if (!list) return std::move(list).error();
+    for (const auto& url : *list) {
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        return key_error(origin, "tsa_urls", printable(url) + " is not an http:// or https:// URL");
+      }
+    }
+    p.tsa_urls = std::move(*list);
+  }
   if (doc.contains("crl_grace")) {
     const auto& v = doc["crl_grace"];
     auto grace = v.is_string() ? parse_duration(v.get_ref<const std::string&>())
@@ -285,6 +304,8 @@ std::string Profile::to_json() const {
   doc["crl_grace"] = format_duration(crl_grace);
   doc["signature_formats"] = signature_formats;
   doc["require_files"] = require_files;
+  doc["tsa_urls"] = tsa_urls;
+  doc["require_timestamp"] = require_timestamp;
   return doc.dump(2);
 }
 

@@ -40,6 +40,13 @@ enum class Reason {
   // A raw or attribute-less signature where the profile does not allow one, or over content that is
   // itself a DER structure (which such a signature cannot tell from a CMS signature's signed attributes).
   FormatNotAllowed,
+  // RFC 3161 timestamps (docs/signing-profile.md, Timestamps): a token that is not a valid timestamp over
+  // this signature; one whose TSA does not chain to the --tsa-trust anchors; none where one is required;
+  // none to be had from any TSA while signing (the file is not signed).
+  TimestampInvalid,
+  TimestampUntrusted,
+  TimestampMissing,
+  TimestampUnavailable,
   IoError,
   // A file changed (size, mtime or ctime, or the name now another file) while it was read: nothing is
   // judged or written from bytes that may mix two versions of it. Like IO_ERROR, an input problem.

@@ -47,6 +47,13 @@ class CmsSignatureMaker {
   std::string digest_algorithm_, signature_algorithm_, encap_content_info_;  // DER
 };
 
+// `cms_der` with `token_der` (an RFC 3161 TimeStampToken, a ContentInfo) added to its one SignerInfo as
+// the unsigned attribute id-aa-signatureTimeStampToken (RFC 3161 Appendix A, CAdES-T). The signed part
+// is not touched: MalformedSignature when the SignerInfo is not DER (re-encoding it would change bytes
+// the signature covers), when it holds a token already, or when the signature is not one of ours to
+// read (not SignedData, not exactly one signer).
+Result<std::string> add_timestamp_token(std::string_view cms_der, std::string_view token_der);
+
 // A parsed signature from anyone (ours, `openssl cms -sign`, other producers). Read with OpenSSL's ASN.1
 // templates part by part (ContentInfo, SignedData, the SignerInfo, its attributes): the certificates are
 // looked up in a cache before any is decoded, and nothing is decoded twice.
@@ -68,6 +75,12 @@ class CmsSignature {
   // The ContentInfo or SignedData is BER (indefinite or longer-than-needed lengths), as Bouncy Castle
   // streams it: accepted, since the signature covers only the signed attributes, which must be DER.
   bool is_ber() const noexcept { return ber_; }
+  // The unsigned attribute id-aa-signatureTimeStampToken: the token's DER (a ContentInfo), if present.
+  // MalformedSignature at parse when it is there twice or is not a SEQUENCE.
+  const std::optional<std::string>& timestamp_token() const noexcept { return timestamp_token_; }
+  // SHA-256 of the SignerInfo's signature value (the OCTET STRING's contents): what a timestamp over the
+  // signature hashes (RFC 3161 Appendix A).
+  Sha256 signature_value_digest() const;
 
   // Whether the signer identifier (issuer and serial, or subject key identifier) names `cert`.
   bool identifies(const OrgCert& cert) const;
@@ -92,6 +105,7 @@ class CmsSignature {
   std::optional<std::string> bound_name_;
   std::vector<OrgCertPtr> certificates_;
   std::string signed_attributes_;  // the signed attributes' DER (SET tag) as the signature covers them
+  std::optional<std::string> timestamp_token_;
   bool ber_ = false;
 };
 

@@ -59,6 +59,10 @@ struct Profile {
   // A run with no file to sign or verify (an empty folder or list) fails (exit 1), as --require-files:
   // for a host where an empty inbox means something upstream broke.
   bool require_files = false;
+  // RFC 3161: the TSAs mam-sign asks when no --tsa is given (a host sets them once), and whether a
+  // verifier requires a timestamp on every signature (--require-timestamp).
+  std::vector<std::string> tsa_urls;
+  bool require_timestamp = false;
 
   // Where this profile came from ("built-in defaults", or the file's path): messages that quote an
   // expected value name it, so that a user knows what to change.
