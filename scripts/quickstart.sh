@@ -21,15 +21,28 @@ echo "== The supplier proves the network-operator certificate IDs in its MA file
 step "$bin/mam-certid" check --store "$keys/store" --trust "$keys/trust" --crl "$keys/crl" \
   --registration testdata/registration.json "$work"/MA_*.csv
 
+# The example Time-Stamping Authority: stock `openssl ts -reply` on 127.0.0.1 (EXAMPLE ONLY).
+python3 scripts/tsa-server.py "$keys/tsa" --port-file "$work/tsa.port" 2>/dev/null &
+tsa_pid=$!
+trap 'kill $tsa_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$work/tsa.port" ] && break; sleep 0.05; done
+tsa="http://127.0.0.1:$(cat "$work/tsa.port")/good"
+
 echo
-echo "== The supplier signs its migration files (EXAMPLE ONLY key, encrypted; its passphrase file beside it) =="
+echo "== The supplier signs its migration files (EXAMPLE ONLY key, encrypted; its passphrase file beside it),"
+echo "   each signature timestamped by the example TSA (RFC 3161) =="
 step "$bin/mam-sign" --key "$keys/keys/supplier-ds.encrypted.key" --pass-file "$keys/keys/supplier-ds.pass" \
-  --cert "$keys/store/supplier-ds.pem" --chain "$keys/trust/oca.pem" \
+  --cert "$keys/store/supplier-ds.pem" --chain "$keys/trust/oca.pem" --tsa "$tsa" --tsa-trust "$keys/tsa/tsa-ca.pem" \
   --trust "$keys/trust" --crl "$keys/crl" "$work"/MA_*.csv "$work"/MAPASSWORD_*.csv
 
 echo
 echo "== The DCC verifies them against the SMKI root and OCA, with the OCA's CRL =="
 step "$bin/mam-verify" --trust "$keys/trust" --crl "$keys/crl" "$work"/MA_*.csv "$work"/MAPASSWORD_*.csv
+
+echo
+echo "== Twenty years on, the supplier's certificate long expired: valid when signed, by the timestamp's time =="
+step faketime -f +7300d "$bin/mam-verify" --trust "$keys/trust" --tsa-trust "$keys/tsa/tsa-ca.pem" --at timestamp \
+  "$work"/MA_*.csv
 
 echo
 echo "== A copy whose line endings were changed after signing is caught, and the change named =="

@@ -14,8 +14,10 @@ Anything else is 404. Each request runs `openssl ts -reply` once (one section's 
 EXAMPLE ONLY: for tests, the quick start and benchmarks.
 """
 import argparse
+import signal
 import http.server
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,10 @@ SHA256_OID = bytes.fromhex("0609608648016503040201")
 
 class Tsa:
     def __init__(self, folder):
-        self.dir = os.path.abspath(folder)
+        # A copy: `openssl ts -reply` writes its serial files, and the folder given may be the repository's.
+        self.work = tempfile.mkdtemp(prefix="tsa-server.")
+        self.dir = os.path.join(self.work, "tsa")
+        shutil.copytree(folder, self.dir)
         self.locks = {}
         self.guard = threading.Lock()
         self.flaky = 0
@@ -159,10 +164,13 @@ def main():
             f.write(f"{port}\n")
         os.rename(args.port_file + ".tmp", args.port_file)
     print(f"tsa-server: http://127.0.0.1:{port}/good", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
+    finally:
+        shutil.rmtree(tsa.work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,21 @@ openssl pkcs12 -export -inkey "$keys/keys/supplier-ds.key" -in "$keys/store/supp
   -certfile "$keys/trust/oca.pem" -passout file:"$work/p12.pass" -out "$work/supplier.p12"
 cd "$source"
 for title in "Quick start for a supplier" "Keys in an HSM, on a token, or in a PKCS#12 bundle" \
-             "Getting the certificate: \`mam-csr\`" "Quick start for the DCC side" "The certificate-ID check"; do
+             "Getting the certificate: \`mam-csr\`" "Quick start for the DCC side" "Timestamps" \
+             "The certificate-ID check"; do
   commands=$(section "$title")
   [ -n "$commands" ] || { echo "README has no commands under '$title'" >&2; exit 1; }
   while IFS= read -r cmd; do
+    # The example TSA runs for the rest of the script, on a port of its own choosing (8318 may be taken).
+    if [[ "$cmd" == *scripts/tsa-server.py* ]]; then
+      python3 scripts/tsa-server.py keys-example/tsa --port-file "$work/tsa.port" 2>/dev/null &
+      tsa_pid=$!
+      trap 'kill $tsa_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+      for _ in $(seq 200); do [ -s "$work/tsa.port" ] && break; sleep 0.05; done
+      tsa_port=$(cat "$work/tsa.port")
+      continue
+    fi
+    [ -z "${tsa_port:-}" ] || cmd=${cmd//127.0.0.1:8318/127.0.0.1:$tsa_port}
     cmd=${cmd//\/tmp\/outbox/$work/outbox}
     cmd=${cmd//build\/apps\//$build/apps/}
     cmd=${cmd//--pin-file pin/--pin-file $work/pin}
