@@ -13,7 +13,7 @@ packages=(
   libcurl4-openssl-dev               # libcurl: the HTTP(S) client that asks RFC 3161 TSAs for timestamps
   libgtest-dev                       # the test suite
   faketime                           # the tests of expiry at the time a timestamp names: a process's clock moved
-  time                               # /usr/bin/time: peak memory in the benchmarks
+  time curl                          # /usr/bin/time: peak memory in the benchmarks; curl: the TSA bench's serial loop
   groff-base                         # tests/package/deb.sh reads each man page as man(1) would
   python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/
   python3-cryptography               # bench/perfile.sh: the pyca loop the signer is measured against

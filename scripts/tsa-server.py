@@ -10,10 +10,12 @@ paths that misbehave as real TSAs do:
   /html           200 text/html                          /garbage    200 application/timestamp-reply, junk
   /huge           10 MB of reply                         /hang       never answers (60 s)
   /flaky          503 for the first 2 requests, then granted
+  /auth           401 unless HTTP basic authentication is example:secret, then granted
 Anything else is 404. Each request runs `openssl ts -reply` once (one section's serial file at a time).
 EXAMPLE ONLY: for tests, the quick start and benchmarks.
 """
 import argparse
+import base64
 import signal
 import http.server
 import os
@@ -126,6 +128,15 @@ def handler_for(tsa):
                         n = tsa.flaky
                     if n <= 2:
                         self.send(503, b"busy", "text/plain")
+                    else:
+                        self.send(200, tsa.reply("good", query))
+                elif path == "auth":
+                    expected = "Basic " + base64.b64encode(b"example:secret").decode()
+                    if self.headers.get("Authorization") != expected:
+                        self.send_response(401)
+                        self.send_header("WWW-Authenticate", 'Basic realm="tsa"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
                     else:
                         self.send(200, tsa.reply("good", query))
                 elif path == "other-imprint":

@@ -249,6 +249,23 @@ TEST_F(Timestamps, RetriesThenTheNextUrl) {
   EXPECT_NE(message.find("after 2 attempts"), std::string::npos) << message;
 }
 
+// A TSA that wants credentials gets them from a file (never the command line): without, HTTP 401 is
+// said as such; with, granted.
+TEST_F(Timestamps, BasicAuthenticationFromAFile) {
+  auto without = sign({"--json", "--tsa", url("auth"), ma_.string()});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(test::json_result(without.out)["message"].get<std::string>().find("HTTP 401 from " + url("auth") +
+                                                                              ": the TSA wants credentials"),
+            std::string::npos)
+      << without.out;
+  test::write_file(dir_ / "tsa.auth", "example:secret\n");
+  std::filesystem::permissions(dir_ / "tsa.auth", std::filesystem::perms::owner_read);
+  auto with = sign({"--json", "--tsa", url("auth"), "--tsa-auth-file", (dir_ / "tsa.auth").string(), ma_.string()});
+  EXPECT_EQ(with.exit_code, 0) << with.out << with.err;
+  EXPECT_EQ(with.out.find("secret"), std::string::npos) << "the credentials are never printed";
+  EXPECT_EQ(with.err.find("secret"), std::string::npos);
+}
+
 // Verifying: a token over another signature is TIMESTAMP_INVALID; a TSA the anchors do not know is
 // TIMESTAMP_UNTRUSTED; no token where one is required is TIMESTAMP_MISSING.
 TEST_F(Timestamps, VerifyingRefusesBadAndMissingTokens) {

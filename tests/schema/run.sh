@@ -45,6 +45,29 @@ mkdir "$work/empty"
 } > "$work/run.jsonl"
 check summary < "$work/run.jsonl"
 [ "$(grep -c '"schema":"mamsign/run-error/1"' "$work/run.jsonl")" = 6 ] || { echo "expected 6 run-error objects" >&2; cat "$work/run.jsonl" >&2; exit 1; }
+# Timestamped: a real TSA on 127.0.0.1 (scripts/tsa-server.py), sign-result and verify-result with their
+# timestamp objects, and mam-sign --timestamp-only's own shape.
+python3 "$source/scripts/tsa-server.py" "$keys/tsa" --port-file "$work/tsa.port" 2>/dev/null &
+tsa_pid=$!
+trap 'kill $tsa_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 200); do [ -s "$work/tsa.port" ] && break; sleep 0.05; done
+tsa="http://127.0.0.1:$(cat "$work/tsa.port")/good"
+mkdir "$work/ts"
+cp "$ma" "$work/ts/"
+ts_ma="$work/ts/$(basename "$ma")"
+"${sign[@]}" --tsa "$tsa" --tsa-trust "$keys/tsa/tsa-ca.pem" "$ts_ma" 2>/dev/null > "$work/ts-sign.jsonl"
+grep -q '"timestamp":{"gen_time"' "$work/ts-sign.jsonl" || { echo "no timestamp in the sign result" >&2; exit 1; }
+check sign-result < "$work/ts-sign.jsonl"
+"${verify[@]}" --tsa-trust "$keys/tsa/tsa-ca.pem" "$ts_ma" > "$work/ts-verify.jsonl"
+grep -q '"trusted":true' "$work/ts-verify.jsonl" || { echo "the timestamp was not trusted" >&2; exit 1; }
+check verify-result < "$work/ts-verify.jsonl"
+cp "$work/ts/$(basename "$ma").p7s" "$work/ts/copy.p7s"
+"${sign[@]}" --force "$ts_ma" 2>/dev/null >/dev/null   # a signature without a timestamp
+{
+  "$bin/mam-sign" --timestamp-only --json --tsa "$tsa" "$ts_ma.p7s" 2>/dev/null || true    # timestamped
+  "$bin/mam-sign" --timestamp-only --json --tsa "$tsa" "$work/ts/copy.p7s" 2>/dev/null || true   # refused: has one
+} > "$work/ts-only.jsonl"
+check timestamp-result < "$work/ts-only.jsonl"
 certid=("$bin/mam-certid" check --json --store "$keys/store" --trust "$keys/trust" --crl "$keys/crl"
         --registration "$source/testdata/registration.json" --at 2026-06-01T00:00:00Z)
 printf '"unterminated\r\n' > "$work/broken.csv"
