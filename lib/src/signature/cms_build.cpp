@@ -289,12 +289,12 @@ Result<std::string> add_timestamp_token(std::string_view cms_der, std::string_vi
   }
   AttributePtr attribute(X509_ATTRIBUTE_create(NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, token.get()));
   if (!attribute) return malformed("cannot make the signatureTimeStampToken attribute: " + take_openssl_errors());
-  token.release();  // the attribute owns it now
+  (void)token.release();  // owned by the attribute now
   if (si->unsigned_attrs == nullptr) si->unsigned_attrs = sk_X509_ATTRIBUTE_new_null();
   if (si->unsigned_attrs == nullptr || sk_X509_ATTRIBUTE_push(si->unsigned_attrs, attribute.get()) <= 0) {
     return malformed("out of memory");
   }
-  attribute.release();
+  (void)attribute.release();  // owned by the SignerInfo now
   const std::string new_si = der_of(si.get(), i2d_MAMSIGN_SIGNER_INFO_IN);
   if (new_si.empty() || !set_sequence(si_any, new_si)) return malformed("cannot encode the SignerInfo again");
   const std::string new_signed = der_of(signed_data.get(), i2d_MAMSIGN_SIGNED_DATA);
