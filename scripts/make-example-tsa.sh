@@ -4,7 +4,8 @@
 # `openssl ts -reply` configuration scripts/tsa-server.py answers with. EXAMPLE ONLY.
 #   scripts/make-example-tsa.sh DIR [--variants]
 # --variants (the tests) also makes what a TSA must not be: a certificate without the EKU, one that has
-# expired, one from a CA nobody trusts, and a TSA configuration that rejects SHA-256 requests.
+# expired, one from a CA nobody trusts, a TSA configuration that rejects SHA-256 requests, and for HTTPS
+# a server certificate for 127.0.0.1 and a client certificate (both from the TSA CA).
 set -euo pipefail
 dir=$1
 variants=${2:-}
@@ -76,6 +77,13 @@ keyUsage=critical,digitalSignature'
     section expired expired expired "sha256"
     section sha1only tsa tsa "sha1"
   } >> tsa.cnf
+  tsa https-server "/CN=127.0.0.1" tsa-ca 'basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1'
+  tsa https-client "/CN=mamsign example TSA client" tsa-ca 'basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth'
   # The untrusted TSA's chain is its own CA's.
   sed -i '/^\[ untrusted \]/,/^\[/ s|^certs = ./tsa-ca.pem|certs = ./other-ca.pem|' tsa.cnf
 fi

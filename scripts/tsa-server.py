@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A real RFC 3161 Time-Stamping Authority on 127.0.0.1: stock `openssl ts -reply` behind HTTP/1.1.
 
-Usage: tsa-server.py DIR [--port N] [--port-file FILE]
+Usage: tsa-server.py DIR [--port N] [--port-file FILE] [--tls CERT KEY [--client-ca CA]]
 DIR is what scripts/make-example-tsa.sh made (tsa.cnf and the TSA keys). POST a TimeStampReq
 (application/timestamp-query) to /good (or /SECTION of tsa.cnf) and get openssl's reply. For the tests,
 paths that misbehave as real TSAs do:
@@ -11,12 +11,13 @@ paths that misbehave as real TSAs do:
   /huge           10 MB of reply                         /hang       never answers (60 s)
   /flaky          503 for the first 2 requests, then granted
   /auth           401 unless HTTP basic authentication is example:secret, then granted
-Anything else is 404. Each request runs `openssl ts -reply` once (one section's serial file at a time).
+Anything else is 404. With --tls it speaks HTTPS; with --client-ca it also wants a client certificate. Each request runs `openssl ts -reply` once (one section's serial file at a time).
 EXAMPLE ONLY: for tests, the quick start and benchmarks.
 """
 import argparse
 import base64
 import signal
+import ssl
 import http.server
 import os
 import shutil
@@ -165,9 +166,18 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--client-ca")
     args = parser.parse_args()
     tsa = Tsa(args.dir)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(tsa))
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls[0], args.tls[1])
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     port = server.server_address[1]
     if args.port_file:

@@ -35,10 +35,26 @@ class Timestamps : public ::testing::Test {
     ASSERT_TRUE(std::filesystem::exists(port_file)) << test::read_file(tsa_root_->path() / "server.err");
     port_ = test::read_file(port_file);
     while (!port_.empty() && port_.back() == '\n') port_.pop_back();
+    // The same TSA over HTTPS, wanting a client certificate from the TSA CA.
+    const auto tls_port_file = tsa_root_->path() / "tls-port";
+    tls_server_ = new test::BackgroundProcess(
+        {"/usr/bin/python3", (test::source_dir() / "scripts/tsa-server.py").string(), tsa_.string(), "--port-file",
+         tls_port_file.string(), "--tls", (tsa_ / "https-server.pem").string(), (tsa_ / "https-server.key").string(),
+         "--client-ca", ca()},
+        tsa_root_->path() / "tls.out", tsa_root_->path() / "tls.err");
+    for (int i = 0; i < 200 && !std::filesystem::exists(tls_port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ASSERT_TRUE(std::filesystem::exists(tls_port_file)) << test::read_file(tsa_root_->path() / "tls.err");
+    tls_port_ = test::read_file(tls_port_file);
+    while (!tls_port_.empty() && tls_port_.back() == '\n') tls_port_.pop_back();
   }
   static void TearDownTestSuite() {
     if (server_ != nullptr) server_->signal(SIGTERM);
+    if (tls_server_ != nullptr) tls_server_->signal(SIGTERM);
     delete server_;
+    delete tls_server_;
+    tls_server_ = nullptr;
     delete tsa_root_;
     server_ = nullptr;
     tsa_root_ = nullptr;
@@ -80,16 +96,19 @@ class Timestamps : public ::testing::Test {
 
   static test::TempDir* tsa_root_;
   static test::BackgroundProcess* server_;
+  static test::BackgroundProcess* tls_server_;
   static std::filesystem::path tsa_;
-  static std::string port_;
+  static std::string port_, tls_port_;
   test::TempDir dir_;
   std::filesystem::path ma_;
 };
 
 test::TempDir* Timestamps::tsa_root_ = nullptr;
 test::BackgroundProcess* Timestamps::server_ = nullptr;
+test::BackgroundProcess* Timestamps::tls_server_ = nullptr;
 std::filesystem::path Timestamps::tsa_;
 std::string Timestamps::port_;
+std::string Timestamps::tls_port_;
 
 // Granted: the token is in the signature, stock openssl still verifies the signature and verifies the
 // token taken out of it over the signature value; mam-verify says the time, the TSA and that it is trusted.
@@ -250,6 +269,27 @@ TEST_F(Timestamps, RetriesThenTheNextUrl) {
   const std::string message = test::json_result(down.out)["message"];
   EXPECT_NE(message.find("could not be asked"), std::string::npos) << message;
   EXPECT_NE(message.find("after 2 attempts"), std::string::npos) << message;
+}
+
+// HTTPS: the TSA's server is verified against --tsa-ca (the system CAs do not know it), and a TSA that
+// wants a TLS client certificate gets one.
+TEST_F(Timestamps, HttpsVerifiesTheServerAndSendsAClientCertificate) {
+  const std::string tls_url = "https://127.0.0.1:" + tls_port_ + "/good";
+  const std::vector<std::string> client{"--tsa-client-cert", (tsa_ / "https-client.pem").string(), "--tsa-client-key",
+                                        (tsa_ / "https-client.key").string()};
+  auto unknown_server = sign(
+      {"--json", "--tsa", tls_url, "--tsa-retries", "0", client[0], client[1], client[2], client[3], ma_.string()});
+  EXPECT_EQ(unknown_server.exit_code, 1);
+  EXPECT_NE(test::json_result(unknown_server.out)["message"].get<std::string>().find("could not be asked"),
+            std::string::npos)
+      << unknown_server.out;
+  EXPECT_FALSE(std::filesystem::exists(p7s()));
+  auto no_client = sign({"--json", "--tsa", tls_url, "--tsa-retries", "0", "--tsa-ca", ca(), ma_.string()});
+  EXPECT_EQ(no_client.exit_code, 1) << "the server wants a client certificate: " << no_client.out;
+  auto ok = sign({"--json", "--tsa", tls_url, "--tsa-ca", ca(), client[0], client[1], client[2], client[3],
+                  "--tsa-trust", ca(), ma_.string()});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_EQ(test::json_result(ok.out)["timestamp"]["url"], tls_url);
 }
 
 // A TSA that wants credentials gets them from a file (never the command line): without, HTTP 401 is
