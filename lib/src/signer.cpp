@@ -112,9 +112,14 @@ bool Signer::signed_by_me(const std::filesystem::path& signature, SignatureForma
 
 Result<SignOutcome> Signer::sign_file(const std::filesystem::path& file, const SignOptions& options) const {
   const std::string base_name = file.filename().string();
-  if (auto readable = check_readable_file(file, "file"); !readable) return std::move(readable).error();
   if (options.check_names) {
-    if (auto st = check_file_name(base_name, *cert_, profile_); !st) return std::move(st).error();
+    if (auto st = check_file_name(base_name, *cert_, profile_); !st) {
+      // A path that cannot be read is IO_ERROR in every app, whatever its name. Asked only of a name
+      // refused: a name that passes is opened next, and its opening says IO_ERROR itself (no system
+      // call more per file signed).
+      if (auto readable = check_readable_file(file, "file"); !readable) return std::move(readable).error();
+      return std::move(st).error();
+    }
   }
   if (options.format == SignatureFormat::Raw) {
     if (!profile_.format_allowed("raw")) {
