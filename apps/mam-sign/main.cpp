@@ -67,7 +67,9 @@ void declare_flags(CLI::App& app, Flags& f) {
       "  find outbox -name 'MA_*.csv' -print0 | mam-sign --key k.pem --cert c.pem --skip-signed --from - --null\n"
       "  mam-sign --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --list-keys\n"
       "  mam-sign --key 'pkcs11:token=SMKI;object=supplier-ds' --pin-file pin.txt --jobs 2 MA_*.csv\n"
-      "  mam-sign --key supplier.p12 --pass-file p12.pass MA_*.csv\n\n"
+      "  mam-sign --key supplier.p12 --pass-file p12.pass MA_*.csv\n"
+      "  mam-sign --key k.pem --cert c.pem --tsa https://tsa.example/ --tsa-trust tsa-ca.pem MA_*.csv   # RFC 3161\n"
+      "  mam-sign --timestamp-only --tsa https://tsa.example/ MA_*.csv.p7s   # timestamps added later\n\n"
       "Batches: files, folders (-r to descend) and --from lists are signed on --jobs threads; results come in input\n"
       "order on standard output, a summary on standard error. --skip-signed makes a re-run sign only what is left.\n"
       "SIGINT/SIGTERM finish the files in flight and stop; no partial signature is ever left.\n\n" +

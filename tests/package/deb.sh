@@ -44,6 +44,8 @@ for app in mam-sign mam-verify mam-certid mam-csr; do
   for flag in $(grep -oE -- '--[a-z][a-z0-9-]*' <<<"$helps" | sort -u); do
     grep -qF -- "$flag" <<<"$page" || fail "the man page of $app does not name $flag"
   done
+  # libcurl is loaded when a TSA is asked, never linked: linked, it doubled every start (29 more libraries).
+  ! readelf -d "$bin" | grep -q 'NEEDED.*libcurl' || fail "$app links libcurl; it must load it only for --tsa"
   version=$("$bin" --version)
   [[ "$version" == "$app "*"(commit "*", OpenSSL 3"* ]] || fail "unexpected --version: $version"
   echo "$version"
