@@ -6,6 +6,7 @@
 #include "common/early.h"
 #include "common/tsa_flags.h"
 #include "common/vocabulary.h"
+#include "verify_app.h"
 
 #include "mamsign/pki/cert_store.h"
 #include "mamsign/base/times.h"
@@ -16,74 +17,7 @@
 namespace {
 
 using namespace mamsign;
-using json = nlohmann::ordered_json;
-
-const char* const kProgram = "mam-verify";
-
-struct Flags {
-  std::vector<std::string> trust, crl, cert_store;
-  std::string sig, cert, profile;
-  std::optional<std::string> at;
-  std::vector<std::string> tsa_trust;
-  bool no_name_check = false, json_output = false, print_profile = false, require_timestamp = false;
-  app::RevocationFlags revocation;
-  app::BatchFlags batch;
-};
-
-// {"present", "checked", "trusted", "gen_time", "tsa", "policy", "serial"}: what the result says of a timestamp.
-json timestamp_json(const VerifyResult& r) {
-  json j{{"present", r.timestamp_present}, {"checked", r.timestamp.has_value()}};
-  j["trusted"] = r.timestamp ? json(r.timestamp->trusted) : json(nullptr);
-  j["gen_time"] = r.timestamp ? json(format_iso8601(r.timestamp->gen_time)) : json(nullptr);
-  j["tsa"] = r.timestamp ? json(r.timestamp->tsa) : json(nullptr);
-  j["policy"] = r.timestamp ? json(r.timestamp->policy) : json(nullptr);
-  j["serial"] = r.timestamp ? json(r.timestamp->serial) : json(nullptr);
-  return j;
-}
-
-// The result's line on standard output: JSON, or text made safe.
-std::string render(const VerifyResult& r, const Profile& profile, bool as_json) {
-  const std::vector<std::string> notes = app::with_profile_note(r.notes, profile);
-  if (as_json) {
-    json j = app::json_object("verify-result");
-    app::path_json(j, "file", r.file.string());
-    if (r.signature.empty()) {
-      j["signature"] = nullptr;
-    } else {
-      app::path_json(j, "signature", r.signature.string());
-    }
-    j["format"] = r.format ? json(std::string(format_name(*r.format))) : json(nullptr);
-    // One vocabulary with mam-sign: an input that cannot be read is "error" (exit 3), whatever the app.
-    j["result"] = r.valid() ? app::kValid : app::failure_result(app::Verb::Verify, r.error->reason);
-    j["reason"] = r.valid() ? json(nullptr) : json(std::string(reason_name(r.error->reason)));
-    j["message"] = r.valid() ? "valid" : r.error->message;
-    j["signer"] = r.signer ? app::signer_json(*r.signer) : json(nullptr);
-    j["signing_time"] = app::time_json(r.signing_time);
-    j["sha256"] = r.sha256 ? json(to_hex(*r.sha256)) : json(nullptr);
-    j["diagnosis"] = r.diagnosis ? json(*r.diagnosis) : json(nullptr);
-    j["bound_name"] = r.bound_name ? json(*r.bound_name) : json(nullptr);
-    j["notes"] = notes;
-    j["revocation"] = app::revocation_json(r.revocation);
-    j["timestamp"] = timestamp_json(r);
-    j["profile"] = app::profile_json(profile);
-    return app::json_line(j);
-  }
-  std::string line = r.file.string() + ": ";
-  if (r.valid()) {
-    line += app::kOk;
-  } else {
-    line += std::string(app::failure_word(app::Verb::Verify, r.error->reason)) + " " +
-            std::string(reason_name(r.error->reason)) + ": " + r.error->message;
-  }
-  if (r.signer) line += " [signer " + app::signer_text(*r.signer);
-  if (r.signer && r.signing_time) line += ", signed " + format_iso8601(*r.signing_time);
-  if (r.signer && r.timestamp) {
-    line += ", timestamp " + format_iso8601(r.timestamp->gen_time) + " by " + r.timestamp->tsa +
-            (r.timestamp->trusted ? "" : " (not trusted)");
-  }
-  if (r.signer) line += "]";
-  return app::safe_text(line + app::notes_text(notes));
-}
+using namespace mamsign::verify_app;
 
 // Every flag of mam-verify, its help and its footer.
 void declare_flags(CLI::App& app, Flags& f) {
@@ -123,6 +57,7 @@ void declare_flags(CLI::App& app, Flags& f) {
   app.add_flag("--print-profile", f.print_profile,
                "print the profile in effect as JSON (its $comment says where it came from) and exit");
   app::add_batch_flags(app, f.batch, "data files to verify (not their signatures), or folders of them");
+  declare_watch_flags(app, f.watch);
   app.footer(
       "Examples:\n"
       "  mam-verify --trust keys-example/trust --crl keys-example/crl --require-crl \\\n"
@@ -131,7 +66,11 @@ void declare_flags(CLI::App& app, Flags& f) {
       "  mam-verify --trust keys-example/trust --cert-store keys-example/store MA_file.csv   # raw .sig\n"
       "  mam-verify --trust smki/ --crl smki/crl --json -r inbox/ > results.jsonl\n"
       "  mam-verify --trust smki/ --crl smki/crl --tsa-trust tsa-ca.pem --at timestamp MA_file.csv   # valid when "
-      "signed?\n\n"
+      "signed?\n"
+      "  mam-verify --trust smki/ --crl smki/crl --require-crl --watch /srv/intake/inbox --accepted "
+      "/srv/intake/accepted\n"
+      "             --rejected /srv/intake/rejected --ledger /var/lib/mamsign/ledger.jsonl   # the DCC's intake\n"
+      "  mam-verify --check-ledger /var/lib/mamsign/ledger.jsonl   # exit 0: every entry and the head intact\n\n"
       "Batches: files, folders (-r to descend) and --from lists are verified on --jobs threads; results come in\n"
       "input order, a summary on standard error. The trust anchors, CRLs and every certificate's checks are\n"
       "loaded and computed once.\n\n"
@@ -166,57 +105,27 @@ bool load_signer_certificates(const Flags& f, VerifyOptions& options) {
   return true;
 }
 
-}  // namespace
-
-namespace {
-
-// The whole run; main() wraps it (run_error.h).
-int run(int argc, char** argv) {
-  CLI::App app{
-      "mam-verify: verify SMETS1 migration files against their signatures (MAM clause 7.5.3 as\n"
-      "docs/signing-profile.md defines it): the signature, the content byte for byte, the signer's certificate\n"
-      "(chain to the SMKI root and OCA, validity, revocation, role 02, digitalSignature, policy), and that the file\n"
-      "name is a migration file name naming the signer's party. A failure names one reason code\n"
-      "(docs/reason-codes.md) and says what was expected and what was found.",
-      kProgram};
-  app.set_version_flag("--version", app::version_text(kProgram));
-  Flags f;
-  declare_flags(app, f);
-
-  if (auto code = app::parse(app, argc, argv)) return *code;
-
-  int exit_code = app::kExitOk;
-  const auto loaded_profile = app::profile_for_run(kProgram, f.profile, f.revocation, f.print_profile, exit_code);
-  if (!loaded_profile) return exit_code;
-  const Profile& profile = *loaded_profile;
-  f.trust = app::trust_or_default(f.trust);
-  f.crl = app::crls_or_default(f.crl);
-  if (f.trust.empty()) {
-    app::complain_usage(kProgram,
-                        "--trust is required: give the SMKI root and OCA certificates (or put them in " +
-                            app::config_dir().string() + "/trust)",
-                        kProgram);
-    return app::kExitUsage;
-  }
-  // The trust anchors and CRLs are read while the files are listed (early.h); what they give is said
-  // below, where it always was.
-  app::Early<Result<std::shared_ptr<TrustStore>>> early_trust(
-      [trust = f.trust, crl = f.crl, &profile] { return app::read_trust(trust, crl, profile); });
-  const bool at_timestamp = f.at && *f.at == "timestamp";
-  const auto at = app::parse_at(kProgram, at_timestamp ? std::nullopt : f.at);  // said before any file is read
-  if (!at) return app::kExitUsage;
+// The files a batch verifies; none (with the exit code set) when the flags do not name them rightly.
+std::optional<std::vector<std::filesystem::path>> collect_files(Flags& f, const Profile& profile, int& exit_code) {
   f.batch.json = f.json_output;
   f.batch.require_files = f.batch.require_files || profile.require_files;
   f.batch.data_of_lone_signatures = true;  // X.csv.p7s without X.csv is a result: DATA_MISSING
   auto files = app::collect(kProgram, f.batch, exit_code);
-  if (!files) return exit_code;
-  if (files->empty()) return app::no_files(kProgram, f.batch, "verify");
-  if (!f.sig.empty() && files->size() != 1) {
+  if (files && !f.sig.empty() && files->size() != 1) {
     app::complain(kProgram,
                   "--sig names one signature file, but " + std::to_string(files->size()) + " files were given");
-    return app::kExitUsage;
+    exit_code = app::kExitUsage;
+    return std::nullopt;
   }
-  VerifyOptions options;
+  return files;
+}
+
+// --at, --require-timestamp, --tsa-trust and --no-name-check as options; an exit code when they are wrong
+// (said before any file is read).
+std::optional<int> verify_options(const Flags& f, const Profile& profile, VerifyOptions& options) {
+  const bool at_timestamp = f.at && *f.at == "timestamp";
+  const auto at = app::parse_at(kProgram, at_timestamp ? std::nullopt : f.at);
+  if (!at) return app::kExitUsage;
   options.at = *at;
   options.at_given = f.at.has_value() && !at_timestamp;
   options.at_timestamp = at_timestamp;
@@ -233,10 +142,13 @@ int run(int argc, char** argv) {
     return app::kExitUsage;
   }
   options.check_names = !f.no_name_check;
-  const auto trust = app::trust_or_complain(kProgram, early_trust.get());
-  if (!trust) return app::kExitUnreadable;
-  if (!load_signer_certificates(f, options)) return app::kExitUnreadable;
+  return std::nullopt;
+}
 
+// Every file of the batch on --jobs threads, results in input order (batch_ui.h).
+int verify_batch(const Flags& f, const Profile& profile, const VerifyOptions& options,
+                 std::shared_ptr<TrustStore> trust, const std::vector<std::filesystem::path>& files_in) {
+  const auto* files = &files_in;
   const Verifier verifier(trust, profile, options);
   std::ios::sync_with_stdio(false);
   const std::optional<std::filesystem::path> sig =
@@ -257,6 +169,64 @@ int run(int argc, char** argv) {
                      : app::Verdict{"", r.error->reason, render(r, profile, f.json_output), result};
   };
   return app::run_batch(kProgram, *files, f.batch, "failed", work, show);
+}
+
+}  // namespace
+
+namespace {
+
+// The whole run; main() wraps it (run_error.h).
+int run(int argc, char** argv) {
+  CLI::App app{
+      "mam-verify: verify SMETS1 migration files against their signatures (MAM clause 7.5.3 as\n"
+      "docs/signing-profile.md defines it): the signature, the content byte for byte, the signer's certificate\n"
+      "(chain to the SMKI root and OCA, validity, revocation, role 02, digitalSignature, policy), and that the file\n"
+      "name is a migration file name naming the signer's party. A failure names one reason code\n"
+      "(docs/reason-codes.md) and says what was expected and what was found.",
+      kProgram};
+  app.set_version_flag("--version", app::version_text(kProgram));
+  Flags f;
+  declare_flags(app, f);
+
+  if (auto code = app::parse(app, argc, argv)) return *code;
+
+  if (!f.watch.check_ledger.empty()) return run_check_ledger(f.watch.check_ledger, f.json_output);
+  if (auto wrong = watch_usage_error(f)) {
+    app::complain_usage(kProgram, *wrong, kProgram);
+    return app::kExitUsage;
+  }
+  int exit_code = app::kExitOk;
+  const auto loaded_profile = app::profile_for_run(kProgram, f.profile, f.revocation, f.print_profile, exit_code);
+  if (!loaded_profile) return exit_code;
+  const Profile& profile = *loaded_profile;
+  f.trust = app::trust_or_default(f.trust);
+  f.crl = app::crls_or_default(f.crl);
+  if (f.trust.empty()) {
+    app::complain_usage(kProgram,
+                        "--trust is required: give the SMKI root and OCA certificates (or put them in " +
+                            app::config_dir().string() + "/trust)",
+                        kProgram);
+    return app::kExitUsage;
+  }
+  // The trust anchors and CRLs are read while the files are listed (early.h); what they give is said
+  // below, where it always was.
+  app::Early<Result<std::shared_ptr<TrustStore>>> early_trust(
+      [trust = f.trust, crl = f.crl, &profile] { return app::read_trust(trust, crl, profile); });
+  VerifyOptions options;
+  if (auto code = verify_options(f, profile, options)) return *code;
+  const bool watching = !f.watch.inbox.empty();
+  std::optional<std::vector<std::filesystem::path>> files;
+  if (!watching) {
+    files = collect_files(f, profile, exit_code);
+    if (!files) return exit_code;
+    if (files->empty()) return app::no_files(kProgram, f.batch, "verify");
+  }
+  const auto trust = app::trust_or_complain(kProgram, early_trust.get());
+  if (!trust) return app::kExitUnreadable;
+  if (!load_signer_certificates(f, options)) return app::kExitUnreadable;
+  if (watching) return run_watch(f, profile, options, trust);
+
+  return verify_batch(f, profile, options, trust, *files);
 }
 
 }  // namespace

@@ -396,4 +396,13 @@ Status TrustStore::check_revocation(const OrgCert& cert, const OrgCert& issuer, 
   return Status::ok();
 }
 
+std::vector<TrustStore::CrlInfo> TrustStore::crl_infos() const {
+  std::vector<CrlInfo> out;
+  for (const auto& c : crls_) {
+    out.push_back(CrlInfo{c.origin, to_time_t(X509_CRL_get0_lastUpdate(c.crl.get())),
+                          to_time_t(X509_CRL_get0_nextUpdate(c.crl.get()))});
+  }
+  return out;
+}
+
 }  // namespace mamsign

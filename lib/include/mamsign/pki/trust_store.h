@@ -61,6 +61,13 @@ class TrustStore {
   std::size_t root_count() const noexcept { return roots_.size(); }
   std::size_t ca_count() const noexcept { return cas_.size(); }
   std::size_t crl_count() const noexcept { return crls_.size(); }
+  // Each CRL loaded: the file it came from and its thisUpdate and nextUpdate (the intake's metrics and
+  // its stale-CRL warnings).
+  struct CrlInfo {
+    std::string origin;
+    std::optional<std::time_t> this_update, next_update;
+  };
+  std::vector<CrlInfo> crl_infos() const;
 
   TrustStore(const TrustStore&) = delete;
   TrustStore& operator=(const TrustStore&) = delete;

@@ -1,0 +1,243 @@
+// The intake's moves: a verdict becomes a planned move (names that clash with nothing), a group of them
+// the pending journal, applied by mover.h; then the log line, the counters, the metrics file. Also the
+// status line (SIGUSR1) and reloads (SIGHUP, a changed trust or CRL file).
+#include "intake/watch.h"
+
+#include "mamsign/base/atomic_file.h"
+
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <numeric>
+
+namespace mamsign::intake {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+bool taken_name(const std::filesystem::path& p, const std::set<std::filesystem::path>& reserved) {
+  struct stat st {};
+  return reserved.count(p) != 0 || ::lstat(p.c_str(), &st) == 0;
+}
+
+std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
+
+// The object `json_text` with `key: value` added at its end (the app's result stays as the app wrote it).
+std::string with_member(const std::string& json_text, const std::string& key, const std::string& value) {
+  std::string body = json_text;
+  while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
+  if (body.size() < 2 || body.front() != '{' || body.back() != '}') {
+    body = dump(ojson{{"unparsed_result", json_text}});
+  }
+  body.pop_back();
+  return body + (body.size() > 1 ? "," : "") + dump(ojson(key)) + ":" + value + "}";
+}
+
+// A data file taken alone whose signature came while it was verified: taken again, as a pair.
+bool signature_arrived(const std::filesystem::path& inbox, const std::string& data) {
+  for (const auto& name : Inbox::signature_names(data)) {
+    if (mark_of(inbox / name)) return true;
+  }
+  return false;
+}
+
+ojson path_or_null(const std::filesystem::path& p) { return p.empty() ? ojson(nullptr) : ojson(p.string()); }
+
+}  // namespace
+
+std::uint64_t Watch::rejected_count() const {
+  return std::accumulate(counters_.rejected.begin(), counters_.rejected.end(), std::uint64_t{0},
+                         [](std::uint64_t n, const auto& kv) { return n + kv.second; });
+}
+
+MoveItem Watch::plan(const Finished& f, std::set<std::filesystem::path>& reserved) {
+  const Take& take = f.job.take;
+  const auto& dest = f.verdict.accepted ? o_.accepted : o_.rejected;
+  const std::string sig_suffix = take.sig ? take.sig->substr(take.data.size()) : "";
+  // Never over anything: a clash in the destination gets a numeric suffix, said in the result.
+  std::string name = take.data;
+  for (int n = 1;; ++n) {
+    const bool clash = taken_name(dest / name, reserved) || taken_name(dest / (name + ".p7s"), reserved) ||
+                       taken_name(dest / (name + ".sig"), reserved) ||
+                       taken_name(dest / (name + ".result.json"), reserved);
+    if (!clash) break;
+    name = take.data + "." + std::to_string(n);
+  }
+  for (const char* s : {"", ".p7s", ".sig", ".result.json"}) reserved.insert(dest / (name + s));
+  MoveItem item;
+  item.id = random_id();
+  if (take.data_present) {
+    item.data_from = o_.inbox / take.data;
+    item.data_to = dest / name;
+  }
+  if (take.sig) {
+    item.sig_from = o_.inbox / *take.sig;
+    item.sig_to = dest / (name + sig_suffix);
+  }
+  item.result_to = dest / (name + ".result.json");
+  item.outcome = f.verdict.accepted ? "accepted" : "rejected";
+  item.reason = f.verdict.reason;
+  item.summary = f.verdict.summary;
+  const std::string time = utc_now_text();
+  ojson moved{
+      {"id", item.id},
+      {"time", time},
+      {"outcome", item.outcome},
+      {"reason", item.reason.empty() ? ojson(nullptr) : ojson(item.reason)},
+      {"data",
+       take.data_present ? ojson{{"from", item.data_from.string()}, {"to", item.data_to.string()}} : ojson(nullptr)},
+      {"signature", take.sig ? ojson{{"from", item.sig_from.string()}, {"to", item.sig_to.string()}} : ojson(nullptr)},
+      {"result_file", item.result_to.string()},
+      {"renamed", name != take.data}};
+  item.entry = with_member(dump(moved), "result", f.verdict.result_json);
+  ojson intake{{"id", item.id},
+               {"time", time},
+               {"outcome", item.outcome},
+               {"received_as", take.data_present ? ojson((o_.inbox / take.data).string()) : ojson(nullptr)},
+               {"moved_to", path_or_null(item.data_to)},
+               {"signature_moved_to", path_or_null(item.sig_to)},
+               {"renamed", name != take.data},
+               {"ledger", o_.ledger.string()}};
+  item.result_text = with_member(f.verdict.result_json, "intake", dump(intake)) + "\n";
+  return item;
+}
+
+void Watch::commit(std::vector<Finished> finished) {
+  std::set<std::filesystem::path> reserved;
+  Pending p;
+  p.ledger_bytes = ledger_->head().bytes;
+  const auto now = Clock::now();
+  for (const auto& f : finished) {
+    const Take& t = f.job.take;
+    const bool changed = (t.data_present && mark_of(o_.inbox / t.data) != f.job.data_mark) ||
+                         (t.sig && mark_of(o_.inbox / *t.sig) != f.job.sig_mark) ||
+                         f.verdict.reason == "FILE_CHANGED" ||
+                         (t.data_present && !t.sig && signature_arrived(o_.inbox, t.data)) ||
+                         (!t.data_present && mark_of(o_.inbox / t.data).has_value());
+    if (changed) {
+      // Still being written, or replaced: judged again once complete.
+      say("changed while it was verified, taken again once complete: " + safe((o_.inbox / t.data).string()));
+      if (t.data_present) inbox_.put_back(t.data, now);
+      if (t.sig) inbox_.put_back(*t.sig, now);
+      continue;
+    }
+    p.items.push_back(plan(f, reserved));
+  }
+  if (p.items.empty()) return;
+  if (auto s = write_pending(o_.ledger, p); !s) {
+    ++counters_.errors;
+    say("error: nothing moved, cannot write the pending journal: " + s.error().message + "; no files taken for 5 s");
+    for (const auto& f : finished) {
+      if (f.job.take.data_present) inbox_.put_back(f.job.take.data, now);
+      if (f.job.take.sig) inbox_.put_back(*f.job.take.sig, now);
+    }
+    pause_until_ = now + std::chrono::seconds(5);
+    return;
+  }
+  settle_pending(std::move(p));
+}
+
+void Watch::settle_pending(Pending pending) {
+  reported_.assign(pending.items.size(), 0);
+  stuck_ = std::move(pending);
+  retry_pending();
+}
+
+void Watch::report(const MoveItem& item) {
+  const auto& from = item.data_from.empty() ? item.sig_from : item.data_from;
+  const auto& to = item.data_to.empty() ? item.sig_to : item.data_to;
+  say(item.outcome + " " + safe(from.string()) + " -> " + safe(to.string()) + ": " + item.summary);
+  if (item.outcome == "accepted") {
+    ++counters_.accepted;
+  } else {
+    ++counters_.rejected[item.reason.empty() ? "UNKNOWN" : item.reason];
+  }
+  counters_.last_move_time = static_cast<double>(std::time(nullptr));
+}
+
+void Watch::retry_pending() {
+  Applied a = apply_pending(*stuck_, *ledger_, o_.accepted);
+  for (const auto& n : a.notes) say(n);
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < stuck_->items.size(); ++i) {
+    if (!a.moved[i] || reported_[i]) continue;
+    reported_[i] = 1;
+    report(stuck_->items[i]);
+  }
+  if (!a.status) {
+    if (!paused_) {
+      ++counters_.errors;
+      say("error: " + a.status.error().message + "; taking no files until this group of " +
+          std::to_string(stuck_->items.size()) + " is moved (retrying every 5 s)");
+    }
+    paused_ = true;
+    next_retry_ = now + std::chrono::seconds(5);
+    return;
+  }
+  if (paused_) say("resumed: the group is moved");
+  paused_ = false;
+  for (std::size_t i = 0; i < stuck_->items.size(); ++i) {
+    const auto& item = stuck_->items[i];
+    for (const auto* p : {&item.data_from, &item.sig_from}) {
+      if (p->empty()) continue;
+      const std::string name = p->filename().string();
+      if (a.moved[i]) {
+        inbox_.done(name);
+      } else {
+        inbox_.put_back(name, now);
+      }
+    }
+  }
+  stuck_.reset();
+}
+
+void Watch::reload(const std::string& why) {
+  trust_fingerprint_ = fingerprint(o_.reload_watch);
+  if (!hooks_.reload) return;
+  auto r = hooks_.reload();
+  if (r) {
+    ++counters_.reloads;
+    say("reloaded the trust anchors and CRLs (" + why + "): " + *r);
+  } else {
+    ++counters_.errors;
+    say("error: the trust anchors and CRLs were not reloaded (" + why + "): " + r.error().message +
+        "; the ones loaded before stay in use");
+  }
+}
+
+void Watch::write_metrics(Clock::time_point now) {
+  if (o_.metrics.empty()) return;
+  Gauges g;
+  g.waiting = inbox_.waiting();
+  g.in_flight = in_flight_ + waiting_commit_.size() + (stuck_ ? stuck_->items.size() : 0);
+  g.oldest_waiting_seconds = inbox_.oldest_age(now);
+  g.paused = paused_;
+  g.ledger_entries = ledger_->head().entries;
+  WriteOptions w;
+  w.replace = Replace::Yes;
+  if (auto s =
+          write_file_atomically(o_.metrics, prometheus_text(counters_, g, hooks_.metrics ? hooks_.metrics() : ""), w);
+      !s && !metrics_failed_) {
+    say("warning: cannot write the metrics file: " + s.error().message);
+    metrics_failed_ = true;
+  } else if (s) {
+    metrics_failed_ = false;
+  }
+}
+
+void Watch::status() {
+  std::string reasons;
+  for (const auto& [reason, n] : counters_.rejected)
+    reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(n);
+  const auto now = Clock::now();
+  char oldest[32];
+  std::snprintf(oldest, sizeof oldest, "%.1f", inbox_.oldest_age(now));
+  say("status: " + std::to_string(counters_.accepted) + " accepted, " + std::to_string(rejected_count()) + " rejected" +
+      (reasons.empty() ? "" : " (" + reasons + ")") + "; " + std::to_string(inbox_.waiting()) +
+      " waiting in the inbox (oldest " + oldest + " s), " + std::to_string(in_flight_ + waiting_commit_.size()) +
+      " in flight; ledger " + std::to_string(ledger_->head().entries) + " entries; " +
+      std::to_string(counters_.reloads) + " reloads, " + std::to_string(counters_.errors) + " errors" +
+      (paused_ ? "; PAUSED: a move cannot be completed" : ""));
+}
+
+}  // namespace mamsign::intake

@@ -1,0 +1,164 @@
+// Internal: the intake's loop (intake.cpp: descriptors, signals, events, dispatch) and its moves
+// (commit.cpp: plans, the pending group, metrics, status, reloads).
+#pragma once
+
+#include "intake/inbox.h"
+#include "intake/metrics.h"
+#include "intake/mover.h"
+#include "mamsign/intake/intake.h"
+#include "mamsign/intake/ledger.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace mamsign::intake {
+
+// A name or path for a log line: control bytes as \xNN, so a file name cannot forge a line.
+std::string safe(std::string_view s);
+std::string utc_now_text();
+std::string random_id();
+// What the trust and CRL paths look like now: any file replaced, added or removed changes it.
+std::string fingerprint(const std::vector<std::filesystem::path>& paths);
+Status run(const IntakeOptions& o, const IntakeHooks& hooks, std::ostream& log);
+
+struct Job {
+  Take take;
+  std::optional<FileMark> data_mark, sig_mark;
+};
+struct Finished {
+  Job job;
+  IntakeVerdict verdict;
+};
+
+// The verifying threads: jobs in, verdicts out, an eventfd written when one is done.
+class Workers {
+ public:
+  Workers(unsigned n, const IntakeHooks& hooks, std::filesystem::path inbox, int wake)
+      : hooks_(hooks), inbox_(std::move(inbox)), wake_(wake) {
+    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
+  }
+  ~Workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+  void submit(Job job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+  std::vector<Finished> collect() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Finished> out(std::make_move_iterator(done_.begin()), std::make_move_iterator(done_.end()));
+    done_.clear();
+    return out;
+  }
+
+ private:
+  void work() {
+    while (true) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      // A signature alone is judged by its data file's name: the verifier says DATA_MISSING.
+      const auto sig = job.take.sig && job.take.data_present
+                           ? std::optional<std::filesystem::path>(inbox_ / *job.take.sig)
+                           : std::nullopt;
+      IntakeVerdict v = hooks_.judge(inbox_ / job.take.data, sig);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.push_back(Finished{std::move(job), std::move(v)});
+      }
+      const std::uint64_t one = 1;
+      (void)!::write(wake_, &one, sizeof one);
+    }
+  }
+  const IntakeHooks& hooks_;
+  std::filesystem::path inbox_;
+  int wake_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  std::vector<Finished> done_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// A descriptor closed when it goes.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+class Watch {
+ public:
+  Watch(const IntakeOptions& o, const IntakeHooks& h, std::ostream& log, std::unique_ptr<Ledger> ledger)
+      : o_(o), hooks_(h), log_(log), ledger_(std::move(ledger)), inbox_(o.inbox, o.settle, o.pair_timeout) {}
+  Status run();
+
+ private:
+  void say(const std::string& line) { log_ << o_.log_prefix << line << std::endl; }
+  Status open_descriptors();
+  void loop_once();
+  void read_signals();
+  void read_events();
+  void dispatch(Clock::time_point now);
+  void commit(std::vector<Finished> finished);
+  MoveItem plan(const Finished& f, std::set<std::filesystem::path>& reserved);
+  void settle_pending(Pending pending);
+  void retry_pending();
+  void periodic(Clock::time_point now);
+  void reload(const std::string& why);
+  void write_metrics(Clock::time_point now);
+  void status();
+  int poll_timeout(Clock::time_point now) const;
+  void report(const MoveItem& item);
+  std::uint64_t rejected_count() const;
+
+  const IntakeOptions& o_;
+  const IntakeHooks& hooks_;
+  std::ostream& log_;
+  std::unique_ptr<Ledger> ledger_;
+  Inbox inbox_;
+  std::unique_ptr<Fd> inotify_, signals_, wake_;
+  std::unique_ptr<Workers> workers_;
+  unsigned jobs_ = 1;
+  std::size_t in_flight_ = 0;
+  std::vector<Finished> waiting_commit_;  // verdicts held back while a failed group is retried
+  std::optional<Pending> stuck_;          // a group that could not be completed yet (a full disk)
+  std::vector<char> reported_;            // which of stuck_'s items were logged as moved
+  bool stopping_ = false;
+  bool paused_ = false;  // stuck_ failed: said once, retried
+  bool metrics_failed_ = false;
+  Status fatal_;                     // why the loop stopped on its own (the inbox went away)
+  Clock::time_point pause_until_{};  // no files taken before (the pending journal could not be written)
+  Counters counters_;
+  std::string trust_fingerprint_;
+  std::set<std::string> warned_;
+  Clock::time_point next_rescan_, next_metrics_, next_reload_check_, next_retry_, next_warnings_;
+};
+
+}  // namespace mamsign::intake
