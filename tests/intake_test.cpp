@@ -1,0 +1,328 @@
+// Issue 23: mam-verify --watch, the DCC's intake. Real processes, real files, real signals: a watcher is
+// started, files arrive as transfer tools deliver them (renamed in, or written in place), and the test
+// reads where each ended up, its FILE.result.json, the ledger and the log.
+#include "support/test_support.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace mamsign {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// A migration file name of the example supplier, one per second of the day.
+std::string ma_name(int i) {
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_%02d%02d%02d.csv", (i / 3600) % 24,
+                (i / 60) % 60, i % 60);
+  return buf;
+}
+
+bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+std::size_t count_files(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+void write_lines(const std::filesystem::path& p, const std::vector<std::string>& lines) {
+  std::string all;
+  for (const auto& l : lines) all += l + "\n";
+  test::write_file(p, all);
+}
+
+class Intake : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (auto* p : {&inbox_, &accepted_, &rejected_, &stage_}) std::filesystem::create_directories(*p);
+  }
+
+  // n signed example files named ma_name(first..first+n-1) in `dir`, each with its .p7s.
+  static void make_signed(const std::filesystem::path& dir, int first, int n) {
+    std::filesystem::create_directories(dir);
+    for (int i = first; i < first + n; ++i) test::write_file(dir / ma_name(i), test::example_ma_content());
+    auto r = test::run({test::app("mam-sign").string(), "-q", "--key", test::example_key("supplier-ds").string(),
+                        "--cert", test::example_cert_path("supplier-ds").string(), dir.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+
+  std::vector<std::string> watch_argv(const std::vector<std::string>& extra) const {
+    std::vector<std::string> argv{test::app("mam-verify").string(),
+                                  "--trust",
+                                  (test::keys_dir() / "trust").string(),
+                                  "--crl",
+                                  crl_.string(),
+                                  "--watch",
+                                  inbox_.string(),
+                                  "--accepted",
+                                  accepted_.string(),
+                                  "--rejected",
+                                  rejected_.string(),
+                                  "--ledger",
+                                  ledger_.string()};
+    if (std::find(extra.begin(), extra.end(), "--settle") == extra.end()) {
+      argv.insert(argv.end(), {"--settle", "300ms"});
+    }
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  // A watcher, started and watching (its log says so) before this returns.
+  std::unique_ptr<test::BackgroundProcess> start(const std::vector<std::string>& extra = {},
+                                                 const std::vector<std::string>& prefix = {}) {
+    ++starts_;
+    log_ = dir_ / ("watch-" + std::to_string(starts_) + ".log");
+    std::vector<std::string> argv = prefix;
+    for (const auto& a : watch_argv(extra)) argv.push_back(a);
+    auto p = std::make_unique<test::BackgroundProcess>(argv, dir_ / "watch.out", log_);
+    EXPECT_TRUE(wait_for([&] { return log().find("watching ") != std::string::npos; }, 10s)) << log();
+    return p;
+  }
+  std::string log() const { return std::filesystem::exists(log_) ? test::read_file(log_) : ""; }
+
+  json result_of(const std::filesystem::path& dir, const std::string& name) const {
+    return json::parse(test::read_file(dir / (name + ".result.json")));
+  }
+
+  test::TempDir dir_;
+  std::filesystem::path inbox_ = dir_ / "inbox", accepted_ = dir_ / "accepted", rejected_ = dir_ / "rejected";
+  std::filesystem::path stage_ = dir_ / "stage", ledger_ = dir_ / "ledger.jsonl";
+  std::filesystem::path crl_ = test::keys_dir() / "crl";
+  std::filesystem::path log_;
+  int starts_ = 0;
+};
+
+// A file written in place slowly (ten chunks over two seconds) is not taken until it has settled; had it
+// been taken early, its content would not match its signature.
+TEST_F(Intake, AFileWrittenSlowlyIsNotTakenEarly) {
+  make_signed(stage_, 100, 1);
+  const std::string name = ma_name(100);
+  auto w = start({"--settle", "1s"});
+  std::filesystem::rename(stage_ / (name + ".p7s"), inbox_ / (name + ".p7s"));
+  const std::string content = test::read_file(stage_ / name);
+  const std::size_t chunk = content.size() / 10 + 1;
+  for (std::size_t at = 0; at < content.size(); at += chunk) {
+    std::ofstream out(inbox_ / name, std::ios::binary | std::ios::app);
+    out << content.substr(at, chunk);
+    out.close();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(std::filesystem::exists(inbox_ / name)) << "taken while still being written: " << log();
+  }
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(accepted_ / name); }, 10s)) << log();
+  EXPECT_EQ(result_of(accepted_, name)["result"], "valid");
+  EXPECT_TRUE(std::filesystem::exists(accepted_ / (name + ".p7s")));
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0) << log();
+}
+
+// A signature arriving after its data file pairs up with it; half a pair waits --pair-timeout, then is
+// rejected (SIGNATURE_MISSING, DATA_MISSING); hidden names and temporaries are never taken.
+TEST_F(Intake, PairsWaitForEachOtherThenTimeOut) {
+  make_signed(stage_, 200, 3);
+  auto w = start({"--pair-timeout", "2s"});
+  const std::string late = ma_name(200), alone = ma_name(201), lone_sig = ma_name(202) + ".p7s";
+  std::filesystem::rename(stage_ / late, inbox_ / late);
+  std::filesystem::rename(stage_ / alone, inbox_ / alone);
+  std::filesystem::rename(stage_ / lone_sig, inbox_ / lone_sig);
+  for (const auto* tmp : {".MA_hidden.csv", "MA_upload.csv.part", "MA_upload.csv.tmp", "MA_x.csv~"}) {
+    test::write_file(inbox_ / tmp, "being transferred");
+  }
+  std::this_thread::sleep_for(1s);
+  EXPECT_FALSE(std::filesystem::exists(accepted_ / late)) << "taken without its signature";
+  std::filesystem::rename(stage_ / (late + ".p7s"), inbox_ / (late + ".p7s"));
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(accepted_ / late); }, 5s)) << log();
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / alone); }, 8s)) << log();
+  EXPECT_EQ(result_of(rejected_, alone)["reason"], "SIGNATURE_MISSING");
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / lone_sig); }, 8s)) << log();
+  EXPECT_EQ(result_of(rejected_, ma_name(202))["reason"], "DATA_MISSING");
+  EXPECT_EQ(test::list_dir(inbox_),
+            (std::vector<std::string>{".MA_hidden.csv", "MA_upload.csv.part", "MA_upload.csv.tmp", "MA_x.csv~"}));
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  EXPECT_NE(log().find("rejected " + (inbox_ / alone).string()), std::string::npos) << log();
+}
+
+// 1,000 files from four writers (two rename into the inbox, two write in place) while the watcher runs:
+// every one in the right folder with the right result, and the ledger has one entry each.
+TEST_F(Intake, AThousandFilesFromFourWritersAllLandRight) {
+  make_signed(stage_, 1000, 1000);
+  std::set<std::string> tampered;
+  for (int i = 1000; i < 2000; i += 20) {
+    test::write_file(stage_ / ma_name(i), test::example_ma_content() + "x");
+    tampered.insert(ma_name(i));
+  }
+  auto w = start({"--jobs", "2"});
+  std::vector<std::unique_ptr<test::BackgroundProcess>> writers;
+  for (int k = 0; k < 4; ++k) {
+    // Writer k takes every fourth pair: signature first, then data; mv renames, cp writes in place.
+    const std::string tool = k < 2 ? "mv" : "cp";
+    std::string script = "cd '" + stage_.string() + "' && ";
+    script += "for f in $(ls *.csv | awk 'NR % 4 == " + std::to_string(k) + "'); do " + tool + " \"$f.p7s\" '" +
+              inbox_.string() + "/' && " + tool + " \"$f\" '" + inbox_.string() + "/'; done";
+    writers.push_back(std::make_unique<test::BackgroundProcess>(std::vector<std::string>{"/bin/bash", "-c", script},
+                                                                dir_ / ("writer.out"),
+                                                                dir_ / ("writer" + std::to_string(k) + ".err")));
+  }
+  for (auto& wr : writers) EXPECT_EQ(wr->wait(), 0);
+  ASSERT_TRUE(wait_for([&] { return count_files(accepted_) + count_files(rejected_) == 3000; }, 60s))
+      << count_files(accepted_) << " + " << count_files(rejected_) << "\n"
+      << log();
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  EXPECT_EQ(count_files(inbox_), 0u);
+  for (int i = 1000; i < 2000; ++i) {
+    const std::string name = ma_name(i);
+    const bool bad = tampered.count(name) != 0;
+    const auto& folder = bad ? rejected_ : accepted_;
+    ASSERT_TRUE(std::filesystem::exists(folder / name)) << name;
+    ASSERT_TRUE(std::filesystem::exists(folder / (name + ".p7s"))) << name;
+    EXPECT_EQ(result_of(folder, name)["reason"], bad ? json("CONTENT_MODIFIED") : json(nullptr)) << name;
+  }
+  EXPECT_EQ(lines_of(ledger_).size(), 1000u);
+  auto check = test::run({test::app("mam-verify").string(), "--check-ledger", ledger_.string()});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+}
+
+// kill -9 at random moments across 5,000 files, restarted each time: afterwards every file in exactly one
+// place, one ledger entry per moved pair, each entry's result what a fresh mam-verify says of the moved
+// file, and --check-ledger OK. Then an edited, a deleted and two swapped lines are each found.
+TEST_F(Intake, SurvivesKillNineAtRandomMoments) {
+  constexpr int kFiles = 5000;
+  make_signed(stage_, 0, kFiles);
+  // The feeder renames pairs in, about 800 a second, while the watcher is killed and restarted.
+  const std::string feed =
+      "import os, sys, time\n"
+      "stage, inbox = sys.argv[1], sys.argv[2]\n"
+      "names = sorted(n for n in os.listdir(stage) if n.endswith('.csv'))\n"
+      "for i, n in enumerate(names):\n"
+      "    os.rename(os.path.join(stage, n + '.p7s'), os.path.join(inbox, n + '.p7s'))\n"
+      "    os.rename(os.path.join(stage, n), os.path.join(inbox, n))\n"
+      "    if i % 25 == 24: time.sleep(0.03)\n";
+  test::BackgroundProcess feeder({"/usr/bin/python3", "-c", feed, stage_.string(), inbox_.string()},
+                                 dir_ / "feeder.out", dir_ / "feeder.err");
+  std::mt19937 rng(12345);
+  int kills = 0;
+  while (kills < 20 || count_files(stage_) > 0) {
+    auto w = start({"--jobs", "2"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 350));
+    w->signal(SIGKILL);
+    EXPECT_EQ(w->wait(), 128 + SIGKILL);
+    ++kills;
+    ASSERT_LT(kills, 200) << "the feeder never finished";
+  }
+  EXPECT_EQ(feeder.wait(), 0);
+  // How often a kill fell inside a group's move: the restart completed it from the pending journal.
+  int recovered = 0;
+  for (int i = 1; i <= starts_; ++i) {
+    recovered += test::read_file(dir_ / ("watch-" + std::to_string(i) + ".log")).find("completing the group") !=
+                 std::string::npos;
+  }
+  std::cout << kills << " kills, " << recovered << " restarts completed a half-moved group\n";
+  EXPECT_GE(recovered, 1) << "no kill fell inside a move: the test did not test recovery";
+  auto last = start({"--jobs", "2"});
+  ASSERT_TRUE(wait_for([&] { return count_files(inbox_) == 0; }, 60s)) << log();
+  last->signal(SIGTERM);
+  ASSERT_EQ(last->wait(), 0) << log();
+  EXPECT_GE(kills, 20);
+
+  // Every file in exactly one place, with its result.
+  ASSERT_EQ(count_files(accepted_), 3u * kFiles) << "data, signature and result for each";
+  EXPECT_EQ(count_files(rejected_), 0u);
+  const auto entries = lines_of(ledger_);
+  ASSERT_EQ(entries.size(), static_cast<std::size_t>(kFiles));
+  std::set<std::string> recorded;
+  for (const auto& line : entries) {
+    const json e = json::parse(line);
+    const std::string to = e["data"]["to"];
+    EXPECT_TRUE(recorded.insert(to).second) << "recorded twice: " << to;
+    EXPECT_TRUE(std::filesystem::exists(to)) << "an entry names a file that was not moved: " << to;
+  }
+  // Each entry's result is what a fresh verification of the moved file says.
+  std::string list;
+  for (const auto& name : test::list_dir(accepted_)) {
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".csv") == 0) list += (accepted_ / name).string() + "\n";
+  }
+  test::write_file(dir_ / "moved.txt", list);
+  auto fresh = test::run({test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), "--crl",
+                          crl_.string(), "--json", "--from", (dir_ / "moved.txt").string()});
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  std::map<std::string, json> now;
+  for (const auto& r : test::json_results(fresh.out))
+    now[std::filesystem::path(r["file"].get<std::string>()).filename()] = r;
+  for (const auto& line : entries) {
+    const json e = json::parse(line);
+    const json& then = e["result"];
+    const json& again = now[std::filesystem::path(e["data"]["to"].get<std::string>()).filename()];
+    for (const char* key : {"result", "reason", "format", "sha256", "signer", "signing_time"}) {
+      EXPECT_EQ(then[key], again[key]) << key << " of " << e["data"]["to"];
+    }
+  }
+  auto check = [&] { return test::run({test::app("mam-verify").string(), "--check-ledger", ledger_.string()}); };
+  auto ok = check();
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("OK: 5000 entries"), std::string::npos) << ok.out;
+
+  // Tampering: each kind found, at the line it happened.
+  auto edited = entries;
+  edited[1233].replace(edited[1233].find("\"accepted\""), 10, "\"rejected\"");
+  write_lines(ledger_, edited);
+  auto r = check();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("BROKEN: line 1234 was changed"), std::string::npos) << r.out;
+  auto deleted = entries;
+  deleted.erase(deleted.begin() + 99);
+  write_lines(ledger_, deleted);
+  r = check();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("line 100 says it is entry 101"), std::string::npos) << r.out;
+  auto swapped = entries;
+  std::swap(swapped[10], swapped[11]);
+  write_lines(ledger_, swapped);
+  r = check();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("line 11 says it is entry 12"), std::string::npos) << r.out;
+  auto cut = entries;
+  cut.pop_back();
+  write_lines(ledger_, cut);
+  r = check();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("lines were cut off the end"), std::string::npos) << r.out;
+  // And a watcher refuses to start on it.
+  auto refused = test::run(watch_argv({}));
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_NE(refused.err.find("cut off"), std::string::npos) << refused.err;
+}
+
+}  // namespace
+}  // namespace mamsign
