@@ -324,5 +324,170 @@ TEST_F(Intake, SurvivesKillNineAtRandomMoments) {
   EXPECT_NE(refused.err.find("cut off"), std::string::npos) << refused.err;
 }
 
+// A full disk (a small tmpfs holding the three folders): the watcher stops taking files and says why,
+// loses nothing, and goes on by itself once there is room.
+TEST_F(Intake, ADiskFullPausesAndLosesNothing) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  const auto small = dir_ / "small";
+  std::filesystem::create_directories(small);
+  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=2m") != 0) GTEST_SKIP() << "cannot mount a tmpfs here";
+  struct Unmount {
+    std::filesystem::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{small};
+  inbox_ = small / "inbox";
+  accepted_ = small / "accepted";
+  rejected_ = small / "rejected";
+  for (auto* p : {&inbox_, &accepted_, &rejected_}) std::filesystem::create_directories(*p);
+  make_signed(small / "stage", 300, 30);
+  // Room for a few results only.
+  const auto used = std::filesystem::space(small);
+  const auto used_kib = (used.capacity - used.available) / 1024;
+  const std::string tight = "size=" + std::to_string(used_kib + 24) + "k";
+  ASSERT_EQ(::mount(nullptr, small.c_str(), nullptr, MS_REMOUNT, tight.c_str()), 0) << tight;
+  auto w = start({"--metrics", (dir_ / "intake.prom").string()});
+  for (int i = 300; i < 330; ++i) {
+    std::filesystem::rename(small / "stage" / (ma_name(i) + ".p7s"), inbox_ / (ma_name(i) + ".p7s"));
+    std::filesystem::rename(small / "stage" / ma_name(i), inbox_ / ma_name(i));
+  }
+  ASSERT_TRUE(wait_for([&] { return log().find("taking no files until") != std::string::npos; }, 10s)) << log();
+  EXPECT_NE(log().find("No space left on device"), std::string::npos) << log();
+  const std::size_t moved_while_full = count_files(accepted_) / 3;
+  EXPECT_LT(moved_while_full, 30u);
+  // Nothing lost: each pair is whole in the inbox or whole, with its result, in accepted.
+  for (int i = 300; i < 330; ++i) {
+    const bool in =
+        std::filesystem::exists(inbox_ / ma_name(i)) && std::filesystem::exists(inbox_ / (ma_name(i) + ".p7s"));
+    const bool out = std::filesystem::exists(accepted_ / ma_name(i)) &&
+                     std::filesystem::exists(accepted_ / (ma_name(i) + ".p7s")) &&
+                     std::filesystem::exists(accepted_ / (ma_name(i) + ".result.json"));
+    EXPECT_TRUE(in != out) << ma_name(i) << " in the inbox: " << in << ", accepted: " << out;
+  }
+  ASSERT_EQ(::mount(nullptr, small.c_str(), nullptr, MS_REMOUNT, "size=8m"), 0);
+  ASSERT_TRUE(wait_for([&] { return count_files(accepted_) == 90; }, 20s)) << log();
+  EXPECT_NE(log().find("resumed"), std::string::npos) << log();
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  EXPECT_EQ(lines_of(ledger_).size(), 30u);
+  auto check = test::run({test::app("mam-verify").string(), "--check-ledger", ledger_.string()});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+}
+
+// An unreadable file is rejected as IO_ERROR, once, not retried for ever. (As root, the watcher runs
+// without the capabilities that read any file.)
+TEST_F(Intake, AnUnreadableFileIsRejectedAsIoError) {
+  make_signed(stage_, 400, 1);
+  const std::string name = ma_name(400);
+  std::vector<std::string> prefix;
+  if (::geteuid() == 0) prefix = {"/usr/bin/setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"};
+  auto w = start({}, prefix);
+  std::filesystem::rename(stage_ / (name + ".p7s"), inbox_ / (name + ".p7s"));
+  std::filesystem::rename(stage_ / name, inbox_ / name);
+  ::chmod((inbox_ / name).c_str(), 0);
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / (name + ".result.json")); }, 10s)) << log();
+  EXPECT_EQ(result_of(rejected_, name)["reason"], "IO_ERROR");
+  EXPECT_EQ(result_of(rejected_, name)["result"], "error");
+  std::this_thread::sleep_for(1s);
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  EXPECT_EQ(lines_of(ledger_).size(), 1u) << "judged once";
+}
+
+// The kernel's notification queue overflows (its limit lowered for this watcher): the rescan that
+// follows takes every file the notifications lost.
+TEST_F(Intake, AnInotifyOverflowIsRescanned) {
+  const std::filesystem::path limit = "/proc/sys/fs/inotify/max_queued_events";
+  const std::string before = test::read_file(limit);
+  if (::access(limit.c_str(), W_OK) != 0) GTEST_SKIP() << "cannot lower " << limit;
+  make_signed(stage_, 500, 300);
+  test::write_file(limit, "16\n");
+  auto w = start({"--rescan", "10m"});
+  test::write_file(limit, before);
+  w->signal(SIGSTOP);  // the queue fills while the watcher is not reading
+  for (int i = 500; i < 800; ++i) {
+    std::filesystem::rename(stage_ / (ma_name(i) + ".p7s"), inbox_ / (ma_name(i) + ".p7s"));
+    std::filesystem::rename(stage_ / ma_name(i), inbox_ / ma_name(i));
+  }
+  w->signal(SIGCONT);
+  ASSERT_TRUE(wait_for([&] { return count_files(accepted_) == 900; }, 30s)) << count_files(accepted_) << log();
+  EXPECT_NE(log().find("overflowed"), std::string::npos) << log();
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+}
+
+// A CRL replaced while the watcher runs is used from then on; SIGHUP reloads too; SIGUSR1 says where it
+// stands; the metrics file counts by reason.
+TEST_F(Intake, ACrlChangeIsReloadedWithoutARestart) {
+  crl_ = dir_ / "crl";
+  std::filesystem::create_directories(crl_);
+  std::filesystem::copy_file(test::keys_dir() / "crl" / "oca.crl", crl_ / "oca.crl");
+  make_signed(stage_, 600, 2);
+  const auto metrics = dir_ / "intake.prom";
+  auto w = start({"--metrics", metrics.string()});
+  std::filesystem::rename(stage_ / (ma_name(600) + ".p7s"), inbox_ / (ma_name(600) + ".p7s"));
+  std::filesystem::rename(stage_ / ma_name(600), inbox_ / ma_name(600));
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(accepted_ / ma_name(600)); }, 10s)) << log();
+  const std::time_t now = std::time(nullptr);
+  test::write_file(dir_ / "new.crl",
+                   test::example_crl_pem("oca", {"supplier-ds"}, now - 60, now + 30 * 86400, now - 60));
+  std::filesystem::rename(dir_ / "new.crl", crl_ / "oca.crl");
+  ASSERT_TRUE(
+      wait_for([&] { return log().find("reloaded the trust anchors and CRLs (a trust") != std::string::npos; }, 10s))
+      << log();
+  std::filesystem::rename(stage_ / (ma_name(601) + ".p7s"), inbox_ / (ma_name(601) + ".p7s"));
+  std::filesystem::rename(stage_ / ma_name(601), inbox_ / ma_name(601));
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / ma_name(601)); }, 10s)) << log();
+  EXPECT_EQ(result_of(rejected_, ma_name(601))["reason"], "CERT_REVOKED");
+  w->signal(SIGHUP);
+  ASSERT_TRUE(wait_for([&] { return log().find("(SIGHUP)") != std::string::npos; }, 5s)) << log();
+  w->signal(SIGUSR1);
+  ASSERT_TRUE(
+      wait_for([&] { return log().find("status: 1 accepted, 1 rejected (CERT_REVOKED 1)") != std::string::npos; }, 5s))
+      << log();
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return std::filesystem::exists(metrics) &&
+               test::read_file(metrics).find("mamsign_intake_rejected_total{reason=\"CERT_REVOKED\"} 1") !=
+                   std::string::npos;
+      },
+      10s));
+  const std::string m = test::read_file(metrics);
+  EXPECT_NE(m.find("mamsign_intake_accepted_total 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("mamsign_intake_crl_age_seconds{crl="), std::string::npos) << m;
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+}
+
+// What cannot run is refused at the start, saying why.
+TEST_F(Intake, ConfigurationsThatCannotWorkAreRefused) {
+  auto first = start();
+  auto second = test::run(watch_argv({}));
+  EXPECT_EQ(second.exit_code, 3);
+  EXPECT_NE(second.err.find("another watcher holds this ledger"), std::string::npos) << second.err;
+  first->signal(SIGTERM);
+  EXPECT_EQ(first->wait(), 0);
+  auto no_dest = test::run(
+      {test::app("mam-verify").string(), "--trust", (test::keys_dir() / "trust").string(), "--watch", inbox_.string()});
+  EXPECT_EQ(no_dest.exit_code, 2);
+  EXPECT_NE(no_dest.err.find("--watch needs --accepted DIR and --rejected DIR"), std::string::npos) << no_dest.err;
+  const auto ledger = ledger_;
+  ledger_ = inbox_ / "ledger.jsonl";
+  auto in_inbox = test::run(watch_argv({}));
+  ledger_ = ledger;
+  EXPECT_EQ(in_inbox.exit_code, 3);
+  EXPECT_NE(in_inbox.err.find("is in the inbox"), std::string::npos) << in_inbox.err;
+  struct stat here {
+  }, shm{};
+  if (::stat("/dev/shm", &shm) == 0 && ::stat(dir_.path().c_str(), &here) == 0 && shm.st_dev != here.st_dev) {
+    const auto elsewhere = std::filesystem::path("/dev/shm") / ("mamsign-accepted-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(elsewhere);
+    accepted_ = elsewhere;
+    auto apart = test::run(watch_argv({}));
+    std::filesystem::remove_all(elsewhere);
+    EXPECT_EQ(apart.exit_code, 3);
+    EXPECT_NE(apart.err.find("is on another file system than the inbox"), std::string::npos) << apart.err;
+  }
+}
+
 }  // namespace
 }  // namespace mamsign
