@@ -365,7 +365,7 @@ TEST_F(Intake, ADiskFullPausesAndLosesNothing) {
   }
   ASSERT_EQ(::mount(nullptr, small.c_str(), nullptr, MS_REMOUNT, "size=8m"), 0);
   ASSERT_TRUE(wait_for([&] { return count_files(accepted_) == 90; }, 20s)) << log();
-  EXPECT_NE(log().find("resumed"), std::string::npos) << log();
+  EXPECT_TRUE(wait_for([&] { return log().find("resumed") != std::string::npos; }, 10s)) << log();
   w->signal(SIGTERM);
   EXPECT_EQ(w->wait(), 0);
   EXPECT_EQ(lines_of(ledger_).size(), 30u);

@@ -45,3 +45,7 @@
 #include "mamsign/certid_check.h"
 #include "mamsign/signer.h"
 #include "mamsign/verifier.h"
+
+// intake: the watched inbox and its ledger, above the operations
+#include "mamsign/intake/intake.h"
+#include "mamsign/intake/ledger.h"
