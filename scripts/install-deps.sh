@@ -15,6 +15,7 @@ packages=(
   faketime                           # the tests of expiry at the time a timestamp names: a process's clock moved
   time curl                          # /usr/bin/time: peak memory in the benchmarks; curl: the TSA bench's serial loop
   groff-base                         # tests/package/deb.sh reads each man page as man(1) would
+  lintian systemd                    # tests/package/deb.sh: the .deb to Debian's standard; systemd-analyze on the intake's unit
   python3 python3-jsonschema         # the tests that validate real JSON output against docs/schema/
   python3-cryptography               # bench/perfile.sh: the pyca loop the signer is measured against
   clang-format-14 clang-tidy-14      # scripts/lint.sh: the layout (.clang-format) and static checks (.clang-tidy)

@@ -15,6 +15,28 @@ dpkg -x "$tools" "$root"
 dpkg -x "$dev" "$root"
 fail() { echo "package: $*" >&2; exit 1; }
 
+# To Debian's own standard, since a DCC host installs it beside Debian's packages: lintian reports no
+# error and no warning (install-deps.sh installs lintian; its note about running as root is not about us).
+if command -v lintian >/dev/null 2>&1; then
+  findings=$(lintian "$tools" "$dev" 2>&1 | grep -v 'running with root privileges' || true)
+  [ -z "$findings" ] || fail "lintian: $findings"
+  echo "lintian: no error, no warning on $(basename "$tools") $(basename "$dev")"
+else
+  echo "lintian is not installed: its check is skipped (scripts/install-deps.sh installs it)"
+fi
+ls "$work"/out/mamsign-dbgsym_*.ddeb >/dev/null 2>&1 || fail "no mamsign-dbgsym package beside the stripped binaries"
+unit="$root/usr/lib/systemd/system/mamsign-intake.service"
+[ -f "$unit" ] || fail "the intake's systemd unit is not installed"
+[ -f "$root/usr/lib/sysusers.d/mamsign.conf" ] || fail "the intake's user is not declared (sysusers.d)"
+for want in NoNewPrivileges=yes ProtectSystem=strict User=mamsign ReadWritePaths= EnvironmentFile=/etc/mamsign/; do
+  grep -q "^$want" "$unit" || fail "the unit lacks $want"
+done
+if command -v systemd-analyze >/dev/null 2>&1; then
+  # Verified as installed, its binary where this scratch root has it.
+  sed "s|/usr/bin/mam-verify|$root/usr/bin/mam-verify|" "$unit" >"$work/mamsign-intake.service"
+  systemd-analyze verify --man=no "$work/mamsign-intake.service" || fail "systemd-analyze verify refuses the unit"
+  echo "systemd-analyze verify: the unit passes"
+fi
 dpkg-deb -f "$tools" Depends | grep -q libssl3 || fail "mamsign does not depend on libssl3"
 dpkg-deb -f "$tools" Recommends | grep -qw bash-completion || fail "mamsign does not recommend bash-completion"
 [ ! -e "$root/usr/bin/mam-testpki" ] || fail "mam-testpki must not be installed"
