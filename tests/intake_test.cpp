@@ -458,6 +458,34 @@ TEST_F(Intake, ACrlChangeIsReloadedWithoutARestart) {
   EXPECT_EQ(w->wait(), 0);
 }
 
+// A name already in the destination is never overwritten: the second file of that name goes under a
+// suffix, and its result and ledger entry say so.
+TEST_F(Intake, ANameClashGetsASuffixNeverAnOverwrite) {
+  make_signed(stage_, 700, 1);
+  const std::string name = ma_name(700);
+  const std::string first = test::read_file(stage_ / name);
+  auto w = start();
+  for (int round = 0; round < 2; ++round) {
+    std::filesystem::copy_file(stage_ / (name + ".p7s"), dir_ / "sig.tmp",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(stage_ / name, dir_ / "data.tmp", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::rename(dir_ / "sig.tmp", inbox_ / (name + ".p7s"));
+    std::filesystem::rename(dir_ / "data.tmp", inbox_ / name);
+    ASSERT_TRUE(wait_for([&] { return count_files(accepted_) == 3u * (round + 1); }, 10s)) << log();
+  }
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  EXPECT_EQ(test::read_file(accepted_ / name), first);
+  ASSERT_TRUE(std::filesystem::exists(accepted_ / (name + ".1")));
+  ASSERT_TRUE(std::filesystem::exists(accepted_ / (name + ".1.p7s")));
+  const json second = result_of(accepted_, name + ".1");
+  EXPECT_EQ(second["intake"]["renamed"], true);
+  EXPECT_EQ(second["intake"]["moved_to"], (accepted_ / (name + ".1")).string());
+  const auto entries = lines_of(ledger_);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(json::parse(entries[1])["renamed"], true);
+}
+
 // What cannot run is refused at the start, saying why.
 TEST_F(Intake, ConfigurationsThatCannotWorkAreRefused) {
   auto first = start();

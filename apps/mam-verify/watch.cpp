@@ -103,9 +103,11 @@ IntakeVerdict judge(const CurrentVerifier& current, const Profile& profile, cons
   v.accepted = r.valid();
   v.reason = r.valid() ? "" : std::string(reason_name(r.error->reason));
   v.result_json = render(r, profile, true);
-  v.summary = render(r, profile, false);
-  const std::string prefix = app::safe_text(r.file.string() + ": ");
-  if (v.summary.rfind(prefix, 0) == 0) v.summary.erase(0, prefix.size());
+  // The log line says the verdict; the signer and the notes are in the result beside the file.
+  v.summary = r.valid() ? std::string(app::kOk)
+                        : app::safe_text(std::string(app::failure_word(app::Verb::Verify, r.error->reason)) + " " +
+                                         v.reason + ": " + r.error->message);
+  if (r.signer && r.signer->eui64()) v.summary += " [signer " + r.signer->eui64()->to_string() + "]";
   return v;
 }
 

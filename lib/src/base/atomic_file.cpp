@@ -94,19 +94,19 @@ Status check_not_an_input(const std::filesystem::path& target, const std::vector
 
 }  // namespace
 
-Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes, const WriteOptions& options) {
+Result<std::filesystem::path> write_temporary(const std::filesystem::path& target, std::string_view bytes,
+                                              const WriteOptions& options) {
   // A NUL in the path would make the kernel write to the name before it ("F\0.p7s" is F).
   if (target.native().find('\0') != std::string::npos) {
     return make_error(Reason::InvalidInput, "refusing to write " + printable(target.native()) +
                                                 ": the path holds a NUL byte; nothing was written");
   }
-  const std::filesystem::path folder = target.parent_path();
   // ".<target>.mamsign-tmp.<pid>.<random>" must fit a file name (255 bytes) whenever the target does:
   // the target's part is cut to 200 bytes (the marker, pid and random part take at most 36).
   std::string temp_name(1, '.');
   temp_name.append(target.filename().string().substr(0, 200)).append(kMarker).append(std::to_string(own_pid()));
   temp_name.append(1, '.').append(random_hex());
-  const std::filesystem::path temp = folder / temp_name;
+  std::filesystem::path temp = target.parent_path() / temp_name;
 
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode);
   if (fd < 0) return write_error(target, errno_text(errno));
@@ -124,7 +124,12 @@ Status write_file_atomically(const std::filesystem::path& target, std::string_vi
     ::unlink(temp.c_str());
     return write_error(target, errno_text(err));
   }
+  return temp;
+}
 
+Status publish_temporary(const std::filesystem::path& temp, const std::filesystem::path& target,
+                         const WriteOptions& options) {
+  int err = 0;
   // Just before the rename, so that a target swapped for the input while writing is still found.
   if (auto st = check_not_an_input(target, options.inputs); !st) {
     ::unlink(temp.c_str());
@@ -153,8 +158,14 @@ Status write_file_atomically(const std::filesystem::path& target, std::string_vi
       return write_error(target, errno_text(err));
     }
   }
-  if (options.sync) sync_folder(folder);
+  if (options.sync) sync_folder(target.parent_path());
   return Status::ok();
+}
+
+Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes, const WriteOptions& options) {
+  auto temp = write_temporary(target, bytes, options);
+  if (!temp) return std::move(temp).error();
+  return publish_temporary(*temp, target, options);
 }
 
 bool is_temporary_name(std::string_view name) {

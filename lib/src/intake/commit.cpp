@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <numeric>
 
@@ -15,9 +16,9 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-bool taken_name(const std::filesystem::path& p, const std::set<std::filesystem::path>& reserved) {
-  struct stat st {};
-  return reserved.count(p) != 0 || ::lstat(p.c_str(), &st) == 0;
+bool taken_name(const std::filesystem::path& p, const std::set<std::filesystem::path>& reserved,
+                const std::set<std::filesystem::path>& clashed) {
+  return reserved.count(p) != 0 || clashed.count(p) != 0;
 }
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
@@ -33,37 +34,69 @@ std::string with_member(const std::string& json_text, const std::string& key, co
   return body + (body.size() > 1 ? "," : "") + dump(ojson(key)) + ":" + value + "}";
 }
 
-// A data file taken alone whose signature came while it was verified: taken again, as a pair.
-bool signature_arrived(const std::filesystem::path& inbox, const std::string& data) {
-  for (const auto& name : Inbox::signature_names(data)) {
-    if (mark_of(inbox / name)) return true;
-  }
-  return false;
-}
-
 ojson path_or_null(const std::filesystem::path& p) { return p.empty() ? ojson(nullptr) : ojson(p.string()); }
 
 }  // namespace
+
+bool unchanged_around(const std::filesystem::path& inbox, const Take& take, const std::function<void()>& judge) {
+  // Plain marks with a flag (an empty mark: not there), so that comparing them is plain too.
+  const auto look = [](const std::filesystem::path& p) { return mark_of(p).value_or(FileMark{}); };
+  const auto expected = [](const std::optional<FileMark>& m) { return m.value_or(FileMark{}); };
+  const FileMark none{};
+  const FileMark data_before = take.data_present ? look(inbox / take.data) : none;
+  const FileMark sig_before = take.sig ? look(inbox / *take.sig) : none;
+  judge();
+  if (take.data_present && (data_before == none || !(look(inbox / take.data) == data_before))) return false;
+  if (take.sig && (sig_before == none || !(look(inbox / *take.sig) == sig_before))) return false;
+  // Changed since it was found complete.
+  if (take.data_mark && !(expected(take.data_mark) == data_before)) return false;
+  if (take.sig_mark && !(expected(take.sig_mark) == sig_before)) return false;
+  if (!take.data_present && mark_of(inbox / take.data)) return false;  // its data file came: a pair now
+  if (take.data_present && !take.sig) {
+    for (const auto& name : Inbox::signature_names(take.data)) {
+      if (mark_of(inbox / name)) return false;  // its signature came: a pair now
+    }
+  }
+  return true;
+}
 
 std::uint64_t Watch::rejected_count() const {
   return std::accumulate(counters_.rejected.begin(), counters_.rejected.end(), std::uint64_t{0},
                          [](std::uint64_t n, const auto& kv) { return n + kv.second; });
 }
 
-MoveItem Watch::plan(const Finished& f, std::set<std::filesystem::path>& reserved) {
+std::string Watch::free_name(const Finished& f, std::set<std::filesystem::path>& reserved) const {
   const Take& take = f.job.take;
   const auto& dest = f.verdict.accepted ? o_.accepted : o_.rejected;
-  const std::string sig_suffix = take.sig ? take.sig->substr(take.data.size()) : "";
-  // Never over anything: a clash in the destination gets a numeric suffix, said in the result.
+  // Never over anything: the renames refuse to replace (RENAME_NOREPLACE), and a name they found taken
+  // is remembered, so the file comes back and goes to the name with the next numeric suffix, said in its
+  // result. No name is probed before: the kernel's refusal is the one check that cannot race.
   std::string name = take.data;
   for (int n = 1;; ++n) {
-    const bool clash = taken_name(dest / name, reserved) || taken_name(dest / (name + ".p7s"), reserved) ||
-                       taken_name(dest / (name + ".sig"), reserved) ||
-                       taken_name(dest / (name + ".result.json"), reserved);
+    const bool clash = taken_name(dest / name, reserved, clashed_) ||
+                       taken_name(dest / (name + ".p7s"), reserved, clashed_) ||
+                       taken_name(dest / (name + ".sig"), reserved, clashed_) ||
+                       taken_name(dest / (name + ".result.json"), reserved, clashed_);
     if (!clash) break;
     name = take.data + "." + std::to_string(n);
   }
-  for (const char* s : {"", ".p7s", ".sig", ".result.json"}) reserved.insert(dest / (name + s));
+  for (const char* suffix : {"", ".p7s", ".sig", ".result.json"}) reserved.insert(dest / (name + suffix));
+  return name;
+}
+
+void Watch::prepare(Finished& f) const {
+  f.item = plan(f, f.job.take.data);
+  WriteOptions o;
+  o.mode = 0644;
+  // Written ahead on this thread; renamed into place only after the group is written down. Failing
+  // here (a full disk) is not an error yet: the loop writes it again when it moves the file.
+  if (auto temp = write_temporary(f.item.result_to, f.item.result_text, o)) f.item.result_temp = *temp;
+}
+
+MoveItem Watch::plan(const Finished& f, const std::string& name) const {
+  const Take& take = f.job.take;
+  const auto& dest = f.verdict.accepted ? o_.accepted : o_.rejected;
+  const std::string sig_suffix = take.sig ? take.sig->substr(take.data.size()) : "";
   MoveItem item;
   item.id = random_id();
   if (take.data_present) {
@@ -107,26 +140,31 @@ void Watch::commit(std::vector<Finished> finished) {
   Pending p;
   p.ledger_bytes = ledger_->head().bytes;
   const auto now = Clock::now();
-  for (const auto& f : finished) {
+  for (auto& f : finished) {
     const Take& t = f.job.take;
-    const bool changed = (t.data_present && mark_of(o_.inbox / t.data) != f.job.data_mark) ||
-                         (t.sig && mark_of(o_.inbox / *t.sig) != f.job.sig_mark) ||
-                         f.verdict.reason == "FILE_CHANGED" ||
-                         (t.data_present && !t.sig && signature_arrived(o_.inbox, t.data)) ||
-                         (!t.data_present && mark_of(o_.inbox / t.data).has_value());
-    if (changed) {
+    if (f.changed || f.verdict.reason == "FILE_CHANGED") {
+      if (!f.item.result_temp.empty()) (void)::unlink(f.item.result_temp.c_str());
       // Still being written, or replaced: judged again once complete.
       say("changed while it was verified, taken again once complete: " + safe((o_.inbox / t.data).string()));
       if (t.data_present) inbox_.put_back(t.data, now);
       if (t.sig) inbox_.put_back(*t.sig, now);
       continue;
     }
-    p.items.push_back(plan(f, reserved));
+    const std::string name = free_name(f, reserved);
+    if (name == f.job.take.data) {
+      p.items.push_back(std::move(f.item));
+    } else {
+      if (!f.item.result_temp.empty()) (void)::unlink(f.item.result_temp.c_str());
+      p.items.push_back(plan(f, name));
+    }
   }
   if (p.items.empty()) return;
   if (auto s = write_pending(o_.ledger, p); !s) {
     ++counters_.errors;
     say("error: nothing moved, cannot write the pending journal: " + s.error().message + "; no files taken for 5 s");
+    for (const auto& item : p.items) {
+      if (!item.result_temp.empty()) (void)::unlink(item.result_temp.c_str());
+    }
     for (const auto& f : finished) {
       if (f.job.take.data_present) inbox_.put_back(f.job.take.data, now);
       if (f.job.take.sig) inbox_.put_back(*f.job.take.sig, now);
@@ -134,19 +172,19 @@ void Watch::commit(std::vector<Finished> finished) {
     pause_until_ = now + std::chrono::seconds(5);
     return;
   }
-  settle_pending(std::move(p));
+  settle_pending(std::move(p), true);
 }
 
-void Watch::settle_pending(Pending pending) {
+void Watch::settle_pending(Pending pending, bool fresh) {
   reported_.assign(pending.items.size(), 0);
   stuck_ = std::move(pending);
-  retry_pending();
+  retry_pending(fresh);
 }
 
 void Watch::report(const MoveItem& item) {
   const auto& from = item.data_from.empty() ? item.sig_from : item.data_from;
   const auto& to = item.data_to.empty() ? item.sig_to : item.data_to;
-  say(item.outcome + " " + safe(from.string()) + " -> " + safe(to.string()) + ": " + item.summary);
+  say_later(item.outcome + " " + safe(from.string()) + " -> " + safe(to.string()) + ": " + item.summary);
   if (item.outcome == "accepted") {
     ++counters_.accepted;
   } else {
@@ -155,8 +193,8 @@ void Watch::report(const MoveItem& item) {
   counters_.last_move_time = static_cast<double>(std::time(nullptr));
 }
 
-void Watch::retry_pending() {
-  Applied a = apply_pending(*stuck_, *ledger_, o_.accepted);
+void Watch::retry_pending(bool fresh) {
+  Applied a = apply_pending(*stuck_, *ledger_, o_.accepted, fresh);
   for (const auto& n : a.notes) say(n);
   const auto now = Clock::now();
   for (std::size_t i = 0; i < stuck_->items.size(); ++i) {
@@ -164,6 +202,7 @@ void Watch::retry_pending() {
     reported_[i] = 1;
     report(stuck_->items[i]);
   }
+  flush_log();
   if (!a.status) {
     if (!paused_) {
       ++counters_.errors;
@@ -173,6 +212,14 @@ void Watch::retry_pending() {
     paused_ = true;
     next_retry_ = now + std::chrono::seconds(5);
     return;
+  }
+  for (auto i : a.clashes) {
+    const auto& item = stuck_->items[i];
+    for (const auto* p : {&item.data_to, &item.sig_to, &item.result_to}) {
+      if (!p->empty()) clashed_.insert(*p);
+    }
+    say("a file of that name is already in the destination; it goes under the next suffix: " +
+        safe((item.data_to.empty() ? item.sig_to : item.data_to).string()));
   }
   if (paused_) say("resumed: the group is moved");
   paused_ = false;

@@ -54,7 +54,7 @@ void Inbox::seen(const std::string& name, bool renamed_in, Clock::time_point now
   if (fresh) f.first_seen = now;
   if (f.in_flight) return;  // judged already; the mark taken before the move says whether it changed
   f.renamed_in = renamed_in;
-  f.mark_at_rename = renamed_in ? mark_of(folder_ / name) : std::nullopt;
+  f.mark.reset();
   f.complete = false;
   schedule(name, now);
 }
@@ -65,12 +65,26 @@ void Inbox::gone(const std::string& name) {
 }
 
 void Inbox::look(const std::string& name, File& f, Clock::time_point now) {
+  if (f.renamed_in && !f.mark && !f.complete) {
+    // Renamed in whole: complete now, without a look at the disk (the verifying thread looks before and
+    // after it reads, and a file that is not there or not regular comes back and is forgotten here).
+    f.complete = true;
+    f.complete_since = now;
+    schedule(name, now + pair_timeout_);
+    candidates_.insert(name);
+    if (auto data = data_of(name); data && files_.count(*data)) candidates_.insert(*data);
+    return;
+  }
   const auto mark = mark_of(folder_ / name);
   if (!mark) {  // gone, or not a regular file: nothing to take (a rescan sees it again if it comes back)
     gone(name);
     return;
   }
-  bool complete = f.renamed_in && f.mark_at_rename == mark;
+  // Renamed in and not written since (a write would have said IN_CLOSE_WRITE and cleared renamed_in):
+  // complete. Whatever changes while it is verified is seen by the mark taken here.
+  const bool unchanged = f.complete && f.mark == mark;
+  bool complete = (f.renamed_in && (!f.mark || *f.mark == *mark)) || unchanged;
+  f.mark = mark;
   if (!complete) {
     const std::int64_t settle_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(settle_).count();
     const std::int64_t age = realtime_ns() - mark->ctime_ns;
@@ -103,7 +117,7 @@ std::optional<Take> Inbox::try_take(const std::string& name, Clock::time_point n
     if (files_.count(*data)) return std::nullopt;  // the data file's own turn takes the pair
     if (!waited) return std::nullopt;
     f.in_flight = true;
-    return Take{*data, name, false};
+    return Take{*data, name, false, std::nullopt, f.mark};
   }
   for (const auto& sig_name : signature_names(name)) {
     auto s = files_.find(sig_name);
@@ -111,11 +125,11 @@ std::optional<Take> Inbox::try_take(const std::string& name, Clock::time_point n
     if (!s->second.complete || s->second.in_flight) return std::nullopt;  // its signature is still arriving
     f.in_flight = true;
     s->second.in_flight = true;
-    return Take{name, sig_name, true};
+    return Take{name, sig_name, true, f.mark, s->second.mark};
   }
   if (!waited) return std::nullopt;
   f.in_flight = true;
-  return Take{name, std::nullopt, true};
+  return Take{name, std::nullopt, true, f.mark, std::nullopt};
 }
 
 std::vector<Take> Inbox::due(Clock::time_point now, std::size_t max) {

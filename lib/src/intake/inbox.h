@@ -34,9 +34,10 @@ struct FileMark {
 std::optional<FileMark> mark_of(const std::filesystem::path& path);
 
 struct Take {
-  std::string data;                // the data file's name; for a signature alone, the name it signs
-  std::optional<std::string> sig;  // the signature's name
-  bool data_present = true;        // false: a signature alone
+  std::string data;                             // the data file's name; for a signature alone, the name it signs
+  std::optional<std::string> sig;               // the signature's name
+  bool data_present = true;                     // false: a signature alone
+  std::optional<FileMark> data_mark, sig_mark;  // as they were found complete
 };
 
 class Inbox {
@@ -73,7 +74,7 @@ class Inbox {
  private:
   struct File {
     bool renamed_in = false;
-    std::optional<FileMark> mark_at_rename;
+    std::optional<FileMark> mark;  // when last looked at
     bool complete = false;
     bool in_flight = false;
     Clock::time_point first_seen, complete_since;

@@ -41,6 +41,9 @@ namespace intake {
 namespace {
 
 using std::chrono::milliseconds;
+// Files in flight per verifying thread: enough that one group is moved and synced while the next is
+// verified, and that a group's fsyncs are shared by hundreds of files.
+constexpr std::size_t kInFlightPerThread = 128;
 
 }  // namespace
 
@@ -181,12 +184,12 @@ void Watch::read_events() {
 }
 
 void Watch::dispatch(Clock::time_point now) {
-  const std::size_t cap = static_cast<std::size_t>(jobs_) * 32;
+  const std::size_t cap = static_cast<std::size_t>(jobs_) * kInFlightPerThread;
   if (in_flight_ + waiting_commit_.size() >= cap) return;
   for (auto& take : inbox_.due(now, cap - in_flight_ - waiting_commit_.size())) {
     Job job;
-    if (take.data_present) job.data_mark = mark_of(o_.inbox / take.data);
-    if (take.sig) job.sig_mark = mark_of(o_.inbox / *take.sig);
+    job.data_mark = take.data_mark;
+    job.sig_mark = take.sig_mark;
     job.take = std::move(take);
     workers_->submit(std::move(job));
     ++in_flight_;
@@ -197,7 +200,7 @@ int Watch::poll_timeout(Clock::time_point now) const {
   Clock::time_point next = std::min({next_rescan_, next_metrics_, next_reload_check_, next_warnings_});
   if (stuck_) next = std::min(next, next_retry_);
   if (auto d = inbox_.next_deadline()) next = std::min(next, *d);
-  const bool room = in_flight_ + waiting_commit_.size() < static_cast<std::size_t>(jobs_) * 32;
+  const bool room = in_flight_ + waiting_commit_.size() < static_cast<std::size_t>(jobs_) * kInFlightPerThread;
   if (inbox_.has_candidates() && room && !stuck_ && !stopping_) return 0;
   const auto ms = std::chrono::duration_cast<milliseconds>(next - now).count();
   return static_cast<int>(std::clamp<long long>(ms, 0, 1000));
@@ -255,7 +258,7 @@ void Watch::periodic(Clock::time_point now) {
 Status Watch::run() {
   if (auto s = open_descriptors(); !s) return s;
   jobs_ = o_.jobs != 0 ? o_.jobs : std::max(1u, std::thread::hardware_concurrency());
-  workers_ = std::make_unique<Workers>(jobs_, hooks_, o_.inbox, wake_->fd);
+  workers_ = std::make_unique<Workers>(jobs_, hooks_, o_.inbox, wake_->fd, [this](Finished& f) { prepare(f); });
   counters_.start_time = static_cast<double>(std::time(nullptr));
   trust_fingerprint_ = fingerprint(o_.reload_watch);
   // A group a crash left half done is completed before anything else is taken.
@@ -264,7 +267,7 @@ Status Watch::run() {
   if (*pending) {
     say("completing the group of " + std::to_string((*pending)->items.size()) +
         " files a stop or crash left half moved (" + pending_path(o_.ledger).string() + ")");
-    settle_pending(std::move(**pending));
+    settle_pending(std::move(**pending), false);
   }
   for (const auto& folder : {o_.accepted, o_.rejected}) (void)remove_stale_temporaries(folder);
   const auto now = Clock::now();

@@ -70,6 +70,36 @@ std::optional<Error> move_one(const std::filesystem::path& from, const std::file
   return std::nullopt;
 }
 
+// A fresh item: its result, its data file, its signature; on a failure, put back as it was. A name
+// already taken in the destination is a clash (`clash` set, no error): nothing is replaced.
+std::optional<Error> move_fresh(const MoveItem& item, bool& clash) {
+  clash = false;
+  WriteOptions o;
+  o.mode = 0644;
+  const Status written = item.result_temp.empty() ? write_file_atomically(item.result_to, item.result_text, o)
+                                                  : publish_temporary(item.result_temp, item.result_to, o);
+  if (!written) {
+    clash = written.error().reason == Reason::SignatureExists;
+    return clash ? std::nullopt : std::optional<Error>(written.error());
+  }
+  if (!item.data_from.empty()) {
+    if (const int err = rename_no_replace(item.data_from, item.data_to); err != 0) {
+      (void)::unlink(item.result_to.c_str());
+      clash = err == EEXIST;
+      return clash ? std::nullopt : std::optional<Error>(move_error(item.data_from, item.data_to, err));
+    }
+  }
+  if (!item.sig_from.empty()) {
+    if (const int err = rename_no_replace(item.sig_from, item.sig_to); err != 0) {
+      if (!item.data_from.empty()) (void)::rename(item.data_to.c_str(), item.data_from.c_str());
+      (void)::unlink(item.result_to.c_str());
+      clash = err == EEXIST;
+      return clash ? std::nullopt : std::optional<Error>(move_error(item.sig_from, item.sig_to, err));
+    }
+  }
+  return std::nullopt;
+}
+
 // The item's files are where they go: its data file (or, for a signature alone, its signature).
 bool in_place(const MoveItem& item) {
   return item.data_from.empty() ? exists_no_follow(item.sig_to) : exists_no_follow(item.data_to);
@@ -81,31 +111,34 @@ std::filesystem::path pending_path(const std::filesystem::path& ledger) {
   return std::filesystem::path(ledger.string() + ".pending");
 }
 
+// The journal is JSON Lines: a header, then three lines an item: what moves where (paths as hex: a name
+// from the inbox need not be UTF-8), its ledger entry and its result, each as the one line it will be.
 Status write_pending(const std::filesystem::path& ledger, const Pending& pending) {
-  nlohmann::json doc;
-  doc["schema"] = "mamsign/intake-pending/1";
-  doc["ledger_bytes"] = pending.ledger_bytes;
-  doc["items"] = nlohmann::json::array();
+  std::string out =
+      "{\"schema\":\"mamsign/intake-pending/1\",\"ledger_bytes\":" + std::to_string(pending.ledger_bytes) +
+      ",\"items\":" + std::to_string(pending.items.size()) + "}\n";
   for (const auto& it : pending.items) {
-    // Paths as hex: a name from the inbox need not be UTF-8.
-    doc["items"].push_back({{"id", it.id},
-                            {"data_from", hex_of(it.data_from.string())},
-                            {"data_to", hex_of(it.data_to.string())},
-                            {"sig_from", hex_of(it.sig_from.string())},
-                            {"sig_to", hex_of(it.sig_to.string())},
-                            {"result_to", hex_of(it.result_to.string())},
-                            {"result", it.result_text},
-                            {"entry", it.entry},
-                            {"outcome", it.outcome},
-                            {"reason", it.reason},
-                            {"summary", it.summary}});
+    const nlohmann::json meta{{"id", it.id},
+                              {"data_from", hex_of(it.data_from.string())},
+                              {"data_to", hex_of(it.data_to.string())},
+                              {"sig_from", hex_of(it.sig_from.string())},
+                              {"sig_to", hex_of(it.sig_to.string())},
+                              {"result_to", hex_of(it.result_to.string())},
+                              {"outcome", it.outcome},
+                              {"reason", it.reason},
+                              {"summary", it.summary}};
+    std::string result = it.result_text;
+    while (!result.empty() && result.back() == '\n') result.pop_back();
+    if (it.entry.find('\n') != std::string::npos || result.find('\n') != std::string::npos) {
+      return make_error(Reason::InvalidInput, "a ledger entry or result is not one line");
+    }
+    out += meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" + it.entry + "\n" + result + "\n";
   }
   WriteOptions o;
   o.replace = Replace::Yes;
   o.sync = true;
   o.mode = 0640;
-  return write_file_atomically(pending_path(ledger),
-                               doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", o);
+  return write_file_atomically(pending_path(ledger), out, o);
 }
 
 Result<std::optional<Pending>> read_pending(const std::filesystem::path& ledger) {
@@ -113,50 +146,78 @@ Result<std::optional<Pending>> read_pending(const std::filesystem::path& ledger)
   if (!exists_no_follow(path)) return std::optional<Pending>{};
   auto text = read_small_file(path, kMaxPending, "the intake's pending journal");
   if (!text) return std::move(text).error();
-  auto doc = detail::parse_json_object(*text, path.string());
-  if (!doc) return std::move(doc).error();
   const auto bad = [&] {
     return make_error(Reason::InvalidInput,
                       path.string() + ": not an intake pending journal (mamsign/intake-pending/1)");
   };
+  std::vector<std::string_view> lines;
+  for (std::size_t at = 0; at < text->size();) {
+    const std::size_t nl = text->find('\n', at);
+    if (nl == std::string::npos) return bad();  // written whole (atomically) or not at all
+    lines.emplace_back(std::string_view(*text).substr(at, nl - at));
+    at = nl + 1;
+  }
+  if (lines.empty() || (lines.size() - 1) % 3 != 0) return bad();
+  auto header = detail::parse_json_object(lines[0], path.string());
+  if (!header) return std::move(header).error();
   try {
     Pending p;
-    if (doc->value("schema", "") != "mamsign/intake-pending/1") return bad();
-    p.ledger_bytes = doc->at("ledger_bytes").get<std::uint64_t>();
-    for (const auto& j : doc->at("items")) {
+    if (header->value("schema", "") != "mamsign/intake-pending/1") return bad();
+    p.ledger_bytes = header->at("ledger_bytes").get<std::uint64_t>();
+    for (std::size_t i = 1; i < lines.size(); i += 3) {
+      auto meta = detail::parse_json_object(lines[i], path.string());
+      if (!meta) return std::move(meta).error();
+      const auto& j = *meta;
       MoveItem it;
       it.id = j.at("id").get<std::string>();
-      auto path_of = [&](const char* key) -> std::optional<std::filesystem::path> {
+      auto path_of = [&](const char* key, std::filesystem::path& out) {
         auto raw = unhex(j.at(key).get<std::string>());
-        if (!raw) return std::nullopt;
-        return std::filesystem::path(*raw);
+        if (raw) out = *raw;
+        return raw.has_value();
       };
-      auto df = path_of("data_from"), dt = path_of("data_to"), sf = path_of("sig_from"), st = path_of("sig_to"),
-           rt = path_of("result_to");
-      if (!df || !dt || !sf || !st || !rt || it.id.empty()) return bad();
-      it.data_from = *df;
-      it.data_to = *dt;
-      it.sig_from = *sf;
-      it.sig_to = *st;
-      it.result_to = *rt;
-      it.result_text = j.at("result").get<std::string>();
-      it.entry = j.at("entry").get<std::string>();
+      if (it.id.empty() || !path_of("data_from", it.data_from) || !path_of("data_to", it.data_to) ||
+          !path_of("sig_from", it.sig_from) || !path_of("sig_to", it.sig_to) || !path_of("result_to", it.result_to)) {
+        return bad();
+      }
       it.outcome = j.at("outcome").get<std::string>();
       it.reason = j.at("reason").get<std::string>();
       it.summary = j.at("summary").get<std::string>();
+      it.entry = std::string(lines[i + 1]);
+      it.result_text = std::string(lines[i + 2]) + "\n";
       p.items.push_back(std::move(it));
     }
+    if (p.items.size() != header->at("items").get<std::size_t>()) return bad();
     return std::optional<Pending>(std::move(p));
   } catch (const nlohmann::json::exception&) {
     return bad();
   }
 }
 
-Applied apply_pending(const Pending& pending, Ledger& ledger, const std::filesystem::path& sync_dir) {
+Applied apply_pending(const Pending& pending, Ledger& ledger, const std::filesystem::path& sync_dir, bool fresh) {
   Applied a;
   a.moved.assign(pending.items.size(), 0);
   // 1. Each item: its result, then its files. A failure stops here; the item is put back as it was.
-  for (const auto& item : pending.items) {
+  std::vector<char> placed(pending.items.size(), 0);
+  for (std::size_t i = 0; i < pending.items.size(); ++i) {
+    const auto& item = pending.items[i];
+    if (fresh) {
+      // Just written down: nothing of it has moved yet, so no probing of what is where.
+      bool clash = false;
+      if (auto e = move_fresh(item, clash)) {
+        a.status = *e;
+        // The results written ahead for the items not reached are written again when they are.
+        for (std::size_t j = i; j < pending.items.size(); ++j) {
+          if (!pending.items[j].result_temp.empty()) (void)::unlink(pending.items[j].result_temp.c_str());
+        }
+        break;
+      }
+      if (clash) {
+        a.clashes.push_back(i);
+      } else {
+        placed[i] = 1;
+      }
+      continue;
+    }
     const bool was_in_place = in_place(item);
     const bool data_here = !item.data_from.empty() && exists_no_follow(item.data_from);
     const bool sig_here = !item.sig_from.empty() && exists_no_follow(item.sig_from);
@@ -198,7 +259,10 @@ Applied apply_pending(const Pending& pending, Ledger& ledger, const std::filesys
     return a;
   }
   // 3. Entries for the items in place and not yet in the ledger (a restart after the append finds them there).
-  auto recorded = ledger.lines_after(pending.ledger_bytes);
+  // A fresh group is not in the ledger yet (it was written down at the ledger's end); one found at a
+  // restart may be, in part.
+  auto recorded =
+      fresh ? Result<std::vector<std::string>>(std::vector<std::string>{}) : ledger.lines_after(pending.ledger_bytes);
   if (!recorded) {
     a.status = recorded.error();
     return a;
@@ -207,7 +271,7 @@ Applied apply_pending(const Pending& pending, Ledger& ledger, const std::filesys
   std::vector<std::size_t> appended;
   for (std::size_t i = 0; i < pending.items.size(); ++i) {
     const auto& item = pending.items[i];
-    if (!in_place(item)) continue;
+    if (fresh ? placed[i] == 0 : !in_place(item)) continue;
     const std::string key = "\"id\":\"" + item.id + "\"";
     bool found = false;
     for (const auto& line : *recorded) found = found || line.find(key) != std::string::npos;

@@ -23,6 +23,9 @@ struct MoveItem {
   std::string result_text;                   // what it holds
   std::string entry;                         // the ledger entry (one JSON object on one line, carrying id)
   std::string outcome, reason, summary;      // for the log line and the counters
+  // The result already written beside result_to, to be renamed there (not in the journal: at a restart
+  // the result is written again).
+  std::filesystem::path result_temp;
 };
 
 struct Pending {
@@ -37,16 +40,19 @@ Status write_pending(const std::filesystem::path& ledger, const Pending& pending
 Result<std::optional<Pending>> read_pending(const std::filesystem::path& ledger);
 
 struct Applied {
-  std::vector<char> moved;     // per item (1: moved): its files are in their destination and it is in the ledger
-  std::uint64_t recorded = 0;  // entries appended now (at a restart, fewer than the items moved before)
-  Status status;               // the first failure; the pending file stays until a retry succeeds
+  std::vector<char> moved;           // per item (1: moved): its files are in their destination and it is in the ledger
+  std::uint64_t recorded = 0;        // entries appended now (at a restart, fewer than the items moved before)
+  std::vector<std::size_t> clashes;  // items not moved: a name they go to was taken (nothing replaced)
+  Status status;                     // the first failure; the pending file stays until a retry succeeds
   std::vector<std::string> notes;
 };
 
 // Completes the group: results written, files renamed (never over anything), the file system synced
 // (`sync_dir`: any folder on it), entries appended for the items moved and not yet recorded, the pending
 // file removed. Stops at the first failure (a full disk): the items before it are moved and recorded, the
-// rest left in the inbox.
-Applied apply_pending(const Pending& pending, Ledger& ledger, const std::filesystem::path& sync_dir);
+// rest left in the inbox. `fresh`: the group was just written down and nothing of it moved yet (the
+// normal path, which need not look where each file is); otherwise (a restart, a retry) each item's state is
+// read from the disk and the ledger.
+Applied apply_pending(const Pending& pending, Ledger& ledger, const std::filesystem::path& sync_dir, bool fresh);
 
 }  // namespace mamsign::intake

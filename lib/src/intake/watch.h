@@ -12,6 +12,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -34,13 +35,20 @@ struct Job {
 struct Finished {
   Job job;
   IntakeVerdict verdict;
+  MoveItem item;         // the move to the file's own name, prepared on the verifying thread
+  bool changed = false;  // the files changed (or a signature came) while they were verified: taken again
 };
+
+// Whether the files of `take` stayed what they were while `judge` ran: each is looked at before and after
+// (on the verifying thread, so the loop makes no system call for it).
+bool unchanged_around(const std::filesystem::path& inbox, const Take& take, const std::function<void()>& judge);
 
 // The verifying threads: jobs in, verdicts out, an eventfd written when one is done.
 class Workers {
  public:
-  Workers(unsigned n, const IntakeHooks& hooks, std::filesystem::path inbox, int wake)
-      : hooks_(hooks), inbox_(std::move(inbox)), wake_(wake) {
+  Workers(unsigned n, const IntakeHooks& hooks, std::filesystem::path inbox, int wake,
+          std::function<void(Finished&)> prepare)
+      : hooks_(hooks), inbox_(std::move(inbox)), wake_(wake), prepare_(std::move(prepare)) {
     for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
   }
   ~Workers() {
@@ -82,10 +90,14 @@ class Workers {
       const auto sig = job.take.sig && job.take.data_present
                            ? std::optional<std::filesystem::path>(inbox_ / *job.take.sig)
                            : std::nullopt;
-      IntakeVerdict v = hooks_.judge(inbox_ / job.take.data, sig);
+      IntakeVerdict verdict;
+      const bool same =
+          unchanged_around(inbox_, job.take, [&] { verdict = hooks_.judge(inbox_ / job.take.data, sig); });
+      Finished f{std::move(job), std::move(verdict), {}, !same};
+      prepare_(f);
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        done_.push_back(Finished{std::move(job), std::move(v)});
+        done_.push_back(std::move(f));
       }
       const std::uint64_t one = 1;
       (void)!::write(wake_, &one, sizeof one);
@@ -94,6 +106,7 @@ class Workers {
   const IntakeHooks& hooks_;
   std::filesystem::path inbox_;
   int wake_;
+  std::function<void(Finished&)> prepare_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;
@@ -120,16 +133,24 @@ class Watch {
   Status run();
 
  private:
+  // A log line; flushed at once (say) or with the group it belongs to (say_later, then flush_log).
   void say(const std::string& line) { log_ << o_.log_prefix << line << std::endl; }
+  void say_later(const std::string& line) { log_ << o_.log_prefix << line << '\n'; }
+  void flush_log() { log_.flush(); }
   Status open_descriptors();
   void loop_once();
   void read_signals();
   void read_events();
   void dispatch(Clock::time_point now);
   void commit(std::vector<Finished> finished);
-  MoveItem plan(const Finished& f, std::set<std::filesystem::path>& reserved);
-  void settle_pending(Pending pending);
-  void retry_pending();
+  // The move of a verified file to `name` in its destination, its result and ledger entry written out.
+  MoveItem plan(const Finished& f, const std::string& name) const;
+  // On the verifying thread: the move to the file's own name planned, its result written beside it.
+  void prepare(Finished& f) const;
+  // The name it goes to: its own, or with a numeric suffix when that clashes.
+  std::string free_name(const Finished& f, std::set<std::filesystem::path>& reserved) const;
+  void settle_pending(Pending pending, bool fresh);
+  void retry_pending(bool fresh = false);
   void periodic(Clock::time_point now);
   void reload(const std::string& why);
   void write_metrics(Clock::time_point now);
@@ -158,6 +179,7 @@ class Watch {
   Counters counters_;
   std::string trust_fingerprint_;
   std::set<std::string> warned_;
+  std::set<std::filesystem::path> clashed_;  // destination names found taken by a rename that refused
   Clock::time_point next_rescan_, next_metrics_, next_reload_check_, next_retry_, next_warnings_;
 };
 

@@ -30,6 +30,15 @@ struct WriteOptions {
 Status write_file_atomically(const std::filesystem::path& target, std::string_view bytes,
                              const WriteOptions& options = {});
 
+// write_file_atomically in its two steps, for callers that write outputs on several threads and make
+// them appear later, in an order of their own: the temporary beside `target` (written and, with sync,
+// fsync'd), then its rename to `target` (the temporary is removed if that fails). A temporary never
+// published is removed by remove_stale_temporaries once its process is gone.
+Result<std::filesystem::path> write_temporary(const std::filesystem::path& target, std::string_view bytes,
+                                              const WriteOptions& options = {});
+Status publish_temporary(const std::filesystem::path& temp, const std::filesystem::path& target,
+                         const WriteOptions& options = {});
+
 // True for names this library gives its temporaries.
 bool is_temporary_name(std::string_view file_name);
 
