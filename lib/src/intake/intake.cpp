@@ -44,6 +44,9 @@ using std::chrono::milliseconds;
 // Files in flight per verifying thread: enough that one group is moved and synced while the next is
 // verified, and that a group's fsyncs are shared by hundreds of files.
 constexpr std::size_t kInFlightPerThread = 128;
+// A group is moved once it has this many files, or its first has waited this long.
+constexpr std::size_t kGroupFiles = 64;
+constexpr auto kGroupWait = std::chrono::milliseconds(5);
 
 }  // namespace
 
@@ -196,8 +199,16 @@ void Watch::dispatch(Clock::time_point now) {
   }
 }
 
+bool Watch::commit_due(Clock::time_point now) const {
+  // A group's syncs are shared by its files: it waits for kGroupFiles verdicts, or kGroupWait for the
+  // first of them, or for nothing more to come.
+  if (waiting_commit_.empty()) return false;
+  return waiting_commit_.size() >= kGroupFiles || in_flight_ == 0 || stopping_ || now - first_waiting_ >= kGroupWait;
+}
+
 int Watch::poll_timeout(Clock::time_point now) const {
   Clock::time_point next = std::min({next_rescan_, next_metrics_, next_reload_check_, next_warnings_});
+  if (!waiting_commit_.empty()) next = std::min(next, first_waiting_ + kGroupWait);
   if (stuck_) next = std::min(next, next_retry_);
   if (auto d = inbox_.next_deadline()) next = std::min(next, *d);
   const bool room = in_flight_ + waiting_commit_.size() < static_cast<std::size_t>(jobs_) * kInFlightPerThread;
@@ -221,9 +232,10 @@ void Watch::loop_once() {
   }
   auto finished = workers_->collect();
   in_flight_ -= finished.size();
-  for (auto& f : finished) waiting_commit_.push_back(std::move(f));
   const auto now = Clock::now();
-  if (!stuck_ && !waiting_commit_.empty()) commit(std::exchange(waiting_commit_, {}));
+  if (waiting_commit_.empty() && !finished.empty()) first_waiting_ = now;
+  for (auto& f : finished) waiting_commit_.push_back(std::move(f));
+  if (!stuck_ && commit_due(now)) commit(std::exchange(waiting_commit_, {}));
   if (!stopping_ && !stuck_ && now >= pause_until_) dispatch(now);
   periodic(now);
 }

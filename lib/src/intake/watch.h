@@ -156,6 +156,7 @@ class Watch {
   void write_metrics(Clock::time_point now);
   void status();
   int poll_timeout(Clock::time_point now) const;
+  bool commit_due(Clock::time_point now) const;
   void report(const MoveItem& item);
   std::uint64_t rejected_count() const;
 
@@ -168,9 +169,11 @@ class Watch {
   std::unique_ptr<Workers> workers_;
   unsigned jobs_ = 1;
   std::size_t in_flight_ = 0;
-  std::vector<Finished> waiting_commit_;  // verdicts held back while a failed group is retried
-  std::optional<Pending> stuck_;          // a group that could not be completed yet (a full disk)
-  std::vector<char> reported_;            // which of stuck_'s items were logged as moved
+  std::vector<Finished> waiting_commit_;
+  Clock::time_point first_waiting_{};  // when the first of waiting_commit_ came back  // verdicts held back while a
+                                       // failed group is retried
+  std::optional<Pending> stuck_;       // a group that could not be completed yet (a full disk)
+  std::vector<char> reported_;         // which of stuck_'s items were logged as moved
   bool stopping_ = false;
   bool paused_ = false;  // stuck_ failed: said once, retried
   bool metrics_failed_ = false;
