@@ -467,6 +467,28 @@ TEST_F(Intake, ACrlChangeIsReloadedWithoutARestart) {
   EXPECT_EQ(w->wait(), 0);
 }
 
+// What is not a regular file is never opened: a FIFO (which would block a read) and a symbolic link
+// renamed into the inbox stay where they are, and the pair after them is taken as usual.
+TEST_F(Intake, LinksAndFifosAreLeftAlone) {
+  make_signed(stage_, 800, 2);
+  auto w = start();
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0644), 0);
+  std::filesystem::rename(dir_ / "fifo", inbox_ / ma_name(900));
+  std::filesystem::create_symlink(stage_ / ma_name(800), dir_ / "link");
+  std::filesystem::create_symlink(stage_ / (ma_name(800) + ".p7s"), dir_ / "link.p7s");
+  std::filesystem::rename(dir_ / "link.p7s", inbox_ / (ma_name(901) + ".p7s"));
+  std::filesystem::rename(dir_ / "link", inbox_ / ma_name(901));
+  std::filesystem::rename(stage_ / (ma_name(801) + ".p7s"), inbox_ / (ma_name(801) + ".p7s"));
+  std::filesystem::rename(stage_ / ma_name(801), inbox_ / ma_name(801));
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(accepted_ / ma_name(801)); }, 10s)) << log();
+  std::this_thread::sleep_for(500ms);
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0) << log();
+  EXPECT_EQ(test::list_dir(inbox_),
+            (std::vector<std::string>{ma_name(900), ma_name(901), ma_name(901) + ".p7s"}));
+  EXPECT_EQ(lines_of(ledger_).size(), 1u);
+}
+
 // A name already in the destination is never overwritten: the second file of that name goes under a
 // suffix, and its result and ledger entry say so.
 TEST_F(Intake, ANameClashGetsASuffixNeverAnOverwrite) {

@@ -45,6 +45,8 @@ bool unchanged_around(const std::filesystem::path& inbox, const Take& take, cons
   const FileMark none{};
   const FileMark data_before = take.data_present ? look(inbox / take.data) : none;
   const FileMark sig_before = take.sig ? look(inbox / *take.sig) : none;
+  // Not there, or not a regular file (a link, a FIFO renamed in): never opened; the loop forgets it.
+  if ((take.data_present && data_before == none) || (take.sig && sig_before == none)) return false;
   judge();
   if (take.data_present && (data_before == none || !(look(inbox / take.data) == data_before))) return false;
   if (take.sig && (sig_before == none || !(look(inbox / *take.sig) == sig_before))) return false;
