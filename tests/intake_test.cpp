@@ -193,12 +193,18 @@ TEST_F(Intake, AThousandFilesFromFourWritersAllLandRight) {
   }
   auto w = start({"--jobs", "2"});
   std::vector<std::unique_ptr<test::BackgroundProcess>> writers;
+  // Writer k takes every fourth pair, from a list made before any starts (a writer that listed the
+  // folder itself could see it after another had moved files, and take someone else's): signature first,
+  // then data; mv renames, cp writes in place.
+  std::vector<std::string> lists(4);
+  for (int i = 1000; i < 1000 + files; ++i) lists[(i - 1000) % 4] += ma_name(i) + "\n";
   for (int k = 0; k < 4; ++k) {
-    // Writer k takes every fourth pair: signature first, then data; mv renames, cp writes in place.
+    const auto list = dir_ / ("writer" + std::to_string(k) + ".list");
+    test::write_file(list, lists[k]);
     const std::string tool = k < 2 ? "mv" : "cp";
-    std::string script = "cd '" + stage_.string() + "' && ";
-    script += "for f in $(ls *.csv | awk 'NR % 4 == " + std::to_string(k) + "'); do " + tool + " \"$f.p7s\" '" +
-              inbox_.string() + "/' && " + tool + " \"$f\" '" + inbox_.string() + "/'; done";
+    const std::string script = "cd '" + stage_.string() + "' && while read -r f; do " + tool + " \"$f.p7s\" '" +
+                               inbox_.string() + "/' && " + tool + " \"$f\" '" + inbox_.string() +
+                               "/' || exit 1; done < '" + list.string() + "'";
     writers.push_back(std::make_unique<test::BackgroundProcess>(std::vector<std::string>{"/bin/bash", "-c", script},
                                                                 dir_ / ("writer.out"),
                                                                 dir_ / ("writer" + std::to_string(k) + ".err")));
@@ -219,6 +225,7 @@ TEST_F(Intake, AThousandFilesFromFourWritersAllLandRight) {
     EXPECT_EQ(result_of(folder, name)["reason"], bad ? json("CONTENT_MODIFIED") : json(nullptr)) << name;
   }
   EXPECT_EQ(lines_of(ledger_).size(), static_cast<std::size_t>(files));
+  EXPECT_EQ(log().find("already in the destination"), std::string::npos) << "no pair was taken twice";
   auto check = test::run({test::app("mam-verify").string(), "--check-ledger", ledger_.string()});
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
@@ -484,8 +491,7 @@ TEST_F(Intake, LinksAndFifosAreLeftAlone) {
   std::this_thread::sleep_for(500ms);
   w->signal(SIGTERM);
   EXPECT_EQ(w->wait(), 0) << log();
-  EXPECT_EQ(test::list_dir(inbox_),
-            (std::vector<std::string>{ma_name(900), ma_name(901), ma_name(901) + ".p7s"}));
+  EXPECT_EQ(test::list_dir(inbox_), (std::vector<std::string>{ma_name(900), ma_name(901), ma_name(901) + ".p7s"}));
   EXPECT_EQ(lines_of(ledger_).size(), 1u);
 }
 
