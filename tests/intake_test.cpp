@@ -495,6 +495,35 @@ TEST_F(Intake, LinksAndFifosAreLeftAlone) {
   EXPECT_EQ(lines_of(ledger_).size(), 1u);
 }
 
+// A name that is not UTF-8 is moved like any other, and the ledger carries its bytes as hex.
+TEST_F(Intake, ANameThatIsNotUtf8IsRecordedAsHex) {
+  const std::string name = "MA_\xff\xfe.csv";
+  auto w = start();
+  test::write_file(dir_ / "d", "a,b\r\n");
+  test::write_file(dir_ / "s", "not a signature");
+  std::filesystem::rename(dir_ / "s", inbox_ / (name + ".p7s"));
+  std::filesystem::rename(dir_ / "d", inbox_ / name);
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / (name + ".result.json")); }, 10s)) << log();
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  const auto entries = lines_of(ledger_);
+  ASSERT_EQ(entries.size(), 1u);
+  const json e = json::parse(entries[0]);
+  const auto hex = [](const std::string& bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+      out += kHex[c >> 4];
+      out += kHex[c & 0x0F];
+    }
+    return out;
+  };
+  EXPECT_EQ(e["data"]["to_hex"], hex((rejected_ / name).string()));
+  EXPECT_EQ(e["data"]["from_hex"], hex((inbox_ / name).string()));
+  EXPECT_EQ(e["signature"]["to_hex"], hex((rejected_ / (name + ".p7s")).string()));
+  EXPECT_TRUE(std::filesystem::exists(rejected_ / name));
+}
+
 // A name already in the destination is never overwritten: the second file of that name goes under a
 // suffix, and its result and ledger entry say so.
 TEST_F(Intake, ANameClashGetsASuffixNeverAnOverwrite) {

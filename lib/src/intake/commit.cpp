@@ -36,6 +36,56 @@ std::string with_member(const std::string& json_text, const std::string& key, co
 
 ojson path_or_null(const std::filesystem::path& p) { return p.empty() ? ojson(nullptr) : ojson(p.string()); }
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // cut short
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// {"from": ..., "to": ...}, with from_hex / to_hex beside a name that is not UTF-8 (as the verify result
+// has file_hex): the JSON text of such a name carries U+FFFD, the hex every byte.
+ojson moved_pair(const std::filesystem::path& from, const std::filesystem::path& to) {
+  ojson j{{"from", from.string()}, {"to", to.string()}};
+  for (const auto& [key, p] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+    if (is_utf8(p->string())) continue;
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char c : p->string()) {
+      hex += kHex[c >> 4];
+      hex += kHex[c & 0x0F];
+    }
+    j[std::string(key) + "_hex"] = hex;
+  }
+  return j;
+}
+
 }  // namespace
 
 bool unchanged_around(const std::filesystem::path& inbox, const Take& take, const std::function<void()>& judge) {
@@ -114,16 +164,14 @@ MoveItem Watch::plan(const Finished& f, const std::string& name) const {
   item.reason = f.verdict.reason;
   item.summary = f.verdict.summary;
   const std::string time = utc_now_text();
-  ojson moved{
-      {"id", item.id},
-      {"time", time},
-      {"outcome", item.outcome},
-      {"reason", item.reason.empty() ? ojson(nullptr) : ojson(item.reason)},
-      {"data",
-       take.data_present ? ojson{{"from", item.data_from.string()}, {"to", item.data_to.string()}} : ojson(nullptr)},
-      {"signature", take.sig ? ojson{{"from", item.sig_from.string()}, {"to", item.sig_to.string()}} : ojson(nullptr)},
-      {"result_file", item.result_to.string()},
-      {"renamed", name != take.data}};
+  ojson moved{{"id", item.id},
+              {"time", time},
+              {"outcome", item.outcome},
+              {"reason", item.reason.empty() ? ojson(nullptr) : ojson(item.reason)},
+              {"data", take.data_present ? moved_pair(item.data_from, item.data_to) : ojson(nullptr)},
+              {"signature", take.sig ? moved_pair(item.sig_from, item.sig_to) : ojson(nullptr)},
+              {"result_file", item.result_to.string()},
+              {"renamed", name != take.data}};
   item.entry = with_member(dump(moved), "result", f.verdict.result_json);
   ojson intake{{"id", item.id},
                {"time", time},
