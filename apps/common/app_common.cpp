@@ -7,6 +7,7 @@
 
 #include "mamsign/smki/eui64.h"
 #include "mamsign/smki/profile.h"
+#include "mamsign/base/text.h"
 #include "mamsign/base/times.h"
 
 #include <algorithm>
@@ -145,23 +146,6 @@ std::size_t printable_utf8_at(std::string_view s, std::size_t i) {
   return 0;
 }
 
-bool is_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = c < 0x80 ? 1 : printable_utf8_at(s, i);
-    if (n == 0 && c >= 0x80) {
-      // Valid UTF-8 holding a C1 control is still UTF-8.
-      if (c == 0xC2 && i + 1 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0xC0) == 0x80) {
-        i += 2;
-        continue;
-      }
-      return false;
-    }
-    i += n == 0 ? 1 : n;
-  }
-  return true;
-}
-
 // The code point of the valid UTF-8 sequence of `n` bytes at `s[i]`.
 char32_t code_point_at(std::string_view s, std::size_t i, std::size_t n) {
   const auto b = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k])); };
@@ -229,14 +213,7 @@ int with_output_checked(const std::string& program, int code) {
 
 void path_json(nlohmann::ordered_json& j, const std::string& key, const std::string& path) {
   j[key] = path;
-  if (is_utf8(path)) return;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : path) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 0x0F];
-  }
-  j[key + "_hex"] = hex;
+  if (!is_utf8(path)) j[key + "_hex"] = to_hex(path);
 }
 
 void complain(const std::string& program, const std::string& message, std::optional<Reason> reason) {

@@ -9,6 +9,7 @@
 #include "mamsign/base/ossl.h"
 #include "mamsign/base/pem.h"
 #include "mamsign/base/secret.h"
+#include "mamsign/base/text.h"
 #include "mamsign/base/times.h"
 
 // smki

@@ -4,11 +4,14 @@
 #include "intake/watch.h"
 
 #include "mamsign/base/atomic_file.h"
+#include "mamsign/base/text.h"
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
 #include <numeric>
 
 namespace mamsign::intake {
@@ -16,74 +19,67 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-bool taken_name(const std::filesystem::path& p, const std::set<std::filesystem::path>& reserved,
-                const std::set<std::filesystem::path>& clashed) {
-  return reserved.count(p) != 0 || clashed.count(p) != 0;
-}
-
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
 
+// `s` as a JSON string at the end of `out`: printable ASCII as it is, anything else as nlohmann writes
+// it (escapes; U+FFFD for bytes that are not UTF-8). The entries are written by hand, not built as
+// objects: they are the loop's work per file.
+void put_string(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += dump(ojson(std::string(s)));
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+// `,"key":` then the value, to an object being written.
+void put_key(std::string& out, std::string_view key) {
+  if (out.size() > 1) out += ',';
+  put_string(out, key);
+  out += ':';
+}
+void put(std::string& out, std::string_view key, std::string_view value) {
+  put_key(out, key);
+  put_string(out, value);
+}
+void put_path_or_null(std::string& out, std::string_view key, const std::filesystem::path& p) {
+  put_key(out, key);
+  if (p.empty()) {
+    out += "null";
+  } else {
+    put_string(out, p.string());
+  }
+}
+
 // The object `json_text` with `key: value` added at its end (the app's result stays as the app wrote it).
-std::string with_member(const std::string& json_text, const std::string& key, const std::string& value) {
+std::string with_member(const std::string& json_text, std::string_view key, const std::string& value) {
   std::string body = json_text;
   while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
   if (body.size() < 2 || body.front() != '{' || body.back() != '}') {
     body = dump(ojson{{"unparsed_result", json_text}});
   }
   body.pop_back();
-  return body + (body.size() > 1 ? "," : "") + dump(ojson(key)) + ":" + value + "}";
-}
-
-ojson path_or_null(const std::filesystem::path& p) { return p.empty() ? ojson(nullptr) : ojson(p.string()); }
-
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
-bool is_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // cut short
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
-    }
-    i += n + 1;
-  }
-  return true;
+  put_key(body, key);
+  return body + value + "}";
 }
 
 // {"from": ..., "to": ...}, with from_hex / to_hex beside a name that is not UTF-8 (as the verify result
 // has file_hex): the JSON text of such a name carries U+FFFD, the hex every byte.
-ojson moved_pair(const std::filesystem::path& from, const std::filesystem::path& to) {
-  ojson j{{"from", from.string()}, {"to", to.string()}};
-  for (const auto& [key, p] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
-    if (is_utf8(p->string())) continue;
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char c : p->string()) {
-      hex += kHex[c >> 4];
-      hex += kHex[c & 0x0F];
-    }
-    j[std::string(key) + "_hex"] = hex;
-  }
-  return j;
+void put_moved_pair(std::string& out, std::string_view key, const std::filesystem::path& from,
+                    const std::filesystem::path& to) {
+  put_key(out, key);
+  std::string pair = "{";
+  put(pair, "from", from.string());
+  put(pair, "to", to.string());
+  if (!is_utf8(from.string())) put(pair, "from_hex", to_hex(from.string()));
+  if (!is_utf8(to.string())) put(pair, "to_hex", to_hex(to.string()));
+  out += pair + "}";
 }
 
 }  // namespace
@@ -117,22 +113,23 @@ std::uint64_t Watch::rejected_count() const {
                          [](std::uint64_t n, const auto& kv) { return n + kv.second; });
 }
 
-std::string Watch::free_name(const Finished& f, std::set<std::filesystem::path>& reserved) const {
+std::string Watch::free_name(const Finished& f, std::set<std::string>& reserved) const {
   const Take& take = f.job.take;
-  const auto& dest = f.verdict.accepted ? o_.accepted : o_.rejected;
+  const std::string dest = ((f.verdict.accepted ? o_.accepted : o_.rejected) / "").string();
   // Never over anything: the renames refuse to replace (RENAME_NOREPLACE), and a name they found taken
   // is remembered, so the file comes back and goes to the name with the next numeric suffix, said in its
   // result. No name is probed before: the kernel's refusal is the one check that cannot race.
+  static constexpr const char* kSuffixes[] = {"", ".p7s", ".sig", ".result.json"};
   std::string name = take.data;
   for (int n = 1;; ++n) {
-    const bool clash = taken_name(dest / name, reserved, clashed_) ||
-                       taken_name(dest / (name + ".p7s"), reserved, clashed_) ||
-                       taken_name(dest / (name + ".sig"), reserved, clashed_) ||
-                       taken_name(dest / (name + ".result.json"), reserved, clashed_);
+    const bool clash = std::any_of(std::begin(kSuffixes), std::end(kSuffixes), [&](const char* suffix) {
+      const std::string p = dest + name + suffix;
+      return reserved.count(p) != 0 || clashed_.count(p) != 0;
+    });
     if (!clash) break;
     name = take.data + "." + std::to_string(n);
   }
-  for (const char* suffix : {"", ".p7s", ".sig", ".result.json"}) reserved.insert(dest / (name + suffix));
+  for (const char* suffix : kSuffixes) reserved.insert(dest + name + suffix);
   return name;
 }
 
@@ -164,29 +161,49 @@ MoveItem Watch::plan(const Finished& f, const std::string& name) const {
   item.reason = f.verdict.reason;
   item.summary = f.verdict.summary;
   const std::string time = utc_now_text();
-  ojson moved{{"id", item.id},
-              {"time", time},
-              {"outcome", item.outcome},
-              {"reason", item.reason.empty() ? ojson(nullptr) : ojson(item.reason)},
-              {"data", take.data_present ? moved_pair(item.data_from, item.data_to) : ojson(nullptr)},
-              {"signature", take.sig ? moved_pair(item.sig_from, item.sig_to) : ojson(nullptr)},
-              {"result_file", item.result_to.string()},
-              {"renamed", name != take.data}};
-  item.entry = with_member(dump(moved), "result", f.verdict.result_json);
-  ojson intake{{"id", item.id},
-               {"time", time},
-               {"outcome", item.outcome},
-               {"received_as", take.data_present ? ojson((o_.inbox / take.data).string()) : ojson(nullptr)},
-               {"moved_to", path_or_null(item.data_to)},
-               {"signature_moved_to", path_or_null(item.sig_to)},
-               {"renamed", name != take.data},
-               {"ledger", o_.ledger.string()}};
-  item.result_text = with_member(f.verdict.result_json, "intake", dump(intake)) + "\n";
+  const bool renamed = name != take.data;
+  std::string entry = "{";
+  put(entry, "id", item.id);
+  put(entry, "time", time);
+  put(entry, "outcome", item.outcome);
+  put_key(entry, "reason");
+  if (item.reason.empty()) {
+    entry += "null";
+  } else {
+    put_string(entry, item.reason);
+  }
+  if (take.data_present) {
+    put_moved_pair(entry, "data", item.data_from, item.data_to);
+  } else {
+    put_key(entry, "data");
+    entry += "null";
+  }
+  if (take.sig) {
+    put_moved_pair(entry, "signature", item.sig_from, item.sig_to);
+  } else {
+    put_key(entry, "signature");
+    entry += "null";
+  }
+  put(entry, "result_file", item.result_to.string());
+  put_key(entry, "renamed");
+  entry += renamed ? "true}" : "false}";
+  item.entry = with_member(entry, "result", f.verdict.result_json);
+  std::string intake = "{";
+  put(intake, "id", item.id);
+  put(intake, "time", time);
+  put(intake, "outcome", item.outcome);
+  put_path_or_null(intake, "received_as", take.data_present ? o_.inbox / take.data : std::filesystem::path());
+  put_path_or_null(intake, "moved_to", item.data_to);
+  put_path_or_null(intake, "signature_moved_to", item.sig_to);
+  put_key(intake, "renamed");
+  intake += renamed ? "true" : "false";
+  put(intake, "ledger", o_.ledger.string());
+  item.result_text = with_member(f.verdict.result_json, "intake", intake + "}") + "\n";
   return item;
 }
 
 void Watch::commit(std::vector<Finished> finished) {
-  std::set<std::filesystem::path> reserved;
+  std::set<std::string> reserved;
   Pending p;
   p.ledger_bytes = ledger_->head().bytes;
   const auto now = Clock::now();
@@ -266,7 +283,7 @@ void Watch::retry_pending(bool fresh) {
   for (auto i : a.clashes) {
     const auto& item = stuck_->items[i];
     for (const auto* p : {&item.data_to, &item.sig_to, &item.result_to}) {
-      if (!p->empty()) clashed_.insert(*p);
+      if (!p->empty()) clashed_.insert(p->string());
     }
     say("a file of that name is already in the destination; it goes under the next suffix: " +
         safe((item.data_to.empty() ? item.sig_to : item.data_to).string()));

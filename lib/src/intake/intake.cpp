@@ -6,6 +6,7 @@
 #include "intake/watch.h"
 #include "mamsign/base/atomic_file.h"
 #include "mamsign/base/io.h"
+#include "mamsign/base/text.h"
 #include "mamsign/intake/ledger.h"
 
 #include <nlohmann/json.hpp>
@@ -69,13 +70,7 @@ std::string safe(std::string_view s) {
 std::string random_id() {
   unsigned char b[16];
   if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no random bytes for a ledger id");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0x0F];
-  }
-  return out;
+  return to_hex(b, sizeof b);
 }
 
 std::string utc_now_text() {

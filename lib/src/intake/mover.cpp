@@ -4,6 +4,7 @@
 #include "base/json_object.h"
 #include "mamsign/base/atomic_file.h"
 #include "mamsign/base/io.h"
+#include "mamsign/base/text.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,17 +17,6 @@ namespace mamsign::intake {
 namespace {
 
 constexpr std::size_t kMaxPending = 256u << 20;
-
-std::string hex_of(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() * 2);
-  for (unsigned char c : s) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0x0F];
-  }
-  return out;
-}
 
 std::optional<std::string> unhex(std::string_view s) {
   if (s.size() % 2 != 0) return std::nullopt;
@@ -119,11 +109,11 @@ Status write_pending(const std::filesystem::path& ledger, const Pending& pending
       ",\"items\":" + std::to_string(pending.items.size()) + "}\n";
   for (const auto& it : pending.items) {
     const nlohmann::json meta{{"id", it.id},
-                              {"data_from", hex_of(it.data_from.string())},
-                              {"data_to", hex_of(it.data_to.string())},
-                              {"sig_from", hex_of(it.sig_from.string())},
-                              {"sig_to", hex_of(it.sig_to.string())},
-                              {"result_to", hex_of(it.result_to.string())},
+                              {"data_from", to_hex(it.data_from.string())},
+                              {"data_to", to_hex(it.data_to.string())},
+                              {"sig_from", to_hex(it.sig_from.string())},
+                              {"sig_to", to_hex(it.sig_to.string())},
+                              {"result_to", to_hex(it.result_to.string())},
                               {"outcome", it.outcome},
                               {"reason", it.reason},
                               {"summary", it.summary}};

@@ -43,7 +43,7 @@ struct Finished {
 // (on the verifying thread, so the loop makes no system call for it).
 bool unchanged_around(const std::filesystem::path& inbox, const Take& take, const std::function<void()>& judge);
 
-// The verifying threads: jobs in, verdicts out, an eventfd written when one is done.
+// The verifying threads: jobs in, verdicts out, an eventfd written when the first of them is done.
 class Workers {
  public:
   Workers(unsigned n, const IntakeHooks& hooks, std::filesystem::path inbox, int wake,
@@ -95,12 +95,17 @@ class Workers {
           unchanged_around(inbox_, job.take, [&] { verdict = hooks_.judge(inbox_ / job.take.data, sig); });
       Finished f{std::move(job), std::move(verdict), {}, !same};
       prepare_(f);
+      bool first = false;
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        first = done_.empty();
         done_.push_back(std::move(f));
       }
-      const std::uint64_t one = 1;
-      (void)!::write(wake_, &one, sizeof one);
+      // The loop takes every verdict done when it wakes: only the first of them need wake it.
+      if (first) {
+        const std::uint64_t one = 1;
+        (void)!::write(wake_, &one, sizeof one);
+      }
     }
   }
   const IntakeHooks& hooks_;
@@ -148,7 +153,7 @@ class Watch {
   // On the verifying thread: the move to the file's own name planned, its result written beside it.
   void prepare(Finished& f) const;
   // The name it goes to: its own, or with a numeric suffix when that clashes.
-  std::string free_name(const Finished& f, std::set<std::filesystem::path>& reserved) const;
+  std::string free_name(const Finished& f, std::set<std::string>& reserved) const;
   void settle_pending(Pending pending, bool fresh);
   void retry_pending(bool fresh = false);
   void periodic(Clock::time_point now);
@@ -182,7 +187,7 @@ class Watch {
   Counters counters_;
   std::string trust_fingerprint_;
   std::set<std::string> warned_;
-  std::set<std::filesystem::path> clashed_;  // destination names found taken by a rename that refused
+  std::set<std::string> clashed_;  // destination names found taken by a rename that refused
   Clock::time_point next_rescan_, next_metrics_, next_reload_check_, next_retry_, next_warnings_;
 };
 

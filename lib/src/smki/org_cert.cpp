@@ -36,17 +36,6 @@ std::string time_text(std::time_t t) { return format_iso8601(t); }
 
 }  // namespace
 
-std::string to_hex(const std::uint8_t* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += kDigits[data[i] >> 4];
-    out += kDigits[data[i] & 0x0F];
-  }
-  return out;
-}
-
 std::shared_ptr<const OrgCert> OrgCert::from_der(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509* decoded = nullptr;

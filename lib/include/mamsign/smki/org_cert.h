@@ -5,6 +5,7 @@
 #include "mamsign/base/error.h"
 #include "mamsign/smki/eui64.h"
 #include "mamsign/base/ossl.h"
+#include "mamsign/base/text.h"
 #include "mamsign/smki/profile.h"
 
 #include <array>
@@ -128,12 +129,5 @@ std::string name_text(const X509_NAME* name);
 
 // SHA-256 of a DER encoding: the fingerprint OrgCert::fingerprint() gives for the same bytes.
 Fingerprint sha256_fingerprint(std::string_view der);
-
-// Lower-case hex of bytes (digests in JSON, fingerprints in messages).
-std::string to_hex(const std::uint8_t* data, std::size_t size);
-template <std::size_t N>
-std::string to_hex(const std::array<std::uint8_t, N>& a) {
-  return to_hex(a.data(), a.size());
-}
 
 }  // namespace mamsign
