@@ -524,6 +524,48 @@ TEST_F(Intake, ANameThatIsNotUtf8IsRecordedAsHex) {
   EXPECT_TRUE(std::filesystem::exists(rejected_ / name));
 }
 
+// A newline in a file's name cannot forge a log line (it is written \x0a) nor break the ledger's lines
+// (JSON escapes it): the file is routed and recorded as any other.
+TEST_F(Intake, ANewlineInANameForgesNoLineInTheLogOrTheLedger) {
+  const std::string name = "MA_x\naccepted forged.csv";
+  auto w = start();
+  test::write_file(dir_ / "d", "a,b\r\n");
+  test::write_file(dir_ / "s", "not a signature");
+  std::filesystem::rename(dir_ / "s", inbox_ / (name + ".p7s"));
+  std::filesystem::rename(dir_ / "d", inbox_ / name);
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / (name + ".result.json")); }, 10s)) << log();
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  const std::string text = log();
+  EXPECT_NE(text.find("MA_x\\x0aaccepted forged.csv"), std::string::npos) << text;
+  EXPECT_EQ(text.find("\naccepted forged"), std::string::npos) << text;
+  const auto entries = lines_of(ledger_);
+  ASSERT_EQ(entries.size(), 1u);
+  const json e = json::parse(entries[0]);
+  EXPECT_EQ(e["data"]["to"], (rejected_ / name).string());
+  EXPECT_EQ(e["outcome"], "rejected");
+  auto check = test::run({test::app("mam-verify").string(), "--check-ledger", ledger_.string()});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+}
+
+// --check-ledger reads a line at most 4 MiB long: a longer one is named, not read into memory whole.
+TEST_F(Intake, ACheckStopsAtALineOverItsBound) {
+  make_signed(stage_, 800, 1);
+  auto w = start();
+  std::filesystem::rename(stage_ / (ma_name(800) + ".p7s"), inbox_ / (ma_name(800) + ".p7s"));
+  std::filesystem::rename(stage_ / ma_name(800), inbox_ / ma_name(800));
+  ASSERT_TRUE(wait_for([&] { return lines_of(ledger_).size() == 1; }, 10s)) << log();
+  w->signal(SIGTERM);
+  EXPECT_EQ(w->wait(), 0);
+  {
+    std::ofstream out(ledger_, std::ios::binary | std::ios::app);
+    out << std::string((4u << 20) + 10, 'x') << "\n";
+  }
+  auto check = test::run({test::app("mam-verify").string(), "--check-ledger", ledger_.string()});
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+  EXPECT_NE((check.out + check.err).find("line 2 is longer than 4 MiB"), std::string::npos) << check.out << check.err;
+}
+
 // A name already in the destination is never overwritten: the second file of that name goes under a
 // suffix, and its result and ledger entry say so.
 TEST_F(Intake, ANameClashGetsASuffixNeverAnOverwrite) {

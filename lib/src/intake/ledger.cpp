@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
-#include <fstream>
+#include <cstring>
 
 namespace mamsign {
 namespace {
@@ -127,6 +128,51 @@ ChainWalk walk_chain(std::string_view text, std::uint64_t first, std::string pre
   return w;
 }
 
+// The lines of an open file, read through a buffer: each with its newline (the last may have none). A
+// line whose text reaches `max` bytes is handed back cut, with too_long() set; a read error ends it.
+class LineReader {
+ public:
+  LineReader(int fd, std::size_t max) : fd_(fd), max_(max) {}
+  bool next(std::string& line) {
+    line.clear();
+    while (true) {
+      if (at_ == end_ && !fill()) return !line.empty();
+      const char* start = buf_.data() + at_;
+      const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - at_));
+      const std::size_t n = nl != nullptr ? static_cast<std::size_t>(nl - start) + 1 : end_ - at_;
+      line.append(start, n);
+      at_ += n;
+      const std::size_t text = line.size() - (nl != nullptr ? 1 : 0);
+      if (text >= max_) {
+        too_long_ = true;
+        return true;
+      }
+      if (nl != nullptr) return true;
+    }
+  }
+  bool too_long() const noexcept { return too_long_; }
+  int error() const noexcept { return error_; }
+
+ private:
+  bool fill() {
+    at_ = end_ = 0;
+    ssize_t n = 0;
+    do {
+      n = ::read(fd_, buf_.data(), buf_.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) error_ = errno;
+    if (n <= 0) return false;
+    end_ = static_cast<std::size_t>(n);
+    return true;
+  }
+  int fd_;
+  std::size_t max_;
+  std::array<char, 64 * 1024> buf_{};
+  std::size_t at_ = 0, end_ = 0;
+  bool too_long_ = false;
+  int error_ = 0;
+};
+
 }  // namespace
 
 std::filesystem::path ledger_head_path(const std::filesystem::path& ledger) {
@@ -140,47 +186,38 @@ LedgerCheck check_ledger(const std::filesystem::path& file) {
     c.message = file.string() + ": cannot open: " + errno_text(errno);
     return c;
   }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   // A watcher holds an exclusive lock for as long as it runs.
   const bool watcher_running = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  std::ifstream in(file, std::ios::binary);
-  std::string line;
+  LineReader lines(fd, kMaxLine);
+  std::string text;  // a line with its newline (the last may have none)
   std::string prev = kZero;
   std::uint64_t number = 0, bytes = 0;
-  std::string chunk;
-  // Line by line, bounded: a year's ledger is not read into memory at once.
-  while (true) {
-    line.clear();
-    char ch = 0;
-    bool newline = false;
-    while (in.get(ch)) {
-      if (ch == '\n') {
-        newline = true;
-        break;
-      }
-      if (line.size() >= kMaxLine) break;
-      line.push_back(ch);
-    }
-    if (line.empty() && !newline) break;
+  // Line by line through a buffer, bounded: a year's ledger is not read into memory at once.
+  while (lines.next(text)) {
     ++number;
-    if (line.size() >= kMaxLine) {
+    if (lines.too_long()) {
       c.bad_line = number;
       c.message = "line " + std::to_string(number) + " is longer than 4 MiB: not a ledger entry";
-      ::close(fd);
       return c;
     }
-    const std::string text = line + (newline ? "\n" : "");
     const ChainWalk w = walk_chain(text, number, prev);
     if (w.bad != 0) {
       c.entries = number - 1;
       c.bad_line = w.bad;
       c.message = w.why;
-      ::close(fd);
       return c;
     }
     prev = w.last;
     bytes += text.size();
   }
-  ::close(fd);
+  if (lines.error() != 0) {
+    c.message = file.string() + ": cannot read: " + errno_text(lines.error());
+    return c;
+  }
   c.entries = number;
   auto head = read_head(file);
   if (!head) {
