@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 c=tests/fuzz/corpus
-rm -rf "$c" && mkdir -p "$c"/{cms_signature,raw_signature,certificate,crl,trust_bundle,pem,csv,certid,identifiers,profile,registration,csr}
+rm -rf "$c" && mkdir -p "$c"/{cms_signature,raw_signature,certificate,crl,trust_bundle,pem,csv,certid,identifiers,profile,registration,csr,ledger}
 k=keys-example
 ma=testdata/MA_cgI_70-B3-D5-1F-30-00-A0-08_20190407_182503.csv
 tmp=$(mktemp -d)
@@ -46,4 +46,33 @@ openssl req -in $k/csr/supplier-ka.csr -outform DER -out "$c/csr/supplier-ka.der
 sed -e 's/BEGIN CERTIFICATE REQUEST/BEGIN NEW CERTIFICATE REQUEST/' -e 's/END CERTIFICATE REQUEST/END NEW CERTIFICATE REQUEST/' \
   -e 's/$/\r/' $k/csr/network-operator-ds.csr > "$c/csr/new-label-crlf.pem"
 grep -v -- ----- $k/csr/network-operator-ka.csr | tr -d '\n' > "$c/csr/base64-one-line.txt"
+# The intake's files: a chained ledger of three entries with its head (after "\0\0"), the same with a torn
+# last line, and a pending journal of one item (tests/fuzz/ledger.cpp).
+python3 - "$c/ledger" <<'PY'
+import hashlib, json, sys
+out = sys.argv[1]
+dump = lambda o: json.dumps(o, separators=(",", ":"))
+lines, prev = [], "0" * 64
+for seq in (1, 2, 3):
+    name = "MA_cgI_70-B3-D5-1F-30-00-A0-08_20260101_%06d.csv" % seq
+    line = dump({"schema": "mamsign/ledger-entry/1", "seq": seq, "prev": prev, "id": "%032x" % seq,
+                 "time": "2026-12-07T07:15:05.655Z", "outcome": "accepted", "reason": None,
+                 "data": {"from": "inbox/" + name, "to": "accepted/" + name},
+                 "signature": {"from": "inbox/" + name + ".p7s", "to": "accepted/" + name + ".p7s"},
+                 "result_file": "accepted/" + name + ".result.json", "renamed": False,
+                 "result": {"schema": "mamsign/verify-result/3", "result": "OK"}}).encode()
+    lines.append(line)
+    prev = hashlib.sha256(line).hexdigest()
+ledger = b"\n".join(lines) + b"\n"
+head = dump({"schema": "mamsign/ledger-head/1", "entries": 3, "bytes": len(ledger), "last_sha256": prev}).encode()
+open(out + "/three-entries", "wb").write(ledger + b"\0\0" + head)
+open(out + "/torn-last-line", "wb").write(ledger + lines[0][:200] + b"\0\0" + head)
+hexed = lambda s: s.encode().hex()
+meta = {"id": "%032x" % 4, "data_from": hexed("inbox/MA.csv"), "data_to": hexed("accepted/MA.csv"),
+        "sig_from": hexed("inbox/MA.csv.p7s"), "sig_to": hexed("accepted/MA.csv.p7s"),
+        "result_to": hexed("accepted/MA.csv.result.json"), "outcome": "accepted", "reason": "", "summary": "OK"}
+pending = [dump({"schema": "mamsign/intake-pending/1", "ledger_bytes": len(ledger), "items": 1}), dump(meta),
+           dump({"id": meta["id"], "outcome": "accepted", "result": {"result": "OK"}}), dump({"result": "OK"})]
+open(out + "/pending-one-item", "w").write("\n".join(pending) + "\n")
+PY
 echo "seeds written to $c"
