@@ -131,8 +131,8 @@ for i, f in enumerate(names):
     while time.time() < due:
         time.sleep(0.0005)
     os.rename(os.path.join(stage, f + ".p7s"), os.path.join(run, "inbox", f + ".p7s"))
+    arrived[f] = time.time()  # just before the rename that completes the pair (ctime is fine-grained here)
     os.rename(os.path.join(stage, f), os.path.join(run, "inbox", f))
-    arrived[f] = time.time()
 deadline = time.time() + 60
 while time.time() < deadline and len([x for x in os.listdir(os.path.join(run, "accepted")) if x.endswith(".result.json")]) < n:
     time.sleep(0.05)
