@@ -56,24 +56,11 @@ start_watch() {  # start_watch ROOT
   echo "intake bench: the watcher did not start: $(cat "$1/watch.log")" >&2
   exit 1
 }
-stop_watch() {
-  kill -TERM "$watcher"
-  wait "$watcher" || { echo "intake bench: the watcher failed: $(tail -3 "$1/watch.log")" >&2; exit 1; }
-  watcher=""
-}
-signed "$work/stage" "$files"
-start_watch "$work/run"
-sync
-intake_seconds=$(python3 - "$work/stage" "$work/run" "$files" <<'PY'
-import os, sys, time
-stage, run, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-names = sorted(f for f in os.listdir(stage) if not f.endswith(".p7s"))
-t0 = time.monotonic()
-for f in names:
-    os.rename(os.path.join(stage, f + ".p7s"), os.path.join(run, "inbox", f + ".p7s"))
-    os.rename(os.path.join(stage, f), os.path.join(run, "inbox", f))
-import json
-head = os.path.join(run, "ledger.jsonl.head")  # the head, not the ledger: reading that would cost the run
+wait_entries() {  # wait_entries ROOT N: until ROOT's ledger head counts N entries (the head, not the
+  # ledger: reading that would cost the run)
+  python3 - "$1/ledger.jsonl.head" "$2" <<'PY'
+import json, sys, time
+head, n = sys.argv[1], int(sys.argv[2])
 while True:
     try:
         with open(head) as fh:
@@ -82,9 +69,29 @@ while True:
     except (OSError, ValueError):
         pass
     time.sleep(0.01)
-print(f"{time.monotonic() - t0:.3f}")
+PY
+}
+stop_watch() {
+  kill -TERM "$watcher"
+  wait "$watcher" || { echo "intake bench: the watcher failed: $(tail -3 "$1/watch.log")" >&2; exit 1; }
+  watcher=""
+}
+signed "$work/stage" "$files"
+start_watch "$work/run"
+sync
+# The renames, timed from before the first; then the wait for the ledger's head to count them all.
+t0=$(python3 - "$work/stage" "$work/run" <<'PY'
+import os, sys, time
+stage, run = sys.argv[1], sys.argv[2]
+names = sorted(f for f in os.listdir(stage) if not f.endswith(".p7s"))
+print(f"{time.time():.6f}")
+for f in names:
+    os.rename(os.path.join(stage, f + ".p7s"), os.path.join(run, "inbox", f + ".p7s"))
+    os.rename(os.path.join(stage, f), os.path.join(run, "inbox", f))
 PY
 )
+wait_entries "$work/run" "$files"
+intake_seconds=$(awk "BEGIN{printf \"%.3f\", $EPOCHREALTIME - $t0}")
 stop_watch "$work/run"
 accepted=$(find "$work/run/accepted" -name '*.result.json' | wc -l)
 [ "$accepted" -eq "$files" ] || { echo "intake bench: $accepted of $files accepted" >&2; exit 1; }
@@ -99,18 +106,7 @@ mkdir -p "$work/run3/accepted" "$work/run3/rejected"
 sleep 2.2  # the files' ctime --settle old: complete at the first look
 t0=$EPOCHREALTIME
 start_watch "$work/run3"
-python3 - "$work/run3/ledger.jsonl.head" "$files" <<'PY'
-import json, sys, time
-head, n = sys.argv[1], int(sys.argv[2])
-while True:
-    try:
-        with open(head) as fh:
-            if json.load(fh)["entries"] >= n:
-                break
-    except (OSError, ValueError):
-        pass
-    time.sleep(0.01)
-PY
+wait_entries "$work/run3" "$files"
 t1=$EPOCHREALTIME
 stop_watch "$work/run3"
 present_rate=$(awk "BEGIN{printf \"%.0f\", $files / ($t1 - $t0)}")

@@ -1,6 +1,7 @@
 // Issue 23: mam-verify --watch, the DCC's intake. Real processes, real files, real signals: a watcher is
 // started, files arrive as transfer tools deliver them (renamed in, or written in place), and the test
 // reads where each ended up, its FILE.result.json, the ledger and the log.
+#include "mamsign/base/text.h"
 #include "support/test_support.h"
 
 #include <gtest/gtest.h>
@@ -116,6 +117,18 @@ class Intake : public ::testing::Test {
     auto p = std::make_unique<test::BackgroundProcess>(argv, dir_ / "watch.out", log_);
     EXPECT_TRUE(wait_for([&] { return log().find("watching ") != std::string::npos; }, 10s)) << log();
     return p;
+  }
+  // A pair named `name` (a data file and a signature that is none) through a watcher: rejected, then the
+  // watcher stopped.
+  void reject_one_pair(const std::string& name) {
+    auto w = start();
+    test::write_file(dir_ / "d", "a,b\r\n");
+    test::write_file(dir_ / "s", "not a signature");
+    std::filesystem::rename(dir_ / "s", inbox_ / (name + ".p7s"));
+    std::filesystem::rename(dir_ / "d", inbox_ / name);
+    ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / (name + ".result.json")); }, 10s)) << log();
+    w->signal(SIGTERM);
+    EXPECT_EQ(w->wait(), 0);
   }
   std::string log() const { return std::filesystem::exists(log_) ? test::read_file(log_) : ""; }
 
@@ -498,26 +511,11 @@ TEST_F(Intake, LinksAndFifosAreLeftAlone) {
 // A name that is not UTF-8 is moved like any other, and the ledger carries its bytes as hex.
 TEST_F(Intake, ANameThatIsNotUtf8IsRecordedAsHex) {
   const std::string name = "MA_\xff\xfe.csv";
-  auto w = start();
-  test::write_file(dir_ / "d", "a,b\r\n");
-  test::write_file(dir_ / "s", "not a signature");
-  std::filesystem::rename(dir_ / "s", inbox_ / (name + ".p7s"));
-  std::filesystem::rename(dir_ / "d", inbox_ / name);
-  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / (name + ".result.json")); }, 10s)) << log();
-  w->signal(SIGTERM);
-  EXPECT_EQ(w->wait(), 0);
+  ASSERT_NO_FATAL_FAILURE(reject_one_pair(name));
   const auto entries = lines_of(ledger_);
   ASSERT_EQ(entries.size(), 1u);
   const json e = json::parse(entries[0]);
-  const auto hex = [](const std::string& bytes) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    }
-    return out;
-  };
+  const auto hex = [](const std::string& bytes) { return to_hex(bytes); };
   EXPECT_EQ(e["data"]["to_hex"], hex((rejected_ / name).string()));
   EXPECT_EQ(e["data"]["from_hex"], hex((inbox_ / name).string()));
   EXPECT_EQ(e["signature"]["to_hex"], hex((rejected_ / (name + ".p7s")).string()));
@@ -528,14 +526,7 @@ TEST_F(Intake, ANameThatIsNotUtf8IsRecordedAsHex) {
 // (JSON escapes it): the file is routed and recorded as any other.
 TEST_F(Intake, ANewlineInANameForgesNoLineInTheLogOrTheLedger) {
   const std::string name = "MA_x\naccepted forged.csv";
-  auto w = start();
-  test::write_file(dir_ / "d", "a,b\r\n");
-  test::write_file(dir_ / "s", "not a signature");
-  std::filesystem::rename(dir_ / "s", inbox_ / (name + ".p7s"));
-  std::filesystem::rename(dir_ / "d", inbox_ / name);
-  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(rejected_ / (name + ".result.json")); }, 10s)) << log();
-  w->signal(SIGTERM);
-  EXPECT_EQ(w->wait(), 0);
+  ASSERT_NO_FATAL_FAILURE(reject_one_pair(name));
   const std::string text = log();
   EXPECT_NE(text.find("MA_x\\x0aaccepted forged.csv"), std::string::npos) << text;
   EXPECT_EQ(text.find("\naccepted forged"), std::string::npos) << text;
