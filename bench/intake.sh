@@ -5,6 +5,8 @@
 #   intake         the same 10,000 pairs renamed into the watched inbox at once; the clock stops when the
 #                  ledger has 10,000 entries (every pair verified, moved with its result, recorded and
 #                  fsync'd: the ledger's fdatasync, the head's fsync and one syncfs per group)
+#   file work      bench/intake_floor.c: the intake's file-system work alone (results, renames, ledger and
+#                  its syncs), no verification: the ceiling for any intake on that file system
 #   latency        pairs arriving at a steady 200 a second for 10 s: from a pair's arrival (its data file
 #                  renamed in) to its move (the moved file's ctime), median and 99th percentile
 # Target: intake at least 0.7x the batch's files/s. The work folder's file system is said: on tmpfs the
@@ -45,6 +47,22 @@ t0=$EPOCHREALTIME
 "$bin/mam-verify" "${trust[@]}" --jobs 2 --json "$work/batch" >"$work/batch.jsonl" 2>/dev/null
 t1=$EPOCHREALTIME
 json_rate=$(awk "BEGIN{printf \"%.0f\", $files / ($t1 - $t0)}")
+
+# The ceiling: what the intake must do to the file system for each pair, done alone by a C program with
+# no verification and no crash safety (bench/intake_floor.c: result file, three renames, the ledger's
+# write, fdatasync and syncfs per 64 pairs). No intake can move pairs faster than this on the same file
+# system, whatever it overlaps: its ratio to the batch bounds the intake's.
+cc -O2 -o "$out/intake_floor" bench/intake_floor.c
+signed "$work/floor" "$files"
+mkdir -p "$work/floor-accepted"
+sync
+t0=$EPOCHREALTIME
+moved=$("$out/intake_floor" "$work/floor" "$work/floor-accepted" "$work/floor-ledger")
+t1=$EPOCHREALTIME
+[ "$moved" -eq "$files" ] || { echo "intake bench: the floor moved $moved of $files" >&2; exit 1; }
+floor_rate=$(awk "BEGIN{printf \"%.0f\", $files / ($t1 - $t0)}")
+floor_ratio=$(awk "BEGIN{printf \"%.2f\", $floor_rate / $batch_rate}")
+rm -rf "$work/floor" "$work/floor-accepted" "$work/floor-ledger"
 
 # Intake, all at once.
 start_watch() {  # start_watch ROOT
@@ -142,12 +160,13 @@ median=${latency% *} p99=${latency#* }
   echo "intake: $files signed files of 2 KiB on $fs ($base); 2 cores"
   printf '%-44s %8s files/s\n' "mam-verify --jobs 2 (batch)" "$batch_rate"
   printf '%-44s %8s files/s\n' "mam-verify --jobs 2 --json > file (batch)" "$json_rate"
+  printf '%-44s %8s files/s   %sx the batch (a ceiling: no intake moves more here)\n' "the file work alone (bench/intake_floor.c)" "$floor_rate" "$floor_ratio"
   printf '%-44s %8s files/s   %sx the batch (target >= 0.7)\n' "mam-verify --watch (all dropped at once)" "$intake_rate" "$ratio"
   printf '%-44s %8s files/s   %sx the batch\n' "mam-verify --watch (already in the inbox)" "$present_rate" "$present_ratio"
   printf '%-44s %8s ms median, %s ms 99th percentile\n' "arrival to move at 200 files/s" "$median" "$p99"
 } >&2
 cat >"$out/intake.json" <<JSON
-{"files": $files, "file_system": "$fs", "files_per_second": {"batch_jobs_2": $batch_rate, "batch_jobs_2_json": $json_rate, "intake": $intake_rate, "intake_already_in_inbox": $present_rate},
- "intake_over_batch": $ratio, "intake_already_in_inbox_over_batch": $present_ratio, "latency_ms_at_200_per_second": {"median": $median, "p99": $p99}}
+{"files": $files, "file_system": "$fs", "files_per_second": {"batch_jobs_2": $batch_rate, "batch_jobs_2_json": $json_rate, "intake": $intake_rate, "intake_already_in_inbox": $present_rate, "file_work_alone": $floor_rate},
+ "intake_over_batch": $ratio, "file_work_alone_over_batch": $floor_ratio, "intake_already_in_inbox_over_batch": $present_ratio, "latency_ms_at_200_per_second": {"median": $median, "p99": $p99}}
 JSON
 echo "written: $out/intake.json" >&2
