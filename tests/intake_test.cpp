@@ -487,11 +487,13 @@ TEST_F(Intake, ACrlChangeIsReloadedWithoutARestart) {
   EXPECT_EQ(w->wait(), 0);
 }
 
-// What is not a regular file is never opened: a FIFO (which would block a read) and a symbolic link
-// renamed into the inbox stay where they are, and the pair after them is taken as usual.
+// What is not a regular file is never opened: a FIFO (which would block a read), a symbolic link and a
+// folder stay where they are, and the pair after them is taken as usual. Each is said once in the log,
+// whether a notification or the first listing found it, so that no one waits on it in vain.
 TEST_F(Intake, LinksAndFifosAreLeftAlone) {
   make_signed(stage_, 800, 2);
-  auto w = start();
+  std::filesystem::create_directory(inbox_ / "a-folder");
+  auto w = start({"--pair-timeout", "1s"});
   ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0644), 0);
   std::filesystem::rename(dir_ / "fifo", inbox_ / ma_name(900));
   std::filesystem::create_symlink(stage_ / ma_name(800), dir_ / "link");
@@ -501,10 +503,24 @@ TEST_F(Intake, LinksAndFifosAreLeftAlone) {
   std::filesystem::rename(stage_ / (ma_name(801) + ".p7s"), inbox_ / (ma_name(801) + ".p7s"));
   std::filesystem::rename(stage_ / ma_name(801), inbox_ / ma_name(801));
   ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(accepted_ / ma_name(801)); }, 10s)) << log();
+  const auto said = [&](const std::string& name, const std::string& what) {
+    const std::string line = "left alone: " + (inbox_ / name).string() + " is " + what + ", not a regular file\n";
+    const std::string text = log();
+    std::size_t count = 0;
+    for (auto at = text.find(line); at != std::string::npos; at = text.find(line, at + 1)) ++count;
+    return count;
+  };
+  // The FIFO is looked at when its pair timeout is up.
+  ASSERT_TRUE(wait_for([&] { return said(ma_name(900), "a FIFO") > 0; }, 10s)) << log();
   std::this_thread::sleep_for(500ms);
   w->signal(SIGTERM);
   EXPECT_EQ(w->wait(), 0) << log();
-  EXPECT_EQ(test::list_dir(inbox_), (std::vector<std::string>{ma_name(900), ma_name(901), ma_name(901) + ".p7s"}));
+  EXPECT_EQ(said(ma_name(900), "a FIFO"), 1u) << log();
+  EXPECT_EQ(said(ma_name(901), "a symbolic link"), 1u) << log();
+  EXPECT_EQ(said(ma_name(901) + ".p7s", "a symbolic link"), 1u) << log();
+  EXPECT_EQ(said("a-folder", "a folder (the inbox is not descended into)"), 1u) << log();
+  EXPECT_EQ(test::list_dir(inbox_),
+            (std::vector<std::string>{ma_name(900), ma_name(901), ma_name(901) + ".p7s", "a-folder"}));
   EXPECT_EQ(lines_of(ledger_).size(), 1u);
 }
 

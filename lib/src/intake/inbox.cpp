@@ -4,6 +4,7 @@
 #include "mamsign/intake/intake.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <ctime>
@@ -20,6 +21,25 @@ std::int64_t realtime_ns() {
   timespec t{};
   ::clock_gettime(CLOCK_REALTIME, &t);
   return ns_of(t);
+}
+
+// What a name that is not a regular file is, for the log.
+const char* kind_of_mode(mode_t mode) {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISDIR(mode)) return "a folder (the inbox is not descended into)";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a device";
+}
+
+const char* kind_of_type(unsigned char type) {
+  switch (type) {
+    case DT_LNK: return kind_of_mode(S_IFLNK);
+    case DT_DIR: return kind_of_mode(S_IFDIR);
+    case DT_FIFO: return kind_of_mode(S_IFIFO);
+    case DT_SOCK: return kind_of_mode(S_IFSOCK);
+    default: return kind_of_mode(S_IFCHR);
+  }
 }
 
 }  // namespace
@@ -77,6 +97,8 @@ void Inbox::look(const std::string& name, File& f, Clock::time_point now) {
   }
   const auto mark = mark_of(folder_ / name);
   if (!mark) {  // gone, or not a regular file: nothing to take (a rescan sees it again if it comes back)
+    struct stat st {};
+    if (::lstat((folder_ / name).c_str(), &st) == 0 && !S_ISREG(st.st_mode)) left_alone(name, kind_of_mode(st.st_mode));
     gone(name);
     return;
   }
@@ -163,14 +185,20 @@ void Inbox::put_back(const std::string& name, Clock::time_point now) {
 bool Inbox::rescan(Clock::time_point now) {
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(folder_.c_str()), ::closedir);
   if (!dir) return false;
-  std::set<std::string> present;
+  std::set<std::string> present, others;
   while (const dirent* e = ::readdir(dir.get())) {
     const std::string name = e->d_name;
     if (name == "." || name == ".." || is_transfer_temporary(name)) continue;
-    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
+    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) {
+      others.insert(name);
+      left_alone(name, kind_of_type(e->d_type));
+      continue;
+    }
     present.insert(name);
     if (!files_.count(name)) seen(name, false, now);
   }
+  // A name said and no longer there as what it was: said again should it come back.
+  for (auto it = said_.begin(); it != said_.end();) it = others.count(*it) ? std::next(it) : said_.erase(it);
   for (auto it = files_.begin(); it != files_.end();) {
     if (!present.count(it->first) && !it->second.in_flight) {
       candidates_.erase(it->first);
@@ -180,6 +208,16 @@ bool Inbox::rescan(Clock::time_point now) {
     }
   }
   return true;
+}
+
+void Inbox::left_alone(const std::string& name, const char* what) {
+  if (said_.insert(name).second) to_say_.emplace_back(name, what);
+}
+
+std::vector<std::pair<std::string, std::string>> Inbox::take_left_alone() {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.swap(to_say_);
+  return out;
 }
 
 std::optional<Clock::time_point> Inbox::next_deadline() const {

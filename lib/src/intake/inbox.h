@@ -70,6 +70,9 @@ class Inbox {
   static std::vector<std::string> signature_names(const std::string& data);
   // The data file a signature name signs; none for a data file's name.
   static std::optional<std::string> data_of(const std::string& name);
+  // The names found since the last call that are not regular files and so are never taken, each with
+  // what it is ("a symbolic link"); a name is said once while it stays (again if it goes and comes back).
+  std::vector<std::pair<std::string, std::string>> take_left_alone();
 
  private:
   struct File {
@@ -88,6 +91,9 @@ class Inbox {
   std::map<std::string, File> files_;
   std::multimap<Clock::time_point, std::string> looks_;  // when to look at a name again
   std::set<std::string> candidates_;                     // names whose state changed since the last due()
+  void left_alone(const std::string& name, const char* what);
+  std::set<std::string> said_;                               // left alone and said (pruned at each rescan)
+  std::vector<std::pair<std::string, std::string>> to_say_;  // left alone, not said yet
 };
 
 }  // namespace mamsign::intake

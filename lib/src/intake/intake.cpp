@@ -233,6 +233,10 @@ void Watch::loop_once() {
   if (!stuck_ && commit_due(now)) commit(std::exchange(waiting_commit_, {}));
   if (!stopping_ && !stuck_ && now >= pause_until_) dispatch(now);
   periodic(now);
+  // Never taken and never opened, but said, so that no one waits on it in vain.
+  for (const auto& [name, what] : inbox_.take_left_alone()) {
+    say("left alone: " + safe((o_.inbox / name).string()) + " is " + what + ", not a regular file");
+  }
 }
 
 void Watch::periodic(Clock::time_point now) {
