@@ -32,14 +32,8 @@ const char* kind_of_mode(mode_t mode) {
   return "a device";
 }
 
-const char* kind_of_type(unsigned char type) {
-  switch (type) {
-    case DT_LNK: return kind_of_mode(S_IFLNK);
-    case DT_DIR: return kind_of_mode(S_IFDIR);
-    case DT_FIFO: return kind_of_mode(S_IFIFO);
-    case DT_SOCK: return kind_of_mode(S_IFSOCK);
-    default: return kind_of_mode(S_IFCHR);
-  }
+FileMark mark_from(const struct stat& st) {
+  return FileMark{st.st_dev, st.st_ino, st.st_size, ns_of(st.st_mtim), ns_of(st.st_ctim)};
 }
 
 }  // namespace
@@ -47,7 +41,7 @@ const char* kind_of_type(unsigned char type) {
 std::optional<FileMark> mark_of(const std::filesystem::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  return FileMark{st.st_dev, st.st_ino, st.st_size, ns_of(st.st_mtim), ns_of(st.st_ctim)};
+  return mark_from(st);
 }
 
 std::vector<std::string> Inbox::signature_names(const std::string& data) {
@@ -95,13 +89,15 @@ void Inbox::look(const std::string& name, File& f, Clock::time_point now) {
     if (auto data = data_of(name); data && files_.count(*data)) candidates_.insert(*data);
     return;
   }
-  const auto mark = mark_of(folder_ / name);
-  if (!mark) {  // gone, or not a regular file: nothing to take (a rescan sees it again if it comes back)
-    struct stat st {};
-    if (::lstat((folder_ / name).c_str(), &st) == 0 && !S_ISREG(st.st_mode)) left_alone(name, kind_of_mode(st.st_mode));
+  // One look: gone, or not a regular file (said), is nothing to take; a rescan sees it if it comes back.
+  struct stat st {};
+  const bool there = ::lstat((folder_ / name).c_str(), &st) == 0;
+  if (!there || !S_ISREG(st.st_mode)) {
+    if (there) left_alone(name, kind_of_mode(st.st_mode));
     gone(name);
     return;
   }
+  const std::optional<FileMark> mark = mark_from(st);
   // Renamed in and not written since (a write would have said IN_CLOSE_WRITE and cleared renamed_in):
   // complete. Whatever changes while it is verified is seen by the mark taken here.
   const bool unchanged = f.complete && f.mark == mark;
@@ -191,7 +187,7 @@ bool Inbox::rescan(Clock::time_point now) {
     if (name == "." || name == ".." || is_transfer_temporary(name)) continue;
     if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) {
       others.insert(name);
-      left_alone(name, kind_of_type(e->d_type));
+      left_alone(name, kind_of_mode(DTTOIF(e->d_type)));
       continue;
     }
     present.insert(name);

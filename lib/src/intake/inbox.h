@@ -85,13 +85,13 @@ class Inbox {
   void schedule(const std::string& name, Clock::time_point at);
   void look(const std::string& name, File& f, Clock::time_point now);
   std::optional<Take> try_take(const std::string& name, Clock::time_point now);
+  void left_alone(const std::string& name, const char* what);  // said once (take_left_alone)
 
   std::filesystem::path folder_;
   std::chrono::milliseconds settle_, pair_timeout_;
   std::map<std::string, File> files_;
-  std::multimap<Clock::time_point, std::string> looks_;  // when to look at a name again
-  std::set<std::string> candidates_;                     // names whose state changed since the last due()
-  void left_alone(const std::string& name, const char* what);
+  std::multimap<Clock::time_point, std::string> looks_;      // when to look at a name again
+  std::set<std::string> candidates_;                         // names whose state changed since the last due()
   std::set<std::string> said_;                               // left alone and said (pruned at each rescan)
   std::vector<std::pair<std::string, std::string>> to_say_;  // left alone, not said yet
 };
